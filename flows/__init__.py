@@ -1,0 +1,1 @@
+"""Platform-neutral conversation flows, answer parsing, the cost model and plan summaries."""

@@ -1,0 +1,213 @@
+"""Declare the planning flow as data and load it strictly from the section files."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from functools import cache
+from importlib import resources
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+Kind = Literal["text", "number", "money", "percent", "date", "user", "choice", "yesno"]
+KINDS: tuple[str, ...] = Kind.__args__
+
+SEEDS = ("000", "001", "002", "003", "004")
+_ID = r"^[a-z][a-z0-9_]*$"
+
+
+class FlowError(ValueError):
+    """A flow declaration that cannot be used: unknown keys, duplicate ids, bad references."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Condition(_Strict):
+    """Ask a question only when an earlier answer matches."""
+
+    question: str = Field(pattern=_ID)
+    equals: Any = None
+    one_of: tuple[Any, ...] | None = Field(default=None, alias="in")
+
+    @model_validator(mode="after")
+    def _one_test(self) -> Condition:
+        if (self.equals is None) == (self.one_of is None):
+            raise ValueError("a condition needs exactly one of `equals` or `in`")
+        return self
+
+    def holds(self, value: Any) -> bool:
+        """Tell whether an answer value satisfies this condition."""
+        if self.one_of is not None:
+            return value in self.one_of
+        return value == self.equals
+
+
+class Tracked(_Strict):
+    """Tie an answer to a milestone or documentation item that the plan keeps and reminds of."""
+
+    key: str = Field(pattern=_ID)
+    field: Literal["owner", "due"]
+    title: str = Field(min_length=1)
+
+
+class Question(_Strict):
+    """One question of a section: stable id, kind, prompt with an example, help and origin."""
+
+    id: str = Field(pattern=_ID)
+    kind: Kind
+    label: str = Field(min_length=1, max_length=60)
+    prompt: str = Field(min_length=1)
+    example: str = Field(min_length=1)
+    help: str = Field(min_length=1)
+    seed: str = Field(min_length=5)
+    choices: tuple[str, ...] = ()
+    when: Condition | None = None
+    allow_range: bool = False
+    future_only: bool = False
+    milestone: Tracked | None = None
+    doc: Tracked | None = None
+
+    @model_validator(mode="after")
+    def _coherent(self) -> Question:
+        if (self.kind == "choice") != bool(self.choices):
+            raise ValueError("`choices` are required for kind choice and only for it")
+        if len(set(c.lower() for c in self.choices)) != len(self.choices):
+            raise ValueError("duplicate choices")
+        if self.allow_range and self.kind != "percent":
+            raise ValueError("`allow_range` applies to percent questions only")
+        if self.future_only and self.kind != "date":
+            raise ValueError("`future_only` applies to date questions only")
+        for tracked in (self.milestone, self.doc):
+            if tracked and {"owner": "user", "due": "date"}[tracked.field] != self.kind:
+                wanted = {"owner": "user", "due": "date"}[tracked.field]
+                raise ValueError(f"a tracked `{tracked.field}` must be a {wanted} question")
+        if self.milestone and self.doc:
+            raise ValueError("a question tracks a milestone or a document, not both")
+        if self.seed[:3] not in SEEDS:
+            raise ValueError(f"`seed` must start with one of {', '.join(SEEDS)}")
+        return self
+
+    def applies(self, answers: Mapping[str, Any]) -> bool:
+        """Tell whether this question's condition on earlier answers holds (skipped never does)."""
+        if self.when is None:
+            return True
+        value = answers.get(self.when.question)
+        return value is not None and self.when.holds(value)
+
+
+class Section(_Strict):
+    """An ordered group of questions that ends with a summary card."""
+
+    id: str = Field(pattern=_ID)
+    order: int = Field(ge=1)
+    title: str = Field(min_length=1)
+    intro: str = Field(min_length=1)
+    questions: tuple[Question, ...] = Field(min_length=1)
+
+
+class Flow:
+    """The whole plan: sections in order, every question reachable by its id."""
+
+    def __init__(self, sections: list[Section]):
+        self.sections: tuple[Section, ...] = tuple(sorted(sections, key=lambda s: s.order))
+        self.questions: dict[str, Question] = {}
+        self.section_of: dict[str, Section] = {}
+        self._check_sections()
+        for section in self.sections:
+            for question in section.questions:
+                self._add(section, question)
+
+    def _check_sections(self) -> None:
+        for attr in ("id", "order"):
+            values = [getattr(s, attr) for s in self.sections]
+            dupes = sorted({str(v) for v in values if values.count(v) > 1})
+            if dupes:
+                raise FlowError(f"duplicate section {attr}: {', '.join(dupes)}")
+
+    def _add(self, section: Section, question: Question) -> None:
+        if question.id in self.questions:
+            raise FlowError(f"duplicate question id {question.id!r} in section {section.id!r}")
+        if question.when is not None:
+            target = self.questions.get(question.when.question)
+            if target is None:
+                raise FlowError(
+                    f"question {question.id!r} has a condition on {question.when.question!r},"
+                    " which is not an earlier question"
+                )
+            wanted = question.when.one_of or (question.when.equals,)
+            if target.kind == "choice" and not set(wanted) <= set(target.choices):
+                unknown = ", ".join(repr(v) for v in wanted if v not in target.choices)
+                raise FlowError(
+                    f"question {question.id!r} has a condition on {target.id!r} with"
+                    f" {unknown}, which is not one of its choices"
+                )
+            if target.kind == "yesno" and not all(isinstance(v, bool) for v in wanted):
+                raise FlowError(
+                    f"question {question.id!r} has a condition on the yes/no question"
+                    f" {target.id!r}: test it with true or false"
+                )
+        self.questions[question.id] = question
+        self.section_of[question.id] = section
+
+    def section(self, section_id: str) -> Section:
+        """Return the section with this id."""
+        for section in self.sections:
+            if section.id == section_id:
+                return section
+        raise KeyError(section_id)
+
+    def find_section(self, text: str) -> Section | None:
+        """Find a section by id, order number or a unique prefix of its title."""
+        wanted = text.strip().lower()
+        for section in self.sections:
+            if wanted in (section.id, str(section.order), section.title.lower()):
+                return section
+        matches = [s for s in self.sections if s.title.lower().startswith(wanted) and wanted]
+        return matches[0] if len(matches) == 1 else None
+
+    def walk(self, section_ids: tuple[str, ...]) -> Iterator[Question]:
+        """Yield the questions of these sections in flow order."""
+        for section in self.sections:
+            if section.id in section_ids:
+                yield from section.questions
+
+    def tracked(self, kind: Literal["milestone", "doc"]) -> dict[str, str]:
+        """Map each milestone or documentation key declared in the flow to its title."""
+        found: dict[str, str] = {}
+        for question in self.questions.values():
+            item = getattr(question, kind)
+            if item is not None:
+                found.setdefault(item.key, item.title)
+        return found
+
+
+def _read(name: str, text: str) -> Section:
+    try:
+        data = yaml.safe_load(text)
+        return Section.model_validate(data)
+    except (yaml.YAMLError, ValidationError) as err:
+        raise FlowError(f"{name}: {err}") from err
+
+
+def load_flow(files: dict[str, str] | None = None) -> Flow:
+    """Load and check the flow from the packaged section files (or from given texts)."""
+    if files is None:
+        folder = resources.files("flows") / "sections"
+        files = {
+            entry.name: entry.read_text(encoding="utf-8")
+            for entry in folder.iterdir()
+            if re.fullmatch(r"\d\d_[a-z_]+\.yaml", entry.name)
+        }
+    if not files:
+        raise FlowError("no section files found")
+    return Flow([_read(name, text) for name, text in sorted(files.items())])
+
+
+@cache
+def default_flow() -> Flow:
+    """Return the packaged flow, loaded once per process."""
+    return load_flow()
