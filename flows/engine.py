@@ -1,0 +1,199 @@
+"""Walk a flow one answer at a time: a pure function from state and input to the next turn."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from flows import summary
+from flows.model import Flow, Question
+from flows.parse import ParseError, parse_answer
+from flows.replies import Ask, IntakeDone, Reply, Say, SectionDone, Show
+
+COMMANDS = ("skip", "back", "status", "help")
+COMMAND_HELP = (
+    "Reply to answer the open question. `skip` leaves a question for later, `back` returns to the"
+    " previous one, `status` shows how far the plan is, `help` explains the open question."
+)
+
+
+@dataclass(frozen=True)
+class State:
+    """Where a project's conversation stands.
+
+    `answers` maps each visited question id to its latest value; None means skipped.
+    `current` is the open question, None once every question in scope is visited.
+    """
+
+    name: str
+    sections: tuple[str, ...]
+    current: str | None = None
+    answers: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """An answer to store: the parsed value (None for a skip) and what the person typed."""
+
+    question_id: str
+    value: Any
+    raw: str
+    skipped: bool = False
+
+
+@dataclass(frozen=True)
+class Turn:
+    """The outcome of one input: new state, replies, answers to store, whether scope is done."""
+
+    state: State
+    replies: tuple[Reply, ...]
+    recorded: tuple[Recorded, ...] = ()
+    done: bool = False
+
+
+def in_scope(flow: Flow, state: State) -> list[Question]:
+    """List the questions of the state's sections that apply, in order."""
+    return [q for q in flow.walk(state.sections) if q.applies(state.answers)]
+
+
+def next_open(flow: Flow, state: State) -> Question | None:
+    """Return the first applicable question in scope not yet answered or skipped."""
+    return next((q for q in in_scope(flow, state) if q.id not in state.answers), None)
+
+
+def start(flow: Flow, state: State) -> Turn:
+    """Ask the open question, or the first unanswered one; report the plan if none is left."""
+    questions = in_scope(flow, state)
+    open_ids = {q.id for q in questions}
+    current = state.current if state.current in open_ids else None
+    question = flow.questions[current] if current else next_open(flow, state)
+    if question is None:
+        final = replace(state, current=None)
+        return Turn(final, (_finish(flow, final),), done=_complete(flow, final))
+    state = replace(state, current=question.id)
+    return Turn(state, (_ask(flow, state, question, opens=True),))
+
+
+def advance(flow: Flow, state: State, text: str, *, now: datetime) -> Turn:
+    """Take one input from the person: an answer to the open question or a command."""
+    command = text.strip().lower()
+    if command == "help":
+        return Turn(state, (Say(_help(flow, state)),))
+    if command == "status":
+        return Turn(state, (Show(summary.status_card(flow, state)),))
+    if command == "back":
+        return _back(flow, state)
+    if state.current is None:
+        return Turn(state, (Say(_finished_text(flow, state)),))
+
+    question = flow.questions[state.current]
+    if command == "skip":
+        if question.id in state.answers:
+            return _move_on(flow, state, question, recorded=())
+        return _move_on(flow, state, question, (Recorded(question.id, None, text, skipped=True),))
+    try:
+        value = parse_answer(
+            question.kind,
+            text,
+            now=now,
+            choices=question.choices,
+            allow_range=question.allow_range,
+            future_only=question.future_only,
+        )
+    except ParseError as err:
+        return Turn(state, (_ask(flow, state, question, refusal=str(err)),))
+    return _move_on(flow, state, question, (Recorded(question.id, value, text),))
+
+
+def _move_on(flow: Flow, state: State, question: Question, recorded: tuple[Recorded, ...]) -> Turn:
+    answers = dict(state.answers)
+    for item in recorded:
+        answers[item.question_id] = item.value
+    moved = replace(state, answers=answers)
+    following = next_open(flow, moved)
+    replies: list[Reply] = []
+    section = flow.section_of[question.id]
+    section_visited = all(q.id in answers for q in section.questions if q.applies(answers))
+    leaves_section = following is None or flow.section_of[following.id] is not section
+    if section_visited and leaves_section:
+        replies.append(SectionDone(section.id, summary.section_card(flow, section, answers)))
+    if following is None:
+        final = replace(moved, current=None)
+        return Turn(final, (*replies, _finish(flow, final)), recorded, done=_complete(flow, final))
+    moved = replace(moved, current=following.id)
+    replies.append(_ask(flow, moved, following, opens=leaves_section))
+    return Turn(moved, tuple(replies), recorded)
+
+
+def _complete(flow: Flow, state: State) -> bool:
+    done, total = summary.progress(flow, state.answers)
+    return done == total
+
+
+def _finish(flow: Flow, state: State) -> Reply:
+    """End a sitting: the plan's card when the whole plan is visited, else what is still open."""
+    if _complete(flow, state):
+        return IntakeDone(summary.plan_card(flow, state))
+    still_open = [
+        s.title
+        for s in flow.sections
+        if summary.progress(flow, state.answers, (s.id,))[0]
+        < summary.progress(flow, state.answers, (s.id,))[1]
+    ]
+    return Say(
+        f"That was the last question of this sitting. Still open in {state.name!r}: "
+        + ", ".join(still_open)
+        + ". Use `ask <project> <section>` to answer them."
+    )
+
+
+def _back(flow: Flow, state: State) -> Turn:
+    questions = in_scope(flow, state)
+    ids = [q.id for q in questions]
+    position = ids.index(state.current) if state.current in ids else len(ids)
+    if position == 0:
+        return Turn(state, (Say("This is the first question: there is nothing to go back to."),))
+    previous = questions[position - 1]
+    moved = replace(state, current=previous.id)
+    return Turn(moved, (_ask(flow, moved, previous),))
+
+
+def _ask(
+    flow: Flow,
+    state: State,
+    question: Question,
+    *,
+    opens: bool = False,
+    refusal: str | None = None,
+) -> Ask:
+    questions = in_scope(flow, state)
+    number = next(i for i, q in enumerate(questions, 1) if q.id == question.id)
+    current = None
+    if question.id in state.answers:
+        current = summary.display(flow, question, state.answers[question.id], state.answers)
+    return Ask(
+        question=question,
+        section=flow.section_of[question.id],
+        number=number,
+        total=len(questions),
+        opens_section=opens,
+        current=current,
+        refusal=refusal,
+    )
+
+
+def _help(flow: Flow, state: State) -> str:
+    if state.current is None:
+        return f"{_finished_text(flow, state)} {COMMAND_HELP}"
+    question = flow.questions[state.current]
+    return f"{question.help}\nFor example: {question.example}\n{COMMAND_HELP}"
+
+
+def _finished_text(flow: Flow, state: State) -> str:
+    scope = "the plan" if _complete(flow, state) else "this sitting"
+    return (
+        f"Every question of {state.name!r} in {scope} is answered. Send `back` to change"
+        " the last answer or `status` for the summary."
+    )

@@ -1,0 +1,148 @@
+"""Write a project's whole plan (canvas, costs, metrics, milestones) as JSON data or Markdown."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import asdict
+from typing import Any
+
+from flows import summary
+from flows.costs import Range, format_money, format_months, format_range
+from flows.model import Flow
+
+METRIC_IDS = (
+    "outcome_metric",
+    "outcome_target",
+    "output_metric",
+    "output_target",
+    "baseline_kind",
+    "output_baseline",
+    "signoff",
+)
+
+
+def _range(r: Range | None) -> dict[str, float | None] | None:
+    if r is None:
+        return None
+    return {
+        k: (None if math.isinf(v) else round(v, 2)) for k, v in (("low", r.low), ("high", r.high))
+    }
+
+
+def plan_document(
+    flow: Flow,
+    *,
+    project: Mapping[str, Any],
+    answers: Mapping[str, Any],
+    milestones: list[Mapping[str, Any]],
+    docs: list[Mapping[str, Any]],
+) -> dict[str, Any]:
+    """Assemble the plan as JSON-ready data: every question with its answer, and what follows."""
+    sections = []
+    for section in flow.sections:
+        questions = []
+        for question in section.questions:
+            if not question.applies(answers):
+                continue
+            answered = question.id in answers
+            value = answers.get(question.id)
+            questions.append(
+                {
+                    "id": question.id,
+                    "label": question.label,
+                    "kind": question.kind,
+                    "prompt": question.prompt,
+                    "answered": answered and value is not None,
+                    "skipped": answered and value is None,
+                    "value": value,
+                    "display": summary.display(flow, question, value, answers)
+                    if answered
+                    else None,
+                }
+            )
+        done, total = summary.progress(flow, answers, (section.id,))
+        sections.append(
+            {
+                "id": section.id,
+                "title": section.title,
+                "progress": [done, total],
+                "questions": questions,
+            }
+        )
+    est = summary.plan_estimate(answers)
+    costs = {
+        "currency": est.currency,
+        "one_time": round(est.one_time, 2),
+        "initial_development": round(est.initial_development, 2),
+        "change_management": round(est.change_management, 2),
+        "yearly_running": _range(est.yearly_running),
+        "tco_3y": _range(est.tco_3y),
+        "cost_per_1000_predictions": _range(est.cost_per_1000_predictions),
+        "payback_months": _range(est.payback_months),
+        "not_estimated": list(est.missing),
+        "summary": {f.label: f.value for f in summary.cost_fields(answers)},
+    }
+    return {
+        "project": dict(project),
+        "progress": list(summary.progress(flow, answers)),
+        "sections": sections,
+        "costs": costs,
+        "metrics": {key: answers.get(key) for key in METRIC_IDS},
+        "milestones": [dict(m) for m in milestones],
+        "documentation": [dict(d) for d in docs],
+        "warnings": [text for _, text in summary.warnings(flow, answers)],
+    }
+
+
+def to_markdown(document: Mapping[str, Any]) -> str:
+    """Render the plan document as Markdown for a wiki or a pull request."""
+    project = document["project"]
+    done, total = document["progress"]
+    lines = [f"# {project['name']}", ""]
+    owner = summary.person_name(project["owner"]) if project.get("owner") else "unknown"
+    lines += [
+        f"- Owner: {owner}",
+        f"- Stage: {project.get('stage') or 'not set'}",
+        f"- Progress: {done} of {total} questions",
+        "",
+    ]
+    if document["warnings"]:
+        lines += ["## Warnings", ""] + [f"- ⚠ {w}" for w in document["warnings"]] + [""]
+    for section in document["sections"]:
+        lines += [f"## {section['title']}", ""]
+        for q in section["questions"]:
+            shown = q["display"] if q["display"] is not None else "_not answered yet_"
+            if q["skipped"]:
+                shown = "_skipped_"
+            lines.append(f"- **{q['label']}**: {shown}")
+        lines.append("")
+    lines += (
+        ["## Cost estimate", ""]
+        + [f"- **{k}**: {v}" for k, v in document["costs"]["summary"].items()]
+        + [""]
+    )
+    for title, key in (("Milestones", "milestones"), ("Documentation", "documentation")):
+        items = document[key]
+        lines += [f"## {title}", ""]
+        if not items:
+            lines.append("_none yet_")
+        for item in items:
+            who = summary.person_name(item["owner"]) if item.get("owner") else "no owner"
+            due = item.get("due") or "no date"
+            link = f" — {item['link']}" if item.get("link") else ""
+            lines.append(
+                f"- [{'x' if item['status'] == 'done' else ' '}] {item['title']}: {who}, due {due}{link}"
+            )
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+__all__ = [
+    "asdict",
+    "format_money",
+    "format_months",
+    "format_range",
+    "plan_document",
+    "to_markdown",
+]

@@ -1,0 +1,84 @@
+"""Neutral replies of the engine, which each platform's renderer turns into messages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from flows.model import Question, Section
+
+
+@dataclass(frozen=True)
+class Field:
+    """One labelled value of a card; `person` marks a value that names someone."""
+
+    label: str
+    value: str
+    person: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Card:
+    """A summary: title, fields, progress as (answered, total) and warnings."""
+
+    title: str
+    fields: tuple[Field, ...] = ()
+    progress: tuple[int, int] | None = None
+    warnings: tuple[str, ...] = ()
+    footer: str | None = None
+
+
+@dataclass(frozen=True)
+class Ask:
+    """Ask one question; `refusal` says why the previous answer to it was not taken."""
+
+    question: Question
+    section: Section
+    number: int
+    total: int
+    opens_section: bool = False
+    current: str | None = None
+    refusal: str | None = None
+
+    def metadata(self, project_id: int) -> dict[str, Any]:
+        """Describe the question as the contract's `mlplan_question` payload."""
+        payload: dict[str, Any] = {
+            "project_id": project_id,
+            "question_id": self.question.id,
+            "kind": self.question.kind,
+        }
+        if self.question.choices:
+            payload["choices"] = list(self.question.choices)
+        return payload
+
+
+@dataclass(frozen=True)
+class Say:
+    """Tell the person something in plain words."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Show:
+    """Show a card that is not an event of the plan (status, a project's summary)."""
+
+    card: Card
+
+
+@dataclass(frozen=True)
+class SectionDone:
+    """A section of the plan is complete: its summary card."""
+
+    section_id: str
+    card: Card
+
+
+@dataclass(frozen=True)
+class IntakeDone:
+    """Every question in scope is answered or skipped: the plan's summary card."""
+
+    card: Card
+
+
+Reply = Ask | Say | Show | SectionDone | IntakeDone

@@ -1,0 +1,386 @@
+"""The flow loader refuses bad declarations by name; the packaged flow is whole and coherent."""
+
+import pytest
+import yaml
+
+from flows import export, summary
+from flows.model import FlowError, default_flow, load_flow
+from flows.parse import parse_answer
+from tests.conftest import NOW
+
+FLOW = default_flow()
+SECTION_IDS = ("intake", "canvas", "data", "costs", "metrics", "deployment", "milestones")
+
+
+def question(id="q", kind="text", **extra) -> dict:
+    """Return a minimal valid question declaration, with extra keys merged in."""
+    return {
+        "id": id,
+        "kind": kind,
+        "label": id,
+        "prompt": f"{id}?",
+        "example": "x",
+        "help": "h",
+        "seed": "000 test",
+        **extra,
+    }
+
+
+def section(id, order, *questions, **extra) -> str:
+    """Return the YAML text of a section holding these questions (one plain one if none)."""
+    body = {
+        "id": id,
+        "order": order,
+        "title": f"Section {id}",
+        "intro": "i",
+        "questions": list(questions) or [question(f"{id}_q")],
+        **extra,
+    }
+    return yaml.safe_dump(body, sort_keys=False)
+
+
+def refusal(files: dict[str, str]) -> str:
+    """Load these section texts, expecting a FlowError, and return its message."""
+    with pytest.raises(FlowError) as caught:
+        load_flow(files)
+    return str(caught.value)
+
+
+# The loader's refusals
+
+
+def test_a_small_valid_flow_loads_with_conditions_on_earlier_questions():
+    flow = load_flow(
+        {
+            "01_a.yaml": section(
+                "a",
+                1,
+                question("mode", "choice", choices=["Batch", "Real time"]),
+                question("ok", "yesno"),
+            ),
+            "02_b.yaml": section(
+                "b",
+                2,
+                question("freq", when={"question": "mode", "equals": "Batch"}),
+                question("why", when={"question": "ok", "in": [True]}),
+            ),
+        }
+    )
+    assert [s.id for s in flow.sections] == ["a", "b"]
+    assert list(flow.questions) == ["mode", "ok", "freq", "why"]
+    assert flow.section_of["freq"].id == "b"
+    assert flow.questions["freq"].applies({"mode": "Batch"})
+    assert not flow.questions["freq"].applies({"mode": "Real time"})
+    assert flow.questions["why"].applies({"ok": True})
+
+
+def test_an_unknown_key_on_a_question_is_refused():
+    message = refusal({"01_a.yaml": section("a", 1, question("q", colour="red"))})
+    assert "01_a.yaml" in message
+    assert "colour" in message and "Extra inputs are not permitted" in message
+
+
+def test_an_unknown_key_on_a_section_is_refused():
+    message = refusal({"01_a.yaml": section("a", 1, colour="red")})
+    assert "01_a.yaml" in message
+    assert "colour" in message and "Extra inputs are not permitted" in message
+
+
+def test_an_unknown_key_in_a_condition_is_refused():
+    message = refusal(
+        {
+            "01_a.yaml": section(
+                "a",
+                1,
+                question("ok", "yesno"),
+                question("why", when={"question": "ok", "equal": True}),
+            )
+        }
+    )
+    assert "equal" in message and "Extra inputs are not permitted" in message
+
+
+def test_duplicate_question_ids_across_two_sections_are_refused():
+    message = refusal(
+        {
+            "01_a.yaml": section("a", 1, question("problem")),
+            "02_b.yaml": section("b", 2, question("problem")),
+        }
+    )
+    assert message == "duplicate question id 'problem' in section 'b'"
+
+
+def test_duplicate_section_ids_are_refused():
+    message = refusal({"01_a.yaml": section("a", 1), "02_b.yaml": section("a", 2, question("z"))})
+    assert message == "duplicate section id: a"
+
+
+def test_duplicate_section_orders_are_refused():
+    message = refusal({"01_a.yaml": section("a", 1), "02_b.yaml": section("b", 1)})
+    assert message == "duplicate section order: 1"
+
+
+def test_a_condition_on_an_unknown_question_is_refused():
+    message = refusal(
+        {"01_a.yaml": section("a", 1, question("why", when={"question": "nope", "equals": True}))}
+    )
+    assert "'why'" in message and "'nope'" in message
+    assert "not an earlier question" in message
+
+
+def test_a_condition_on_a_later_question_in_the_same_section_is_refused():
+    message = refusal(
+        {
+            "01_a.yaml": section(
+                "a",
+                1,
+                question("why", when={"question": "ok", "equals": True}),
+                question("ok", "yesno"),
+            )
+        }
+    )
+    assert "'why'" in message and "'ok'" in message
+    assert "not an earlier question" in message
+
+
+def test_a_condition_on_a_question_of_a_later_section_is_refused_by_order_not_file_name():
+    # The file that sorts first holds the section that comes second.
+    files = {
+        "01_a.yaml": section("a", 2, question("ok", "yesno")),
+        "02_b.yaml": section("b", 1, question("why", when={"question": "ok", "equals": True})),
+    }
+    message = refusal(files)
+    assert "'why'" in message and "not an earlier question" in message
+
+
+def test_a_condition_on_itself_is_refused():
+    message = refusal(
+        {"01_a.yaml": section("a", 1, question("q", when={"question": "q", "equals": "x"}))}
+    )
+    assert "not an earlier question" in message
+
+
+@pytest.mark.parametrize(
+    "when",
+    [
+        {"question": "mode", "equals": "Streaming"},
+        {"question": "mode", "in": ["Batch", "Streaming"]},
+        # Choices are stored as declared, so a condition must spell them the same way.
+        {"question": "mode", "equals": "batch"},
+    ],
+)
+def test_a_condition_testing_a_value_the_choice_question_lacks_is_refused(when):
+    message = refusal(
+        {
+            "01_a.yaml": section(
+                "a",
+                1,
+                question("mode", "choice", choices=["Batch", "Real time"]),
+                question("freq", when=when),
+            )
+        }
+    )
+    assert "'freq'" in message and "'mode'" in message and "choices" in message
+
+
+def test_a_condition_needs_exactly_one_test():
+    message = refusal(
+        {
+            "01_a.yaml": section(
+                "a",
+                1,
+                question("ok", "yesno"),
+                question("why", when={"question": "ok", "equals": True, "in": [True]}),
+            )
+        }
+    )
+    assert "exactly one of `equals` or `in`" in message
+
+
+def test_kind_choice_without_choices_is_refused():
+    message = refusal({"01_a.yaml": section("a", 1, question("q", "choice"))})
+    assert "`choices` are required for kind choice" in message
+
+
+def test_choices_on_a_non_choice_kind_are_refused():
+    message = refusal({"01_a.yaml": section("a", 1, question("q", "text", choices=["A", "B"]))})
+    assert "`choices` are required for kind choice and only for it" in message
+
+
+def test_choices_differing_only_in_case_are_refused():
+    message = refusal({"01_a.yaml": section("a", 1, question("q", "choice", choices=["A", "a"]))})
+    assert "duplicate choices" in message
+
+
+def test_allow_range_on_a_non_percent_question_is_refused():
+    message = refusal({"01_a.yaml": section("a", 1, question("q", "number", allow_range=True))})
+    assert "`allow_range` applies to percent questions only" in message
+
+
+def test_future_only_on_a_non_date_question_is_refused():
+    message = refusal({"01_a.yaml": section("a", 1, question("q", "text", future_only=True))})
+    assert "`future_only` applies to date questions only" in message
+
+
+def test_a_milestone_owner_on_a_non_user_question_is_refused():
+    tracked = {"key": "baseline", "field": "owner", "title": "Baseline"}
+    message = refusal({"01_a.yaml": section("a", 1, question("q", "text", milestone=tracked))})
+    assert "01_a.yaml" in message
+    assert "a tracked `owner` must be a user question" in message
+
+
+def test_a_milestone_due_on_a_non_date_question_is_refused():
+    tracked = {"key": "baseline", "field": "due", "title": "Baseline"}
+    message = refusal({"01_a.yaml": section("a", 1, question("q", "text", milestone=tracked))})
+    assert "a tracked `due` must be a date question" in message
+
+
+def test_a_seed_not_from_the_sources_is_refused():
+    message = refusal({"01_a.yaml": section("a", 1, question("q", seed="005 Somewhere else"))})
+    assert "`seed` must start with one of 000, 001, 002, 003, 004" in message
+
+
+def test_invalid_yaml_is_refused_with_the_file_name():
+    message = refusal({"01_a.yaml": section("a", 1), "02_b.yaml": "id: b\nquestions: [\n"})
+    assert message.startswith("02_b.yaml: ")
+    assert "expected the node content" in message
+
+
+def test_a_file_that_is_not_a_mapping_is_refused():
+    message = refusal({"01_a.yaml": "- just\n- a list\n"})
+    assert message.startswith("01_a.yaml: ") and "Section" in message
+
+
+def test_no_section_files_is_refused():
+    assert refusal({}) == "no section files found"
+
+
+# The packaged flow
+
+
+def test_the_packaged_flow_has_seven_sections_in_order():
+    assert tuple(s.id for s in FLOW.sections) == SECTION_IDS
+    assert [s.order for s in FLOW.sections] == [1, 2, 3, 4, 5, 6, 7]
+
+
+def test_default_flow_is_loaded_once():
+    assert default_flow() is FLOW
+
+
+@pytest.mark.parametrize("question_id", list(FLOW.questions))
+def test_every_example_parses(question_id):
+    q = FLOW.questions[question_id]
+    value = parse_answer(
+        q.kind,
+        q.example,
+        now=NOW,
+        choices=q.choices,
+        allow_range=q.allow_range,
+        future_only=q.future_only,
+    )
+    assert value is not None and value != ""
+
+
+@pytest.mark.parametrize("question_id", [q.id for q in FLOW.questions.values() if q.choices])
+def test_every_choice_example_is_one_of_its_choices(question_id):
+    q = FLOW.questions[question_id]
+    assert q.example in q.choices
+
+
+@pytest.mark.parametrize(
+    ("question_id", "kind"),
+    [
+        ("stage", "choice"),
+        ("workflow_clarity", "choice"),
+        ("heuristic_enough", "yesno"),
+        ("currency", "choice"),
+        ("team_size", "number"),
+        ("build_months", "number"),
+        ("monthly_cost_per_person", "money"),
+        ("maintenance_share", "percent"),
+        ("benefit_known", "yesno"),
+        ("benefit_per_year", "money"),
+        ("predictions_per_day", "number"),
+        ("baseline_kind", "choice"),
+        ("output_baseline", "text"),
+        ("signoff", "user"),
+        ("doc_model_card_owner", "user"),
+    ],
+)
+def test_ids_the_code_depends_on_exist_with_their_kind(question_id, kind):
+    assert FLOW.questions[question_id].kind == kind
+
+
+def test_the_cost_inputs_name_money_and_number_questions():
+    for question_id in summary.MONEY_INPUTS:
+        assert FLOW.questions[question_id].kind == "money", question_id
+    for question_id in summary.NUMBER_INPUTS:
+        assert FLOW.questions[question_id].kind == "number", question_id
+    assert FLOW.questions["maintenance_share"].allow_range
+
+
+def test_the_choices_the_warnings_test_exist():
+    assert set(summary.UNCLEAR_WORKFLOW) < set(FLOW.questions["workflow_clarity"].choices)
+    baselines = FLOW.questions["baseline_kind"].choices
+    assert set(summary.REAL_BASELINES) < set(baselines) and "None yet" in baselines
+
+
+def test_the_exported_metric_ids_exist():
+    assert set(export.METRIC_IDS) <= set(FLOW.questions)
+
+
+def test_the_flow_tracks_four_milestones():
+    assert FLOW.tracked("milestone") == {
+        "data_pipeline": "Data pipelines built",
+        "baseline": "Baseline model trained",
+        "deployment": "Model deployed",
+        "success_review": "Success metrics reviewed",
+    }
+
+
+def test_the_flow_tracks_four_documents():
+    assert FLOW.tracked("doc") == {
+        "model_card": "Model card",
+        "data_lineage": "Data lineage",
+        "api_docs": "API documentation",
+        "runbook": "Runbook",
+    }
+
+
+@pytest.mark.parametrize(
+    ("text", "section_id"),
+    [
+        ("costs", "costs"),
+        ("  Costs ", "costs"),
+        ("4", "costs"),
+        ("7", "milestones"),
+        ("Success metrics", "metrics"),
+        ("succ", "metrics"),
+        ("Machine", "canvas"),
+        ("data l", "data"),
+    ],
+)
+def test_find_section_by_id_order_or_title_prefix(text, section_id):
+    found = FLOW.find_section(text)
+    assert found is not None and found.id == section_id
+
+
+# "M" starts both Machine Learning Canvas and Milestones; "D" Data landscape and Deployment.
+@pytest.mark.parametrize("text", ["m", "D", "8", "0", "", "  ", "budget"])
+def test_find_section_refuses_ambiguous_or_unknown_text(text):
+    assert FLOW.find_section(text) is None
+
+
+def test_section_by_id_and_unknown_id():
+    assert FLOW.section("data").title == "Data landscape"
+    with pytest.raises(KeyError):
+        FLOW.section("nope")
+
+
+def test_walk_yields_the_questions_of_the_given_sections_in_flow_order():
+    # Given out of order, the sections still come in flow order.
+    ids = [q.id for q in FLOW.walk(("milestones", "intake"))]
+    assert ids[0] == "problem" and ids[-1] == "doc_runbook_due"
+    assert len(ids) == len(FLOW.section("intake").questions) + len(
+        FLOW.section("milestones").questions
+    )

@@ -1,0 +1,399 @@
+"""Cards, warnings and the mapping of answers to the cost model, from hand-built answers."""
+
+import pytest
+
+from flows import summary
+from flows.costs import Range
+from flows.engine import State
+from flows.model import default_flow
+
+FLOW = default_flow()
+ALL = tuple(s.id for s in FLOW.sections)
+ANA = {"id": "U024BE7LH", "name": "ana"}
+
+
+def usd(amount: float) -> dict:
+    """Return a parsed money answer typed without a currency."""
+    return {"amount": amount, "currency": None}
+
+
+# The worked example of the cost model, as answers: every figure is derived in test_costs.py.
+WORKED = {
+    "currency": "USD",
+    "team_size": 3,
+    "build_months": 6,
+    "monthly_cost_per_person": usd(12_000),
+    "domain_expert_cost": usd(20_000),
+    "infrastructure": usd(30_000),
+    "integration_cost": usd(15_000),
+    "training_cost": usd(5_000),
+    "maintenance_share": [10, 30],
+    "monitoring_per_year": usd(12_000),
+    "external_data_per_year": usd(6_000),
+    "predictions_per_day": 10_000,
+    "benefit_known": True,
+    "benefit_per_year": usd(200_000),
+}
+
+
+def texts(answers: dict) -> list[str]:
+    """Return the warning texts for these answers."""
+    return [text for _, text in summary.warnings(FLOW, answers)]
+
+
+def fields(items) -> dict[str, str]:
+    """Map the labels of some fields (a card's, or the cost fields) to their values."""
+    return {f.label: f.value for f in items}
+
+
+# Warnings
+
+
+@pytest.mark.parametrize("clarity", ["Unclear", "Partly clear"])
+def test_an_unclear_workflow_warns(clarity):
+    assert summary.warnings(FLOW, {"workflow_clarity": clarity}) == [
+        ("intake", "Workflow integration unclear: go back and redesign how it fits the process.")
+    ]
+
+
+def test_a_clear_workflow_does_not_warn():
+    assert summary.warnings(FLOW, {"workflow_clarity": "Clear"}) == []
+
+
+def test_a_heuristic_that_may_do_warns():
+    assert summary.warnings(FLOW, {"heuristic_enough": True}) == [
+        ("intake", "A heuristic may do the job: weigh it against ML before building.")
+    ]
+    assert summary.warnings(FLOW, {"heuristic_enough": False}) == []
+
+
+def test_personal_data_with_the_regulation_skipped_warns():
+    assert texts({"personal_data": True, "regulation": None}) == [
+        "Personal data with no regulation named."
+    ]
+    assert texts({"personal_data": True, "regulation": "GDPR"}) == []
+    # Not yet asked is not a gap.
+    assert texts({"personal_data": True}) == []
+
+
+def test_no_baseline_yet_warns():
+    assert summary.warnings(FLOW, {"baseline_kind": "None yet"}) == [
+        ("metrics", "No baseline named: the model has nothing to beat.")
+    ]
+
+
+def test_a_real_baseline_kind_without_its_figure_warns():
+    assert texts({"baseline_kind": "Heuristic"}) == [
+        "No baseline named: the model has nothing to beat."
+    ]
+    assert texts({"baseline_kind": "Heuristic", "output_baseline": None}) == [
+        "No baseline named: the model has nothing to beat."
+    ]
+
+
+def test_a_real_baseline_with_its_figure_does_not_warn():
+    assert texts({"baseline_kind": "Old system", "output_baseline": "MAE 4.6"}) == []
+
+
+def test_running_cost_above_the_benefit_warns():
+    answers = {**WORKED, "benefit_per_year": usd(50_000)}
+    assert ("costs", "Running cost exceeds expected benefit.") in summary.warnings(FLOW, answers)
+    assert summary.warnings(FLOW, WORKED) == []
+
+
+def test_an_unknown_benefit_never_exceeds_the_running_cost():
+    answers = {**WORKED, "benefit_known": False, "benefit_per_year": usd(1)}
+    assert summary.warnings(FLOW, answers) == []
+
+
+def test_mixed_currencies_warn():
+    answers = {**WORKED, "domain_expert_cost": {"amount": 20_000, "currency": "EUR"}}
+    assert summary.warnings(FLOW, answers) == [
+        ("costs", "Costs mix currencies (EUR, USD): totals are not converted.")
+    ]
+
+
+def test_amounts_in_another_currency_than_the_totals_warn():
+    # Every amount is in euros but the totals are written in the plan's dollars.
+    answers = {
+        **{k: v for k, v in WORKED.items() if k in ("currency", "team_size", "build_months")},
+        "monthly_cost_per_person": {"amount": 12_000, "currency": "EUR"},
+        "infrastructure": {"amount": 30_000, "currency": "EUR"},
+    }
+    assert summary.cost_fields(answers)[0].value == "$246k"
+    costs = [text for where, text in summary.warnings(FLOW, answers) if where == "costs"]
+    assert any("EUR" in text and "USD" in text for text in costs), costs
+
+
+def test_unanswered_cost_lines_are_listed_by_label():
+    assert texts({"currency": "USD", "team_size": 3, "predictions_per_day": 5}) == [
+        "Not estimated (counted as 0): Build time (months), Cost per person-month,"
+        " Domain experts, Infrastructure (one-time), System integration, Training users,"
+        " Monitoring and operations (yearly), External data (yearly)."
+    ]
+
+
+def test_cost_warnings_wait_until_the_costs_are_visited():
+    assert texts({"problem": "x"}) == []
+
+
+def test_no_model_card_owner_warns():
+    assert summary.warnings(FLOW, {"doc_model_card_owner": None}) == [
+        ("milestones", "No owner for the model card.")
+    ]
+    assert summary.warnings(FLOW, {"doc_model_card_owner": ANA}) == []
+
+
+def test_nobody_to_sign_off_warns():
+    assert summary.warnings(FLOW, {"signoff": None}) == [
+        ("metrics", "Nobody named to sign off on success.")
+    ]
+    assert summary.warnings(FLOW, {"signoff": ANA}) == []
+
+
+# The cost model's inputs
+
+
+def test_cost_inputs_map_money_and_numbers():
+    inputs, seen = summary.cost_inputs(WORKED)
+    assert inputs.currency == "USD"
+    assert (inputs.team_size, inputs.build_months) == (3, 6)
+    assert inputs.monthly_cost_per_person == 12_000
+    assert inputs.domain_expert_cost == 20_000
+    assert inputs.infrastructure == 30_000
+    assert inputs.integration == 15_000
+    assert inputs.training == 5_000
+    assert inputs.monitoring_per_year == 12_000
+    assert inputs.external_data_per_year == 6_000
+    assert inputs.predictions_per_day == 10_000
+    assert inputs.benefit_per_year == 200_000
+    assert seen == {"USD"}
+
+
+def test_cost_inputs_read_a_percent_range_as_fractions():
+    inputs, _ = summary.cost_inputs({"maintenance_share": [10, 30]})
+    assert inputs.maintenance_share == Range(0.1, 0.3)
+
+
+def test_cost_inputs_read_a_single_percent_as_a_point_range():
+    inputs, _ = summary.cost_inputs({"maintenance_share": 20})
+    assert inputs.maintenance_share == Range(0.2, 0.2)
+
+
+def test_cost_inputs_ignore_the_benefit_unless_it_is_known():
+    for known in (False, None):
+        inputs, _ = summary.cost_inputs({**WORKED, "benefit_known": known})
+        assert inputs.benefit_per_year is None
+    inputs, _ = summary.cost_inputs({k: v for k, v in WORKED.items() if k != "benefit_known"})
+    assert inputs.benefit_per_year is None
+
+
+def test_cost_inputs_leave_skipped_answers_unanswered():
+    inputs, seen = summary.cost_inputs({"team_size": None, "infrastructure": None})
+    assert inputs.team_size is None and inputs.infrastructure is None
+    assert inputs.currency == "USD" and seen == set()
+
+
+def test_cost_inputs_read_the_plan_currency():
+    inputs, seen = summary.cost_inputs({"currency": "EUR", "infrastructure": usd(1)})
+    assert inputs.currency == "EUR" and seen == {"EUR"}
+
+
+def test_cost_fields_of_the_worked_example():
+    assert fields(summary.cost_fields(WORKED)) == {
+        "One-time cost": "$286k",
+        "Yearly running cost": "$44.6k–$97.8k",
+        "3-year cost of ownership": "$420k–$579k",
+        "Cost per 1,000 predictions": "$38.3–$52.9",
+        "Payback time": "22–34 months",
+    }
+
+
+def test_cost_fields_leave_out_unit_cost_and_payback_without_volume_or_benefit():
+    answers = {k: v for k, v in WORKED.items() if k not in ("predictions_per_day", "benefit_known")}
+    assert list(fields(summary.cost_fields(answers))) == [
+        "One-time cost",
+        "Yearly running cost",
+        "3-year cost of ownership",
+    ]
+
+
+# Display
+
+
+@pytest.mark.parametrize(
+    ("question_id", "value", "answers", "shown"),
+    [
+        ("monthly_cost_per_person", {"amount": 12_000, "currency": "EUR"}, {}, "€12k"),
+        ("monthly_cost_per_person", {"amount": 12_000, "currency": "CHF"}, {}, "CHF 12k"),
+        ("monthly_cost_per_person", usd(12_000), {"currency": "GBP"}, "£12k"),
+        ("monthly_cost_per_person", usd(1_500_000), {}, "$1.5M"),
+        ("maintenance_share", 20, {}, "20%"),
+        ("maintenance_share", 12.5, {}, "12.5%"),
+        ("maintenance_share", [10, 30], {}, "10–30%"),
+        ("maintenance_share", [20, 20], {}, "20%"),
+        ("team_size", 3, {}, "3"),
+        ("predictions_per_day", 10_000, {}, "10,000"),
+        ("build_months", 2.5, {}, "2.5"),
+        ("predictions_per_day", 1234.5, {}, "1,234.5"),
+        ("ms_data_pipeline_due", "2026-12-21", {}, "Mon 21 Dec 2026"),
+        ("heuristic_enough", True, {}, "yes"),
+        ("heuristic_enough", False, {}, "no"),
+        ("signoff", ANA, {}, "@ana"),
+        ("signoff", {"email": "ana@example.com"}, {}, "ana@example.com"),
+        ("signoff", {"id": "U024BE7LH"}, {}, "@U024BE7LH"),
+        ("stage", "MVP", {}, "MVP"),
+        ("problem", "Customers leave", {}, "Customers leave"),
+        ("problem", None, {}, "skipped"),
+        ("team_size", None, {}, "skipped"),
+    ],
+)
+def test_display(question_id, value, answers, shown):
+    assert summary.display(FLOW, FLOW.questions[question_id], value, answers) == shown
+
+
+# Cards and progress
+
+
+def test_progress_counts_applicable_questions_visited():
+    assert summary.progress(FLOW, {}) == (0, 74)
+    assert summary.progress(FLOW, {"heuristic_enough": True}) == (1, 75)
+    # A skip counts as visited.
+    assert summary.progress(FLOW, {"problem": None}, ("intake",)) == (1, 9)
+    assert summary.progress(FLOW, WORKED, ("costs",)) == (14, 14)
+    assert summary.progress(FLOW, {**WORKED, "benefit_known": False}, ("costs",)) == (13, 13)
+
+
+def test_section_card_of_the_costs_holds_the_answers_and_the_estimate():
+    card = summary.section_card(FLOW, FLOW.section("costs"), WORKED)
+    assert card.title == "Section 4 of 7 done: Costs (back of the envelope)"
+    shown = fields(card.fields)
+    assert shown["Cost per person-month"] == "$12k"
+    assert shown["Maintenance (share of development)"] == "10–30%"
+    assert shown["Expected yearly benefit"] == "$200k"
+    assert shown["One-time cost"] == "$286k"
+    assert shown["Payback time"] == "22–34 months"
+    assert len(card.fields) == 14 + 5
+    assert card.progress == (14, 75)  # the known benefit enables its amount
+    assert card.warnings == ()
+
+
+def test_section_card_keeps_only_its_own_warnings():
+    answers = {**WORKED, "workflow_clarity": "Unclear", "benefit_per_year": usd(50_000)}
+    card = summary.section_card(FLOW, FLOW.section("costs"), answers)
+    assert card.warnings == ("Running cost exceeds expected benefit.",)
+
+
+def test_section_card_of_another_section_has_no_cost_fields():
+    answers = {"problem": "Customers leave", "target_users": None}
+    card = summary.section_card(FLOW, FLOW.section("intake"), answers)
+    assert card.title == "Section 1 of 7 done: Intake and screening"
+    shown = fields(card.fields)
+    assert shown["Problem statement"] == "Customers leave"
+    assert shown["Target users"] == "skipped"
+    assert "Why ML over a heuristic" not in shown
+    assert "One-time cost" not in shown
+
+
+def test_plan_card_holds_stage_costs_metrics_and_milestones():
+    answers = {
+        "problem": "Customers leave",
+        "stage": "MVP",
+        **WORKED,
+        "outcome_metric": "Churn rate",
+        "outcome_target": "Down 2 points",
+        "output_metric": "Recall",
+        "baseline_kind": "Heuristic",
+        "output_baseline": "Recall 0.4",
+        "signoff": ANA,
+        "ms_data_pipeline_owner": ANA,
+        "ms_data_pipeline_due": "2026-12-21",
+        "ms_review_due": "2027-03-23",
+    }
+    card = summary.plan_card(FLOW, State(name="Churn", sections=ALL, answers=answers))
+    assert card.title == "Plan: Churn"
+    shown = fields(card.fields)
+    assert shown["Project stage"] == "MVP"
+    assert shown["Problem statement"] == "Customers leave"
+    assert shown["One-time cost"] == "$286k"
+    assert shown["Payback time"] == "22–34 months"
+    assert shown["Outcome metric"] == "Churn rate → Down 2 points"
+    assert shown["Output metric"] == "Recall"
+    assert shown["Baseline to beat"] == "Heuristic: Recall 0.4"
+    assert shown["Success sign-off"] == "@ana"
+    assert shown["Data pipelines built"] == "@ana, due Mon 21 Dec 2026"
+    assert shown["Success metrics reviewed"] == "no owner, due Tue 23 Mar 2027"
+    # Milestones with neither owner nor date are left out.
+    assert "Model deployed" not in shown
+    people = {f.label: f.person for f in card.fields}
+    assert people["Data pipelines built"] == ANA and people["Success sign-off"] == ANA
+    assert card.warnings == ()
+
+
+def test_plan_card_without_costs_has_no_cost_fields_and_carries_every_warning():
+    answers = {"stage": "Growth", "workflow_clarity": "Unclear", "signoff": None}
+    card = summary.plan_card(FLOW, State(name="Churn", sections=ALL, answers=answers))
+    shown = fields(card.fields)
+    assert list(shown) == ["Project stage"]
+    assert card.warnings == (
+        "Workflow integration unclear: go back and redesign how it fits the process.",
+        "Nobody named to sign off on success.",
+    )
+
+
+def test_status_card_lists_the_sections_and_the_open_question():
+    answers = {"problem": "x", "target_users": None, **WORKED}
+    state = State(name="Churn", sections=ALL, current="why_it_matters", answers=answers)
+    card = summary.status_card(FLOW, state)
+    assert card.title == "Status: Churn"
+    assert list(fields(card.fields).items()) == [
+        ("1. Intake and screening", "2 of 9, 1 skipped"),
+        ("2. Machine Learning Canvas", "0 of 10"),
+        ("3. Data landscape", "0 of 6"),
+        ("4. Costs (back of the envelope)", "14 of 14"),
+        ("5. Success metrics", "0 of 10"),
+        ("6. Deployment and operations", "0 of 11"),
+        ("7. Milestones and documentation", "0 of 15"),
+        ("Open question", "Why it matters"),
+    ]
+    assert card.progress == (16, 75)
+
+
+def test_status_card_without_an_open_question():
+    card = summary.status_card(FLOW, State(name="Churn", sections=ALL))
+    assert "Open question" not in fields(card.fields)
+    assert len(card.fields) == 7
+
+
+def test_milestones_pick_owners_and_due_dates_by_key():
+    answers = {
+        "ms_data_pipeline_owner": ANA,
+        "ms_data_pipeline_due": "2026-12-21",
+        "ms_deploy_owner": None,
+        "ms_review_due": "2027-03-23",
+        "doc_runbook_owner": ANA,
+    }
+    assert summary.milestones(FLOW, answers, kind="milestone") == [
+        {
+            "key": "data_pipeline",
+            "title": "Data pipelines built",
+            "owner": ANA,
+            "due": "2026-12-21",
+        },
+        {
+            "key": "success_review",
+            "title": "Success metrics reviewed",
+            "owner": None,
+            "due": "2027-03-23",
+        },
+    ]
+    assert summary.milestones(FLOW, answers, kind="doc") == [
+        {"key": "runbook", "title": "Runbook", "owner": ANA, "due": None},
+    ]
+    assert summary.milestones(FLOW, {}, kind="milestone") == []
+
+
+def test_currency_of_defaults_to_usd():
+    assert summary.currency_of({}) == "USD"
+    assert summary.currency_of({"currency": None}) == "USD"
+    assert summary.currency_of({"currency": "CHF"}) == "CHF"
