@@ -1,0 +1,99 @@
+"""Open the database: URL mapping, async engine and sessions, migrations, health check."""
+
+from __future__ import annotations
+
+from importlib import resources
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+
+ASYNC_DRIVERS = {
+    "sqlite": "sqlite+aiosqlite",
+    "postgresql": "postgresql+psycopg",
+    "postgres": "postgresql+psycopg",
+}
+# Any constant works: it only has to be the same for every mlplan process on one database.
+MIGRATION_LOCK = 0x6D6C706C
+
+
+def async_url(url: str) -> str:
+    """Map a plain `sqlite:///…` or `postgresql://…` URL to its async driver."""
+    parsed = make_url(url)
+    if parsed.drivername in ASYNC_DRIVERS:
+        parsed = parsed.set(drivername=ASYNC_DRIVERS[parsed.drivername])
+    elif parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        raise ValueError(
+            f"unsupported database {parsed.get_backend_name()!r}: use sqlite or postgresql"
+        )
+    return parsed.render_as_string(hide_password=False)
+
+
+def create_engine(url: str, **kwargs) -> AsyncEngine:
+    """Create the async engine; on SQLite, turn on foreign keys, WAL and a busy timeout."""
+    url = async_url(url)
+    if not url.startswith("sqlite"):
+        kwargs.setdefault("pool_pre_ping", True)
+    engine = create_async_engine(url, **kwargs)
+    if engine.dialect.name == "sqlite":
+        sa.event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA database_list")
+    if cursor.fetchone()[2]:  # a file, not :memory:
+        cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.close()
+
+
+def sessionmaker(engine: AsyncEngine) -> async_sessionmaker:
+    """Make the session factory: one session and one commit per turn."""
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def alembic_config() -> Config:
+    """Build Alembic's configuration from the migrations packaged beside the models."""
+    config = Config()
+    config.set_main_option("script_location", str(resources.files("storage") / "migrations"))
+    return config
+
+
+def _upgrade(connection: sa.Connection) -> None:
+    config = alembic_config()
+    config.attributes["connection"] = connection
+    command.upgrade(config, "head")
+
+
+def _revision(connection: sa.Connection) -> str | None:
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+async def upgrade(engine: AsyncEngine) -> None:
+    """Migrate the database to head; several processes starting at once migrate it once."""
+    async with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            await connection.execute(
+                sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK}
+            )
+        await connection.run_sync(_upgrade)
+
+
+async def is_current(engine: AsyncEngine) -> bool:
+    """Tell whether the database is migrated to head."""
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    async with engine.connect() as connection:
+        return await connection.run_sync(_revision) == head
+
+
+async def ping(engine: AsyncEngine) -> None:
+    """Raise unless the database answers a trivial query."""
+    async with engine.connect() as connection:
+        await connection.execute(sa.text("SELECT 1"))

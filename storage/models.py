@@ -1,0 +1,182 @@
+"""Declare mlplan's tables: workspaces, people, projects, answers, milestones, docs, deliveries."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+JSONValue = sa.JSON().with_variant(JSONB(), "postgresql")
+
+
+class UTCDateTime(sa.TypeDecorator[datetime]):
+    """Store aware datetimes as UTC and read them back aware, on SQLite as on PostgreSQL."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; pass an aware one")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = sa.MetaData(naming_convention=NAMING)
+    type_annotation_map = {dict[str, Any]: JSONValue, list[Any]: JSONValue, datetime: UTCDateTime}
+
+
+class Workspace(Base):
+    """A Slack team, a Teams tenant or the local terminal: the boundary of every query."""
+
+    __tablename__ = "workspaces"
+    __table_args__ = (sa.UniqueConstraint("platform", "external_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform: Mapped[str] = mapped_column(sa.String(16))
+    external_id: Mapped[str] = mapped_column(sa.String(128))
+    created_at: Mapped[datetime]
+
+
+class Person(Base):
+    """Someone mlplan talks to: display name, time zone, and how to reach them proactively."""
+
+    __tablename__ = "people"
+    __table_args__ = (sa.UniqueConstraint("workspace_id", "external_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(sa.ForeignKey("workspaces.id", ondelete="CASCADE"))
+    external_id: Mapped[str] = mapped_column(sa.String(128))
+    name: Mapped[str | None] = mapped_column(sa.String(200))
+    email: Mapped[str | None] = mapped_column(sa.String(320))
+    timezone: Mapped[str | None] = mapped_column(sa.String(64))
+    conversation: Mapped[dict[str, Any] | None]
+    updated_at: Mapped[datetime]
+
+
+class Project(Base):
+    """An ML project being planned, and where its conversation lives."""
+
+    __tablename__ = "projects"
+    __table_args__ = (
+        sa.UniqueConstraint("workspace_id", "name_key"),
+        sa.Index("ix_projects_thread", "workspace_id", "channel_id", "thread_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(sa.ForeignKey("workspaces.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(sa.String(200))
+    name_key: Mapped[str] = mapped_column(sa.String(200))
+    owner: Mapped[dict[str, Any]]
+    stage: Mapped[str | None] = mapped_column(sa.String(32))
+    channel_id: Mapped[str | None] = mapped_column(sa.String(128))
+    thread_id: Mapped[str | None] = mapped_column(sa.String(128))
+    sections: Mapped[list[Any]]
+    current_question_id: Mapped[str | None] = mapped_column(sa.String(64))
+    # Bumped by every stored turn: a compare-and-set on it lets one of two racing answers win.
+    turn: Mapped[int] = mapped_column(default=0)
+    intake_done_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class Answer(Base):
+    """One version of the answer to one question; a changed answer is a new row."""
+
+    __tablename__ = "answers"
+    __table_args__ = (sa.UniqueConstraint("project_id", "question_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(sa.ForeignKey("projects.id", ondelete="CASCADE"))
+    question_id: Mapped[str] = mapped_column(sa.String(64))
+    version: Mapped[int]
+    value: Mapped[Any] = mapped_column(JSONValue, nullable=True)
+    raw: Mapped[str] = mapped_column(sa.Text)
+    skipped: Mapped[bool] = mapped_column(default=False)
+    author: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+
+
+class _Tracked:
+    """Columns shared by milestones and documentation items."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str | None] = mapped_column(sa.String(64))
+    title: Mapped[str] = mapped_column(sa.String(200))
+    owner: Mapped[dict[str, Any] | None]
+    due: Mapped[date | None]
+    status: Mapped[str] = mapped_column(sa.String(16), default="open")
+    done_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class Milestone(_Tracked, Base):
+    """A stage of the project with an owner and a due date."""
+
+    __tablename__ = "milestones"
+    __table_args__ = (sa.UniqueConstraint("project_id", "key"),)
+
+    project_id: Mapped[int] = mapped_column(sa.ForeignKey("projects.id", ondelete="CASCADE"))
+
+
+class DocItem(_Tracked, Base):
+    """A piece of documentation that is due: what, owner, link, due date."""
+
+    __tablename__ = "doc_items"
+    __table_args__ = (sa.UniqueConstraint("project_id", "key"),)
+
+    project_id: Mapped[int] = mapped_column(sa.ForeignKey("projects.id", ondelete="CASCADE"))
+    link: Mapped[str | None] = mapped_column(sa.String(2000))
+
+
+class DigestSubscription(Base):
+    """A lead or a channel that gets the weekly digest of a workspace."""
+
+    __tablename__ = "digest_subscriptions"
+    __table_args__ = (sa.UniqueConstraint("workspace_id", "target_kind", "target_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(sa.ForeignKey("workspaces.id", ondelete="CASCADE"))
+    target_kind: Mapped[str] = mapped_column(sa.String(16))
+    target_id: Mapped[str] = mapped_column(sa.String(128))
+    timezone: Mapped[str | None] = mapped_column(sa.String(64))
+    created_by: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+
+
+class Delivery(Base):
+    """A reminder or digest claimed under a unique key before it is sent, so it goes out once."""
+
+    __tablename__ = "deliveries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(sa.String(255), unique=True)
+    kind: Mapped[str] = mapped_column(sa.String(32))
+    workspace_id: Mapped[int] = mapped_column(sa.ForeignKey("workspaces.id", ondelete="CASCADE"))
+    target_id: Mapped[str] = mapped_column(sa.String(128))
+    status: Mapped[str] = mapped_column(sa.String(16), default="claimed")
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+    claimed_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]

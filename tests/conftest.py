@@ -1,0 +1,85 @@
+"""One harness for every test: a real database, migrated once, emptied between tests.
+
+The database is SQLite in a temporary folder unless MLPLAN_TEST_DATABASE_URL names another
+(CI runs the suite once more with PostgreSQL). A database that cannot be reached fails the run.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+import sqlalchemy as sa
+
+from bot.conversation import Conversations
+from flows.model import default_flow
+from storage import db
+from storage.models import Base
+
+NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # a Monday
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> str:
+    """Return the URL of the database the suite runs against."""
+    url = os.environ.get("MLPLAN_TEST_DATABASE_URL")
+    if url:
+        return url
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'mlplan-test.db'}"
+
+
+@pytest.fixture(scope="session")
+async def migrated_engine(database_url):
+    """Open the test database, drop what an earlier run left, and migrate it to head."""
+    engine = db.create_engine(database_url)
+    try:
+        await db.ping(engine)
+    except Exception as err:
+        pytest.fail(
+            f"the test database {database_url.split('@')[-1]} cannot be reached: {err}",
+            pytrace=False,
+        )
+    async with engine.begin() as connection:
+        await connection.run_sync(Base.metadata.drop_all)
+        await connection.execute(sa.text("DROP TABLE IF EXISTS alembic_version"))
+    await db.upgrade(engine)
+    yield engine
+    await engine.dispose()
+
+
+async def empty_tables(engine) -> None:
+    """Delete every row, children first, so each test starts from an empty database."""
+    async with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            names = ", ".join(t.name for t in Base.metadata.sorted_tables)
+            await connection.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in reversed(Base.metadata.sorted_tables):
+                await connection.execute(table.delete())
+
+
+@pytest.fixture
+async def engine(migrated_engine):
+    """Give a test the migrated engine over empty tables."""
+    await empty_tables(migrated_engine)
+    return migrated_engine
+
+
+@pytest.fixture
+def sessions(engine):
+    """Give a test the session factory."""
+    return db.sessionmaker(engine)
+
+
+@pytest.fixture
+def flow():
+    """Give a test the packaged flow."""
+    return default_flow()
+
+
+@pytest.fixture
+def conversations(sessions, flow):
+    """Give a test the conversation service on the test database."""
+    return Conversations(sessions=sessions, flow=flow, default_timezone=ZoneInfo("UTC"))

@@ -1,0 +1,250 @@
+"""Projects and answers: versions are kept, every query stays in its workspace, races are settled."""
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+
+from storage import projects as store
+from storage.models import Milestone
+from tests.conftest import NOW
+
+ALICE = {"id": "U1", "name": "alice"}
+BOB = {"id": "U2", "name": "bob"}
+
+
+async def _project(session, name="Churn model", workspace="T1", platform="slack"):
+    ws = await store.workspace(session=session, platform=platform, external_id=workspace, now=NOW)
+    project = await store.create_project(
+        session=session,
+        workspace_id=ws.id,
+        name=name,
+        owner=ALICE,
+        sections=["intake"],
+        current="problem",
+        now=NOW,
+    )
+    await session.commit()
+    return ws, project
+
+
+async def test_a_changed_answer_is_a_new_version_and_history_is_kept(sessions):
+    async with sessions() as session:
+        _, project = await _project(session)
+        for turn, (value, author) in enumerate([("first", ALICE), ("second", BOB)]):
+            stored = await store.save_turn(
+                session=session,
+                project=project,
+                expected_turn=turn,
+                current="problem",
+                recorded=[("problem", value, value, False)],
+                author=author,
+                now=NOW + timedelta(minutes=turn),
+            )
+            assert stored
+            await session.commit()
+        history = await store.answer_history(
+            session=session, project_id=project.id, question_id="problem"
+        )
+        latest = await store.latest_answers(session=session, project_id=project.id)
+    assert [(a.version, a.value, a.author["id"]) for a in history] == [
+        (1, "first", "U1"),
+        (2, "second", "U2"),
+    ]
+    assert history[0].created_at < history[1].created_at
+    assert latest == {"problem": "second"}
+
+
+async def test_a_skip_reads_back_as_none(sessions):
+    async with sessions() as session:
+        _, project = await _project(session)
+        await store.save_turn(
+            session=session,
+            project=project,
+            expected_turn=0,
+            current="target_users",
+            recorded=[("problem", None, "skip", True)],
+            author=ALICE,
+            now=NOW,
+        )
+        await session.commit()
+        assert await store.latest_answers(session=session, project_id=project.id) == {
+            "problem": None
+        }
+
+
+async def test_names_are_unique_per_workspace_ignoring_case_and_spaces(sessions):
+    async with sessions() as session:
+        ws, _ = await _project(session, "Churn model")
+        again = await store.create_project(
+            session=session,
+            workspace_id=ws.id,
+            name="  churn   MODEL ",
+            owner=BOB,
+            sections=[],
+            current=None,
+            now=NOW,
+        )
+        assert again is None
+        found = await store.find_project(session=session, workspace_id=ws.id, name="CHURN model")
+        assert found is not None and found.name == "Churn model"
+
+
+async def test_two_workspaces_never_see_each_others_projects(sessions):
+    async with sessions() as session:
+        ws1, p1 = await _project(session, "Churn model", workspace="T1")
+        ws2, p2 = await _project(session, "Churn model", workspace="T2")
+        assert p1.id != p2.id
+        assert (
+            await store.find_project(session=session, workspace_id=ws1.id, name="churn model")
+        ).id == p1.id
+        assert (
+            await store.find_project(session=session, workspace_id=ws2.id, name="churn model")
+        ).id == p2.id
+        assert (
+            await store.get_project(session=session, workspace_id=ws1.id, project_id=p2.id) is None
+        )
+        assert [p.id for p in await store.list_projects(session=session, workspace_id=ws2.id)] == [
+            p2.id
+        ]
+        other, _ = await _project(session, "Fraud", workspace="T3")
+        assert await store.similar_names(session=session, workspace_id=other.id, name="churn") == []
+        assert await store.similar_names(
+            session=session, workspace_id=ws1.id, name="churn modle"
+        ) == ["Churn model"]
+
+
+async def test_the_same_team_id_on_two_platforms_is_two_workspaces(sessions):
+    async with sessions() as session:
+        slack, _ = await _project(session, workspace="X", platform="slack")
+        teams = await store.workspace(session=session, platform="msteams", external_id="X", now=NOW)
+        assert slack.id != teams.id
+        assert (
+            await store.find_project(session=session, workspace_id=teams.id, name="Churn model")
+            is None
+        )
+
+
+async def test_a_stale_turn_is_refused_and_stores_nothing(sessions):
+    async with sessions() as first, sessions() as second:
+        _, project = await _project(first)
+        stale = await store.get_project(
+            session=second, workspace_id=project.workspace_id, project_id=project.id
+        )
+        assert await store.save_turn(
+            session=first,
+            project=project,
+            expected_turn=0,
+            current="target_users",
+            recorded=[("problem", "alice's", "alice's", False)],
+            author=ALICE,
+            now=NOW,
+        )
+        await first.commit()
+        assert not await store.save_turn(
+            session=second,
+            project=stale,
+            expected_turn=0,
+            current="target_users",
+            recorded=[("problem", "bob's", "bob's", False)],
+            author=BOB,
+            now=NOW,
+        )
+        await second.rollback()
+    async with sessions() as session:
+        history = await store.answer_history(session=session, project_id=project.id)
+    assert [(a.value, a.version) for a in history] == [("alice's", 1)]
+
+
+async def test_racing_writers_one_wins_while_the_other_waits_for_the_lock(sessions):
+    """The loser blocks on the winner's open transaction, then sees the new turn and backs off."""
+    async with sessions() as setup:
+        _, project = await _project(setup)
+    async with sessions() as first, sessions() as second:
+        mine = await store.get_project(
+            session=first, workspace_id=project.workspace_id, project_id=project.id
+        )
+        theirs = await store.get_project(
+            session=second, workspace_id=project.workspace_id, project_id=project.id
+        )
+        assert await store.save_turn(
+            session=first,
+            project=mine,
+            expected_turn=0,
+            current="target_users",
+            recorded=[("problem", "a", "a", False)],
+            author=ALICE,
+            now=NOW,
+        )
+        racing = asyncio.create_task(
+            store.save_turn(
+                session=second,
+                project=theirs,
+                expected_turn=0,
+                current="target_users",
+                recorded=[("problem", "b", "b", False)],
+                author=BOB,
+                now=NOW,
+            )
+        )
+        await asyncio.sleep(0.2)
+        assert not racing.done(), "the second writer should wait for the first transaction"
+        await first.commit()
+        assert await asyncio.wait_for(racing, timeout=15) is False
+        await second.rollback()
+    async with sessions() as session:
+        assert await store.latest_answers(session=session, project_id=project.id) == {
+            "problem": "a"
+        }
+
+
+async def test_tracked_items_are_upserted_by_key(sessions):
+    async with sessions() as session:
+        _, project = await _project(session)
+        item = {
+            "key": "baseline",
+            "title": "Baseline model trained",
+            "owner": BOB,
+            "due": "2026-12-18",
+        }
+        changed = await store.sync_tracked(
+            session=session, project_id=project.id, kind=Milestone, items=[item], now=NOW
+        )
+        assert len(changed) == 1
+        unchanged = await store.sync_tracked(
+            session=session, project_id=project.id, kind=Milestone, items=[item], now=NOW
+        )
+        assert unchanged == []
+        moved = await store.sync_tracked(
+            session=session,
+            project_id=project.id,
+            kind=Milestone,
+            items=[{**item, "due": "2027-01-08"}],
+            now=NOW,
+        )
+        await session.commit()
+        rows = await store.tracked_items(session=session, project_id=project.id, kind=Milestone)
+    assert len(moved) == 1
+    assert [(r.key, r.owner, r.due.isoformat(), r.status) for r in rows] == [
+        ("baseline", BOB, "2027-01-08", "open")
+    ]
+
+
+@pytest.mark.parametrize("person", ["U1", "U2"])
+async def test_last_open_project_is_found_by_owner_or_answer_author(sessions, person):
+    async with sessions() as session:
+        ws, project = await _project(session)
+        await store.save_turn(
+            session=session,
+            project=project,
+            expected_turn=0,
+            current="target_users",
+            recorded=[("problem", "x", "x", False)],
+            author=BOB,
+            now=NOW,
+        )
+        await session.commit()
+        found = await store.last_open_project(session=session, workspace_id=ws.id, person_id=person)
+        nobody = await store.last_open_project(session=session, workspace_id=ws.id, person_id="U3")
+    assert found is not None and found.id == project.id
+    assert nobody is None
