@@ -1,0 +1,1 @@
+"""mlplan: the platform adapters, the app wiring and the scheduler."""

@@ -1,0 +1,61 @@
+"""Build mlplan in one place: settings, database, flow, conversation service and web app."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+
+from bot import http
+from bot.conversation import Conversations
+from bot.settings import Settings
+from flows.model import Flow, default_flow
+from storage import db
+
+log = logging.getLogger("mlplan")
+
+
+@dataclass
+class Runtime:
+    """Everything a command needs, built once per process."""
+
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker
+    flow: Flow
+    conversations: Conversations
+
+    async def close(self) -> None:
+        """Release the database connections."""
+        await self.engine.dispose()
+
+
+async def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
+    """Open the database (migrating it to head unless told not to) and build the services."""
+    engine = db.create_engine(settings.database_url)
+    if migrate:
+        await db.upgrade(engine)
+    sessions = db.sessionmaker(engine)
+    flow = default_flow()
+    conversations = Conversations(sessions=sessions, flow=flow, default_timezone=settings.timezone)
+    return Runtime(settings, engine, sessions, flow, conversations)
+
+
+def build_web_app(runtime: Runtime) -> web.Application:
+    """Build the one aiohttp application that serves every route."""
+    app = web.Application()
+    app[http.RUNTIME] = runtime
+    http.register(app)
+    return app
+
+
+def connection_hint(settings: Settings) -> str:
+    """Say in one line which platforms are connected and how to connect the others."""
+    if settings.slack_enabled:
+        return "Slack: connected over HTTP at POST /slack/events."
+    return (
+        "Slack is not connected: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (see README,"
+        " 'Connect Slack'); meanwhile try `mlplan chat`."
+    )

@@ -1,0 +1,159 @@
+"""The `mlplan` command line: serve, chat, db upgrade, export."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bot.settings import Settings, SettingsError, load_settings
+
+log = logging.getLogger("mlplan")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mlplan", description="Plan machine-learning projects in Slack, Teams or the terminal."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser(
+        "serve", help="serve /slack/events, /api/messages and /healthz over HTTP"
+    )
+    serve.add_argument("--port", type=int, help="port to listen on (default: PORT, else 3000)")
+    serve.add_argument("--host", default="0.0.0.0", help="address to bind (default: 0.0.0.0)")
+    serve.add_argument(
+        "--no-scheduler", action="store_true", help="do not run the scheduler in this process"
+    )
+
+    chat = commands.add_parser("chat", help="plan a project in the terminal")
+    chat.add_argument("--user", help="who you are (default: your login name)")
+
+    database = commands.add_parser("db", help="database maintenance")
+    database.add_argument(
+        "action", choices=["upgrade"], help="upgrade: apply migrations up to head"
+    )
+
+    export = commands.add_parser("export", help="print a project's whole plan")
+    export.add_argument("project", help="the project's name")
+    export.add_argument("--format", choices=["md", "json"], default="md")
+    export.add_argument(
+        "--workspace", help="platform:id, when several workspaces have a project of that name"
+    )
+    export.add_argument(
+        "--output", "-o", type=Path, help="write to this file instead of standard output"
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one mlplan command; return the exit status."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    try:
+        settings = load_settings()
+    except SettingsError as err:
+        print(f"mlplan: {err}", file=sys.stderr)
+        return 2
+    handler = {"serve": _serve, "chat": _chat, "db": _db, "export": _export}[args.command]
+    try:
+        return asyncio.run(handler(settings, args))
+    except KeyboardInterrupt:
+        return 130
+
+
+async def _db(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.app import build_runtime
+
+    runtime = await build_runtime(settings)
+    await runtime.close()
+    print("Database is at the latest revision.")
+    return 0
+
+
+async def _export(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.app import build_runtime
+    from flows.export import to_markdown
+
+    runtime = await build_runtime(settings)
+    try:
+        document = await runtime.conversations.document(name=args.project, workspace=args.workspace)
+    except LookupError as err:
+        print(f"mlplan: {err}", file=sys.stderr)
+        return 1
+    finally:
+        await runtime.close()
+    text = (
+        json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+        if args.format == "json"
+        else to_markdown(document)
+    )
+    if args.output:
+        args.output.write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+async def _lines() -> AsyncIterator[str]:
+    while True:
+        print("> ", end="", flush=True)
+        line = await asyncio.to_thread(sys.stdin.readline)
+        if not line:
+            print()
+            return
+        yield line
+
+
+async def _chat(settings: Settings, args: argparse.Namespace) -> int:
+    import getpass
+
+    from bot.app import build_runtime
+    from bot.terminal.chat import Chat
+    from bot.terminal.render import TerminalRenderer, supports_colour
+
+    logging.getLogger().setLevel(logging.WARNING)
+    runtime = await build_runtime(settings)
+    user = args.user or getpass.getuser() or "you"
+    chat = Chat(
+        conversations=runtime.conversations,
+        user=user,
+        out=sys.stdout,
+        renderer=TerminalRenderer(colour=supports_colour(sys.stdout)),
+        clock=lambda: datetime.now(UTC),
+    )
+    try:
+        await chat.run(_lines())
+    finally:
+        await runtime.close()
+    return 0
+
+
+async def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    from aiohttp import web
+
+    from bot.app import build_runtime, build_web_app, connection_hint
+
+    runtime = await build_runtime(settings)
+    app = build_web_app(runtime)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    port = args.port or settings.port
+    site = web.TCPSite(runner, args.host, port)
+    await site.start()
+    print(f"mlplan is serving on http://{args.host}:{port} (GET /healthz).", flush=True)
+    print(connection_hint(settings), flush=True)
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await runner.cleanup()
+        await runtime.close()
+    return 0

@@ -1,0 +1,390 @@
+"""Run the planning conversation for any platform: load state, call the engine, store the turn."""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from flows import engine, export, summary
+from flows.engine import State, Turn
+from flows.model import Flow
+from flows.replies import Card, Field, Reply, Say, Show
+from storage import projects as store
+from storage.models import DocItem, Milestone, Project
+
+MAX_NAME = 80
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a message was typed: platform, workspace (team or tenant), channel and thread."""
+
+    platform: str
+    workspace: str
+    channel: str | None = None
+    thread: str | None = None
+
+
+@dataclass(frozen=True)
+class Speaker:
+    """Who typed a message; `timezone` is theirs when the platform says it."""
+
+    id: str
+    name: str | None = None
+    email: str | None = None
+    timezone: str | None = None
+
+    def person(self) -> dict[str, Any]:
+        """Describe the speaker as stored with answers and owners."""
+        return {k: v for k, v in (("id", self.id), ("name", self.name), ("email", self.email)) if v}
+
+
+@dataclass(frozen=True)
+class ProjectInfo:
+    """What an adapter needs to know of the project a reply is about."""
+
+    id: int
+    name: str
+    owner: dict[str, Any]
+    progress: tuple[int, int]
+    channel: str | None
+    thread: str | None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The replies to send, the project they concern, and whether anything was stored."""
+
+    replies: tuple[Reply, ...]
+    project: ProjectInfo | None = None
+    stored: bool = False
+    done: bool = False
+    private: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Conversations:
+    """The conversation service: one per process, shared by every platform adapter."""
+
+    def __init__(self, *, sessions: async_sessionmaker, flow: Flow, default_timezone: ZoneInfo):
+        self.sessions = sessions
+        self.flow = flow
+        self.default_timezone = default_timezone
+
+    def _local(self, now: datetime, speaker: Speaker) -> datetime:
+        zone = self.default_timezone
+        if speaker.timezone:
+            # An unknown zone from a platform falls back to the default.
+            with contextlib.suppress(ValueError, KeyError):
+                zone = ZoneInfo(speaker.timezone)
+        return now.astimezone(zone)
+
+    def _info(self, project: Project, answers: dict[str, Any]) -> ProjectInfo:
+        return ProjectInfo(
+            id=project.id,
+            name=project.name,
+            owner=project.owner,
+            progress=summary.progress(self.flow, answers),
+            channel=project.channel_id,
+            thread=project.thread_id,
+        )
+
+    def _state(self, project: Project, answers: dict[str, Any]) -> State:
+        return State(
+            name=project.name,
+            sections=tuple(project.sections),
+            current=project.current_question_id,
+            answers=answers,
+        )
+
+    async def new_project(
+        self, *, place: Place, speaker: Speaker, name: str, now: datetime
+    ) -> Outcome:
+        """Create a project owned by the speaker and ask its first question."""
+        name = " ".join(name.split())
+        if not name:
+            return Outcome((Say("Give the project a name, like `new churn model`."),), private=True)
+        if len(name) > MAX_NAME:
+            return Outcome(
+                (
+                    Say(
+                        f"Project names are at most {MAX_NAME} characters; that one has {len(name)}."
+                    ),
+                ),
+                private=True,
+            )
+        sections = [s.id for s in self.flow.sections]
+        first = engine.start(self.flow, State(name=name, sections=tuple(sections)))
+        async with self.sessions() as session:
+            ws = await store.workspace(
+                session=session, platform=place.platform, external_id=place.workspace, now=now
+            )
+            await store.remember_person(
+                session=session,
+                workspace_id=ws.id,
+                person=speaker.person(),
+                now=now,
+                timezone=speaker.timezone,
+            )
+            project = await store.create_project(
+                session=session,
+                workspace_id=ws.id,
+                name=name,
+                owner=speaker.person(),
+                sections=sections,
+                current=first.state.current,
+                now=now,
+                channel_id=place.channel,
+                thread_id=place.thread,
+            )
+            if project is None:
+                await session.rollback()
+                return Outcome(
+                    (
+                        Say(
+                            f"There is already a project called {name!r} here. Use `status {name}` to see it, or pick another name."
+                        ),
+                    ),
+                    private=True,
+                )
+            await session.commit()
+        return Outcome(first.replies, self._info(project, {}), stored=True)
+
+    async def resume(self, *, place: Place, speaker: Speaker, now: datetime) -> Outcome | None:
+        """Ask the open question of the intake this person was last working on, if any."""
+        async with self.sessions() as session:
+            ws = await store.workspace(
+                session=session, platform=place.platform, external_id=place.workspace, now=now
+            )
+            project = await store.last_open_project(
+                session=session, workspace_id=ws.id, person_id=speaker.id
+            )
+            if project is None:
+                return None
+            answers = await store.latest_answers(session=session, project_id=project.id)
+            turn = engine.start(self.flow, self._state(project, answers))
+            return Outcome(turn.replies, self._info(project, answers))
+
+    async def set_thread(
+        self, *, place: Place, project_id: int, channel: str, thread: str, now: datetime
+    ) -> None:
+        """Remember the thread that holds a project's conversation (known once posted)."""
+        async with self.sessions() as session:
+            ws = await store.workspace(
+                session=session, platform=place.platform, external_id=place.workspace, now=now
+            )
+            project = await store.get_project(
+                session=session, workspace_id=ws.id, project_id=project_id
+            )
+            if project is not None:
+                await store.set_thread(
+                    session=session, project=project, channel_id=channel, thread_id=thread
+                )
+                await session.commit()
+
+    async def reply(
+        self, *, place: Place, speaker: Speaker, text: str, now: datetime
+    ) -> Outcome | None:
+        """Take a message typed in a project's thread; None when no project lives there."""
+        async with self.sessions() as session:
+            ws = await store.workspace(
+                session=session, platform=place.platform, external_id=place.workspace, now=now
+            )
+            if place.channel is None or place.thread is None:
+                return None
+            project = await store.project_in_thread(
+                session=session,
+                workspace_id=ws.id,
+                channel_id=place.channel,
+                thread_id=place.thread,
+            )
+            if project is None:
+                return None
+            answers = await store.latest_answers(session=session, project_id=project.id)
+            state = self._state(project, answers)
+            turn = engine.advance(self.flow, state, text, now=self._local(now, speaker))
+            return await self._store(session, project, state, turn, speaker, now, text)
+
+    async def ask_section(
+        self, *, place: Place, speaker: Speaker, name: str, section: str, now: datetime
+    ) -> Outcome:
+        """Reopen one section of an existing project in its conversation."""
+        async with self.sessions() as session:
+            ws = await store.workspace(
+                session=session, platform=place.platform, external_id=place.workspace, now=now
+            )
+            project = await store.find_project(session=session, workspace_id=ws.id, name=name)
+            if project is None:
+                return await self._unknown(session, ws.id, name)
+            chosen = self.flow.find_section(section)
+            if chosen is None:
+                names = ", ".join(f"`{s.id}`" for s in self.flow.sections)
+                return Outcome(
+                    (Say(f"There is no section {section!r}. Sections: {names}."),), private=True
+                )
+            answers = await store.latest_answers(session=session, project_id=project.id)
+            scoped = State(name=project.name, sections=(chosen.id,), answers=answers)
+            first_open = engine.next_open(self.flow, scoped)
+            if first_open is None:  # all answered: walk the section again to revise it
+                first_open = next(q for q in chosen.questions if q.applies(answers))
+            state = self._state(project, answers)
+            turn = engine.start(
+                self.flow, State(project.name, (chosen.id,), first_open.id, answers)
+            )
+            return await self._store(
+                session, project, state, turn, speaker, now, f"ask {chosen.id}"
+            )
+
+    async def _store(
+        self,
+        session,
+        project: Project,
+        before: State,
+        turn: Turn,
+        speaker: Speaker,
+        now: datetime,
+        text: str,
+    ) -> Outcome:
+        info_before = self._info(project, dict(before.answers))
+        if turn.state == before:
+            return Outcome(turn.replies, info_before, done=turn.done)
+        await store.remember_person(
+            session=session,
+            workspace_id=project.workspace_id,
+            person=speaker.person(),
+            now=now,
+            timezone=speaker.timezone,
+        )
+        stored = await store.save_turn(
+            session=session,
+            project=project,
+            expected_turn=project.turn,
+            current=turn.state.current,
+            sections=list(turn.state.sections),
+            recorded=[(r.question_id, r.value, r.raw, r.skipped) for r in turn.recorded],
+            author=speaker.person(),
+            now=now,
+            done=turn.done,
+        )
+        if not stored:
+            await session.rollback()  # expires `project`: only info_before is used from here on
+            return await self._conflict(info_before, before, text)
+        answers = dict(turn.state.answers)
+        if any(r.question_id == "stage" for r in turn.recorded):
+            project.stage = answers.get("stage")
+        tracked_ids = {r.question_id for r in turn.recorded}
+        if any(self.flow.questions[q].milestone or self.flow.questions[q].doc for q in tracked_ids):
+            for kind, model in (("milestone", Milestone), ("doc", DocItem)):
+                items = summary.milestones(self.flow, answers, kind=kind)
+                await store.sync_tracked(
+                    session=session, project_id=project.id, kind=model, items=items, now=now
+                )
+        await session.commit()
+        return Outcome(turn.replies, self._info(project, answers), stored=True, done=turn.done)
+
+    async def _conflict(self, info: ProjectInfo, before: State, text: str) -> Outcome:
+        latest = None
+        if before.current is not None:
+            async with self.sessions() as session:
+                latest = await store.latest_answer(
+                    session=session, project_id=info.id, question_id=before.current
+                )
+        who = summary.person_name(latest.author) if latest else "Someone"
+        said = f" ({latest.raw!r})" if latest else ""
+        message = (
+            f"{who} answered this question a moment before you{said}, so your answer {text!r} was"
+            " not saved. Send `back` to return to it if yours should replace theirs."
+        )
+        return Outcome((Say(message),), info)
+
+    async def _unknown(self, session, workspace_id: int, name: str) -> Outcome:
+        close = await store.similar_names(session=session, workspace_id=workspace_id, name=name)
+        hint = (
+            f" Did you mean {', '.join(repr(n) for n in close)}?"
+            if close
+            else " `list` shows the projects here."
+        )
+        return Outcome((Say(f"There is no project called {name!r} here.{hint}"),), private=True)
+
+    async def document(self, *, name: str, workspace: str | None = None) -> dict[str, Any]:
+        """Assemble a project's whole plan for export; `workspace` is `platform:id` when ambiguous.
+
+        Raises LookupError with a message for the operator when the project is unknown or ambiguous.
+        """
+        async with self.sessions() as session:
+            found = await store.projects_named(session=session, name=name)
+            if workspace is not None:
+                found = [(p, w) for p, w in found if f"{w.platform}:{w.external_id}" == workspace]
+            if not found:
+                raise LookupError(
+                    f"no project called {name!r}"
+                    + (f" in workspace {workspace}" if workspace else "")
+                )
+            if len(found) > 1:
+                places = ", ".join(f"{w.platform}:{w.external_id}" for _, w in found)
+                raise LookupError(
+                    f"{len(found)} projects are called {name!r} ({places}): pass --workspace"
+                )
+            project, ws = found[0]
+            answers = await store.latest_answers(session=session, project_id=project.id)
+            tracked = {}
+            for key, model in (("milestones", Milestone), ("docs", DocItem)):
+                rows = await store.tracked_items(session=session, project_id=project.id, kind=model)
+                tracked[key] = [
+                    {
+                        "key": r.key,
+                        "title": r.title,
+                        "owner": r.owner,
+                        "due": r.due.isoformat() if r.due else None,
+                        "status": r.status,
+                        **({"link": r.link} if model is DocItem else {}),
+                    }
+                    for r in rows
+                ]
+        header = {
+            "id": project.id,
+            "name": project.name,
+            "workspace": f"{ws.platform}:{ws.external_id}",
+            "owner": project.owner,
+            "stage": project.stage,
+            "created_at": project.created_at.isoformat(),
+            "intake_done_at": project.intake_done_at.isoformat()
+            if project.intake_done_at
+            else None,
+        }
+        return export.plan_document(self.flow, project=header, answers=answers, **tracked)
+
+    async def status(self, *, place: Place, name: str, now: datetime) -> Outcome:
+        """Show a project's status card."""
+        async with self.sessions() as session:
+            ws = await store.workspace(
+                session=session, platform=place.platform, external_id=place.workspace, now=now
+            )
+            project = await store.find_project(session=session, workspace_id=ws.id, name=name)
+            if project is None:
+                return await self._unknown(session, ws.id, name)
+            answers = await store.latest_answers(session=session, project_id=project.id)
+            card = summary.status_card(self.flow, self._state(project, answers))
+            return Outcome((Show(card),), self._info(project, answers))
+
+    async def list_projects(self, *, place: Place, now: datetime) -> Outcome:
+        """List the workspace's projects with stage and progress."""
+        async with self.sessions() as session:
+            ws = await store.workspace(
+                session=session, platform=place.platform, external_id=place.workspace, now=now
+            )
+            rows = await store.list_projects(session=session, workspace_id=ws.id)
+            fields = []
+            for project in rows:
+                answers = await store.latest_answers(session=session, project_id=project.id)
+                done, total = summary.progress(self.flow, answers)
+                stage = project.stage or "stage not set"
+                fields.append(Field(project.name, f"{stage}, {done} of {total} questions"))
+        if not fields:
+            return Outcome((Say("No projects yet. Start one with `new <project name>`."),))
+        return Outcome((Show(Card(title=f"{len(fields)} project(s)", fields=tuple(fields))),))

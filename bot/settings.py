@@ -1,0 +1,115 @@
+"""Read mlplan's settings from the environment (and `.env`), failing with one line per problem."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from storage.db import async_url
+
+SECRETS = {"slack_bot_token", "slack_signing_secret", "slack_app_token", "microsoft_app_password"}
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the message names the variable and never its secret."""
+
+
+class Settings(BaseSettings):
+    """The contract's environment variables, with their defaults."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+
+    database_url: str = "sqlite:///./mlplan.db"
+    port: int = Field(3000, ge=1, le=65535)
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_api_url: str = "https://slack.com/api/"
+    microsoft_app_id: str = ""
+    microsoft_app_password: SecretStr = SecretStr("")
+    microsoft_app_tenant_id: str = ""
+    microsoft_app_type: str = ""
+    mlplan_slash_command: str = Field("/mlplan", pattern=r"^/[a-z0-9_-]{1,31}$")
+    mlplan_timezone: str = "UTC"
+    mlplan_digest_cron: str = "0 9 * * MON"
+
+    @field_validator("database_url")
+    @classmethod
+    def _database(cls, value: str) -> str:
+        try:
+            async_url(value)
+        except Exception as err:  # any parse failure means the same thing to the operator
+            raise ValueError(f"not a sqlite:/// or postgresql:// URL ({err})") from None
+        return value
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _api_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL such as https://slack.com/api/")
+        return value if value.endswith("/") else value + "/"
+
+    @field_validator("mlplan_timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {value!r}; use a name such as Europe/Berlin"
+            ) from None
+        return value
+
+    @field_validator("mlplan_digest_cron")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        from apscheduler.triggers.cron import CronTrigger
+
+        try:
+            CronTrigger.from_crontab(value)
+        except ValueError as err:
+            raise ValueError(f"not a crontab line such as '0 9 * * MON' ({err})") from None
+        return value
+
+    @field_validator("microsoft_app_type")
+    @classmethod
+    def _app_type(cls, value: str) -> str:
+        allowed = ("", "MultiTenant", "SingleTenant", "UserAssignedMSI")
+        if value not in allowed:
+            raise ValueError("must be MultiTenant, SingleTenant or UserAssignedMSI")
+        return value
+
+    @model_validator(mode="after")
+    def _pairs(self) -> Settings:
+        if bool(self.slack_bot_token) != bool(self.slack_signing_secret):
+            missing = "SLACK_SIGNING_SECRET" if self.slack_bot_token else "SLACK_BOT_TOKEN"
+            raise ValueError(f"{missing} is required when the other Slack credential is set")
+        if self.microsoft_app_id and not self.microsoft_app_password.get_secret_value():
+            raise ValueError("MICROSOFT_APP_PASSWORD is required when MICROSOFT_APP_ID is set")
+        return self
+
+    @property
+    def slack_enabled(self) -> bool:
+        """Tell whether Slack over HTTP is configured."""
+        return self.slack_bot_token is not None
+
+    @property
+    def timezone(self) -> ZoneInfo:
+        """Return the default time zone."""
+        return ZoneInfo(self.mlplan_timezone)
+
+
+def load_settings(**overrides) -> Settings:
+    """Load the settings, turning a validation failure into one line naming the variable."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as err:
+        problem = err.errors()[0]
+        field = str(problem["loc"][0]) if problem["loc"] else ""
+        message = problem["msg"].removeprefix("Value error, ")
+        if field:
+            shown = "" if field in SECRETS else f" (got {problem['input']!r})"
+            raise SettingsError(f"{field.upper()}: {message}{shown}") from None
+        raise SettingsError(message) from None

@@ -1,0 +1,1 @@
+"""The terminal adapter: `mlplan chat`, the same flows without Slack or Teams."""

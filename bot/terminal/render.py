@@ -1,0 +1,82 @@
+"""Render neutral replies as terminal text, coloured where the terminal supports it."""
+
+from __future__ import annotations
+
+import os
+from typing import TextIO
+
+from flows.replies import Ask, Card, IntakeDone, Reply, Say, SectionDone, Show
+
+CODES = {"bold": "1", "dim": "2", "red": "31", "green": "32", "yellow": "33", "cyan": "36"}
+
+
+def supports_colour(stream: TextIO) -> bool:
+    """Tell whether to colour output: a terminal, and neither NO_COLOR nor TERM=dumb set."""
+    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
+        return False
+    return hasattr(stream, "isatty") and stream.isatty()
+
+
+class TerminalRenderer:
+    """Turn replies into lines of text."""
+
+    def __init__(self, *, colour: bool):
+        self.colour = colour
+
+    def _c(self, style: str, text: str) -> str:
+        return f"\033[{CODES[style]}m{text}\033[0m" if self.colour else text
+
+    def render(self, reply: Reply) -> str:
+        """Render one reply."""
+        if isinstance(reply, Ask):
+            return self._ask(reply)
+        if isinstance(reply, Say):
+            return reply.text
+        if isinstance(reply, SectionDone | IntakeDone | Show):
+            heading = "Plan complete" if isinstance(reply, IntakeDone) else None
+            return self.card(reply.card, heading=heading)
+        raise TypeError(f"no terminal rendering for {type(reply).__name__}")
+
+    def _ask(self, ask: Ask) -> str:
+        lines = []
+        if ask.refusal:
+            lines.append(self._c("red", ask.refusal))
+        if ask.opens_section and not ask.refusal:
+            section = ask.section
+            lines += [
+                "",
+                self._c("bold", f"== {section.order}. {section.title} =="),
+                self._c("dim", section.intro),
+            ]
+        lines.append(
+            self._c("cyan", f"[question {ask.number} of {ask.total}]") + " " + ask.question.prompt
+        )
+        for i, choice in enumerate(ask.question.choices, 1):
+            lines.append(f"  {i}. {choice}")
+        if ask.current is not None:
+            lines.append(
+                self._c(
+                    "dim",
+                    f"  Current answer: {ask.current} (reply to change it, `skip` to keep it)",
+                )
+            )
+        lines.append(self._c("dim", f"  e.g. {ask.question.example}"))
+        return "\n".join(lines)
+
+    def card(self, card: Card, *, heading: str | None = None) -> str:
+        """Render a card as a titled block of fields."""
+        lines = [""]
+        if heading:
+            lines.append(self._c("green", f"*** {heading} ***"))
+        lines.append(self._c("bold", card.title))
+        if card.progress:
+            done, total = card.progress
+            filled = round(20 * done / total) if total else 0
+            lines.append(f"  [{'#' * filled}{'.' * (20 - filled)}] {done} of {total} questions")
+        for field in card.fields:
+            lines.append(f"  {field.label}: {field.value}")
+        for warning in card.warnings:
+            lines.append(self._c("yellow", f"  ! {warning}"))
+        if card.footer:
+            lines.append(self._c("dim", f"  {card.footer}"))
+        return "\n".join(lines)

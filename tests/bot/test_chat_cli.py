@@ -1,0 +1,200 @@
+"""`mlplan chat` and `mlplan export` as a person runs them: subprocesses on the test database."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from itertools import count
+from pathlib import Path
+
+import pytest
+
+from flows import engine
+from flows.engine import State
+from flows.replies import Ask, IntakeDone
+from tests.conftest import NOW
+
+PROJECT = "Churn model"
+# The console script installed beside this interpreter, as a user runs it.
+_SCRIPT = Path(sys.executable).with_name("mlplan")
+MLPLAN = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "bot"]
+
+
+def run_mlplan(database_url: str, *args: str, stdin: str = "") -> subprocess.CompletedProcess:
+    """Run the installed console script's entry point with the test database."""
+    env = {**os.environ, "DATABASE_URL": database_url, "NO_COLOR": "1", "MLPLAN_TIMEZONE": "UTC"}
+    env.pop("SLACK_BOT_TOKEN", None)
+    return subprocess.run(
+        [*MLPLAN, *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+
+
+class Script:
+    """Choose a person's inputs for each open question: first a bad answer per kind, then a good one."""
+
+    def __init__(self):
+        self.refused_kinds: set[str] = set()
+        self.dates = count(1)
+        self.did = {"help": False, "status": False, "back": False, "skip": False}
+
+    def good_answer(self, question) -> str:
+        match question.kind:
+            case "text":
+                return f"Our answer to {question.id}"
+            case "number":
+                return "12"
+            case "money":
+                return "€1.5M" if question.id == "infrastructure" else "$12k"
+            case "percent":
+                return "10-30%" if question.allow_range else "95%"
+            case "date":
+                return f"2030-01-{next(self.dates):02d}"
+            case "user":
+                return "<@U024BE7LH|bob>" if question.id.endswith("owner") else "carol@example.com"
+            case "choice":
+                return (
+                    question.choices[-1]
+                    if question.id == "workflow_clarity"
+                    else question.choices[0]
+                )
+            case _:
+                return "yes"
+
+    def inputs_for(self, ask: Ask) -> list[str]:
+        question = ask.question
+        bad = {
+            "money": "a lot of money",
+            "number": "a few",
+            "date": "2020-01-06",  # in the past: refused for due dates
+            "user": "bob",
+            "choice": "42",
+            "yesno": "maybe",
+            "percent": "150%",
+        }
+        lines = []
+        if question.kind in bad and question.kind not in self.refused_kinds:
+            self.refused_kinds.add(question.kind)
+            lines.append(bad[question.kind])
+        good = self.good_answer(question)
+        if question.id == "why_it_matters" and not self.did["back"]:
+            self.did["back"] = True
+            return [*lines, "back", "Customers leave without warning", good]
+        if question.id == "target_users" and not self.did["help"]:
+            self.did["help"] = True
+            lines.append("help")
+        if question.id == "features" and not self.did["skip"]:
+            self.did["skip"] = True
+            return [*lines, "skip"]
+        if question.id == "data_sources" and not self.did["status"]:
+            self.did["status"] = True
+            lines.append("status")
+        return [*lines, good]
+
+
+def plan_inputs(flow) -> tuple[list[str], State, list[str]]:
+    """Walk the pure engine as the oracle: the inputs to type, the final state, the refusals."""
+    turn = engine.start(flow, State(name=PROJECT, sections=tuple(s.id for s in flow.sections)))
+    script, inputs, refusals = Script(), [], []
+    pending = list(script.inputs_for(turn.replies[-1]))
+    while pending:
+        text = pending.pop(0)
+        inputs.append(text)
+        turn = engine.advance(flow, turn.state, text, now=NOW)
+        last = turn.replies[-1]
+        if isinstance(last, Ask) and last.refusal:
+            refusals.append(last.refusal)
+        if not pending and isinstance(last, Ask):
+            pending = script.inputs_for(last)
+    assert isinstance(turn.replies[-1], IntakeDone), "the oracle should finish the intake"
+    return inputs, turn.state, refusals
+
+
+@pytest.fixture
+def transcript(flow):
+    return plan_inputs(flow)
+
+
+def test_a_whole_intake_in_two_sittings_then_export(engine, database_url, flow, transcript):
+    inputs, final, refusals = transcript
+    assert len(refusals) == 7  # one refused answer for each kind that can be malformed
+    half = len(inputs) // 2
+
+    first = run_mlplan(
+        database_url,
+        "chat",
+        "--user",
+        "alice",
+        stdin="\n".join([f"/new {PROJECT}", *inputs[:half], "/quit"]) + "\n",
+    )
+    assert first.returncode == 0, first.stderr
+    assert "[question 1 of" in first.stdout and "[question 7 of" in first.stdout
+    assert (
+        "Current answer: Our answer to target_users" in first.stdout
+    )  # `back` shows what it changes
+
+    second = run_mlplan(
+        database_url, "chat", "--user", "alice", stdin="\n".join(inputs[half:]) + "\n"
+    )
+    assert second.returncode == 0, second.stderr
+    assert f"Resuming {PROJECT!r}" in second.stdout
+    assert "Plan complete" in second.stdout
+    shown = first.stdout + second.stdout
+    for refusal in refusals:
+        assert refusal in shown
+    assert "Status: Churn model" in shown
+    assert "Section 4 of 7 done: Costs" in shown
+
+    exported = run_mlplan(database_url, "export", PROJECT, "--format", "json")
+    assert exported.returncode == 0, exported.stderr
+    document = json.loads(exported.stdout)
+    stored = {
+        q["id"]: q["value"]
+        for s in document["sections"]
+        for q in s["questions"]
+        if q["answered"] or q["skipped"]
+    }
+    assert stored == dict(final.answers)
+    assert stored["features"] is None and stored["why_it_matters"] == "Our answer to why_it_matters"
+    assert stored["target_users"] == "Customers leave without warning"
+    assert document["costs"]["one_time"] > 0
+    assert {m["key"] for m in document["milestones"]} == {
+        "data_pipeline",
+        "baseline",
+        "deployment",
+        "success_review",
+    }
+    assert (
+        "Workflow integration unclear: go back and redesign how it fits the process."
+        in document["warnings"]
+    )
+
+    markdown = run_mlplan(database_url, "export", PROJECT)
+    assert markdown.returncode == 0, markdown.stderr
+    assert markdown.stdout.startswith(f"# {PROJECT}\n")
+    for section in document["sections"]:
+        assert f"## {section['title']}" in markdown.stdout
+        for question in section["questions"]:
+            if question["answered"]:
+                assert f"- **{question['label']}**: {question['display']}" in markdown.stdout
+
+
+def test_export_of_an_unknown_project_fails_with_one_line(engine, database_url):
+    result = run_mlplan(database_url, "export", "Nothing here")
+    assert result.returncode == 1
+    assert result.stderr.strip() == "mlplan: no project called 'Nothing here'"
+
+
+def test_chat_says_how_to_start_and_refuses_answers_without_a_project(engine, database_url):
+    result = run_mlplan(database_url, "chat", "--user", "dana", stdin="hello\n/frobnicate\n")
+    assert result.returncode == 0, result.stderr
+    assert "Start a project with `/new <project name>`" in result.stdout
+    assert "No project is open" in result.stdout
+    assert "Unknown command /frobnicate" in result.stdout
