@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -68,6 +69,10 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(handler(settings, args))
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (`mlplan export x | head`): not an error worth a traceback.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 async def _db(settings: Settings, args: argparse.Namespace) -> int:

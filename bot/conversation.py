@@ -332,6 +332,18 @@ class Conversations:
                 )
             project, ws = found[0]
             answers = await store.latest_answers(session=session, project_id=project.id)
+            history: dict[str, list[dict[str, Any]]] = {}
+            for row in await store.answer_history(session=session, project_id=project.id):
+                history.setdefault(row.question_id, []).append(
+                    {
+                        "version": row.version,
+                        "value": None if row.skipped else row.value,
+                        "skipped": row.skipped,
+                        "raw": row.raw,
+                        "author": row.author,
+                        "at": row.created_at.isoformat(),
+                    }
+                )
             tracked = {}
             for key, model in (("milestones", Milestone), ("docs", DocItem)):
                 rows = await store.tracked_items(session=session, project_id=project.id, kind=model)
@@ -357,7 +369,9 @@ class Conversations:
             if project.intake_done_at
             else None,
         }
-        return export.plan_document(self.flow, project=header, answers=answers, **tracked)
+        return export.plan_document(
+            self.flow, project=header, answers=answers, history=history, **tracked
+        )
 
     async def status(self, *, place: Place, name: str, now: datetime) -> Outcome:
         """Show a project's status card."""

@@ -37,8 +37,9 @@ def plan_document(
     answers: Mapping[str, Any],
     milestones: list[Mapping[str, Any]],
     docs: list[Mapping[str, Any]],
+    history: Mapping[str, list[Mapping[str, Any]]] | None = None,
 ) -> dict[str, Any]:
-    """Assemble the plan as JSON-ready data: every question with its answer, and what follows."""
+    """Assemble the plan as JSON-ready data: every question with its answer and its versions."""
     sections = []
     for section in flow.sections:
         questions = []
@@ -59,6 +60,7 @@ def plan_document(
                     "display": summary.display(flow, question, value, answers)
                     if answered
                     else None,
+                    "history": list((history or {}).get(question.id, [])),
                 }
             )
         done, total = summary.progress(flow, answers, (section.id,))

@@ -164,6 +164,14 @@ def test_a_whole_intake_in_two_sittings_then_export(engine, database_url, flow, 
     assert stored == dict(final.answers)
     assert stored["features"] is None and stored["why_it_matters"] == "Our answer to why_it_matters"
     assert stored["target_users"] == "Customers leave without warning"
+    versions = {q["id"]: q["history"] for s in document["sections"] for q in s["questions"]}
+    assert [v["value"] for v in versions["target_users"]] == [
+        "Our answer to target_users",
+        "Customers leave without warning",
+    ]
+    assert [v["version"] for v in versions["target_users"]] == [1, 2]
+    assert all(v["author"]["id"] == "alice" for v in versions["target_users"])
+    assert versions["features"][0]["skipped"] is True
     assert document["costs"]["one_time"] > 0
     assert {m["key"] for m in document["milestones"]} == {
         "data_pipeline",

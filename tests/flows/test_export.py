@@ -120,6 +120,7 @@ def test_an_answered_question_holds_its_value_and_display():
         "skipped": False,
         "value": {"amount": 12_000, "currency": None},
         "display": "$12k",
+        "history": [],
     }
     problem = question(document(), "problem")
     assert problem["value"] == problem["display"] == "Customers leave without warning"
