@@ -6,6 +6,8 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
+from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -114,6 +116,8 @@ class Answer(Base):
     raw: Mapped[str] = mapped_column(sa.Text)
     skipped: Mapped[bool] = mapped_column(default=False)
     author: Mapped[dict[str, Any]]
+    # The platform's id of the message that gave this answer, so an edit of it makes a new version.
+    source_id: Mapped[str | None] = mapped_column(sa.String(128), index=True)
     created_at: Mapped[datetime]
 
 
@@ -180,3 +184,57 @@ class Delivery(Base):
     last_error: Mapped[str | None] = mapped_column(sa.Text)
     claimed_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
+
+
+class ProcessedEvent(Base):
+    """A platform event id seen once, stored in the same transaction as what it changed."""
+
+    __tablename__ = "processed_events"
+    __table_args__ = (sa.UniqueConstraint("platform", "event_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform: Mapped[str] = mapped_column(sa.String(16))
+    event_id: Mapped[str] = mapped_column(sa.String(128))
+    received_at: Mapped[datetime]
+
+
+class Outgoing(Base):
+    """A message to send, stored with the change that caused it and sent after; kept until sent."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (sa.Index("ix_outbox_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(sa.ForeignKey("workspaces.id", ondelete="CASCADE"))
+    project_id: Mapped[int | None] = mapped_column(sa.ForeignKey("projects.id", ondelete="CASCADE"))
+    platform: Mapped[str] = mapped_column(sa.String(16))
+    # post, update or ephemeral
+    method: Mapped[str] = mapped_column(sa.String(16))
+    channel: Mapped[str | None] = mapped_column(sa.String(128))
+    # Post in the project's thread, known only once its parent message is sent.
+    in_thread: Mapped[bool] = mapped_column(default=False)
+    # This is the project's parent message: its id becomes the project's thread.
+    starts_thread: Mapped[bool] = mapped_column(default=False)
+    # For an update: the message to change (None with in_thread means the parent message).
+    target_id: Mapped[str | None] = mapped_column(sa.String(128))
+    user_id: Mapped[str | None] = mapped_column(sa.String(128))
+    payload: Mapped[dict[str, Any]]
+    response_url: Mapped[str | None] = mapped_column(sa.Text)
+    status: Mapped[str] = mapped_column(sa.String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime]
+    claimed_until: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+    sent_id: Mapped[str | None] = mapped_column(sa.String(128))
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+
+
+# slack_sdk's OAuth installation and state stores, built on this metadata so Alembic owns them.
+slack_installations = SQLAlchemyInstallationStore.build_installations_table(
+    Base.metadata, "slack_installations"
+)
+slack_bots = SQLAlchemyInstallationStore.build_bots_table(Base.metadata, "slack_bots")
+slack_oauth_states = SQLAlchemyOAuthStateStore.build_oauth_states_table(
+    Base.metadata, "slack_oauth_states"
+)

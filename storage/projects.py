@@ -196,10 +196,12 @@ async def save_turn(
     author: dict[str, Any],
     now: datetime,
     done: bool = False,
+    source_id: str | None = None,
 ) -> bool:
     """Store a turn if nobody stored another since `expected_turn`; tell whether it was stored.
 
-    `recorded` holds (question_id, value, raw text, skipped) for each new answer version.
+    `recorded` holds (question_id, value, raw text, skipped) for each new answer version;
+    `source_id` is the platform's id of the message that gave them.
     """
     values: dict[str, Any] = {
         "current_question_id": current,
@@ -233,6 +235,7 @@ async def save_turn(
                 raw=raw,
                 skipped=skipped,
                 author=author,
+                source_id=source_id,
                 created_at=now,
             )
         )
@@ -330,3 +333,15 @@ async def projects_named(*, session: AsyncSession, name: str) -> list[tuple[Proj
         .order_by(Workspace.platform, Workspace.external_id)
     )
     return list(rows.tuples())
+
+
+async def answer_from_source(
+    *, session: AsyncSession, project_id: int, source_id: str
+) -> Answer | None:
+    """Return the latest answer given by one platform message, to version it when edited."""
+    return await session.scalar(
+        sa.select(Answer)
+        .where(Answer.project_id == project_id, Answer.source_id == source_id)
+        .order_by(Answer.id.desc())
+        .limit(1)
+    )
