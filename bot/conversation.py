@@ -1,19 +1,25 @@
-"""Run the planning conversation for any platform: load state, call the engine, store the turn."""
+"""Run the planning conversation for any platform: load state, call the engine, store the turn.
+
+Adapters pass a `sink`: it is called inside the transaction that stores the turn, so that the
+messages an adapter will send (an outbox) are committed together with the answer they follow.
+"""
 
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from flows import engine, export, summary
 from flows.engine import State, Turn
 from flows.model import Flow
 from flows.replies import Card, Field, Reply, Say, Show
+from storage import outbox
 from storage import projects as store
 from storage.models import DocItem, Milestone, Project
 
@@ -58,14 +64,23 @@ class ProjectInfo:
 
 @dataclass(frozen=True)
 class Outcome:
-    """The replies to send, the project they concern, and whether anything was stored."""
+    """The replies to send, the project they concern, and what happened.
+
+    `created`: a new project (its parent message comes first); `private`: only the speaker should
+    see the replies; `duplicate`: the event was handled before and nothing was done.
+    """
 
     replies: tuple[Reply, ...]
     project: ProjectInfo | None = None
     stored: bool = False
     done: bool = False
     private: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
+    created: bool = False
+    duplicate: bool = False
+    revised: str | None = None
+
+
+Sink = Callable[[AsyncSession, int, Outcome, "Speaker"], Awaitable[None]]
 
 
 class Conversations:
@@ -102,38 +117,49 @@ class Conversations:
             answers=answers,
         )
 
+    async def _workspace_id(self, session: AsyncSession, place: Place, now: datetime) -> int:
+        ws = await store.workspace(
+            session=session, platform=place.platform, external_id=place.workspace, now=now
+        )
+        return ws.id
+
+    async def _finish(
+        self,
+        session: AsyncSession,
+        workspace_id: int,
+        outcome: Outcome,
+        speaker: Speaker,
+        sink: Sink | None,
+    ) -> Outcome:
+        if sink is not None:
+            await sink(session, workspace_id, outcome, speaker)
+        await session.commit()
+        return outcome
+
     async def new_project(
-        self, *, place: Place, speaker: Speaker, name: str, now: datetime
+        self, *, place: Place, speaker: Speaker, name: str, now: datetime, sink: Sink | None = None
     ) -> Outcome:
         """Create a project owned by the speaker and ask its first question."""
         name = " ".join(name.split())
         if not name:
             return Outcome((Say("Give the project a name, like `new churn model`."),), private=True)
         if len(name) > MAX_NAME:
-            return Outcome(
-                (
-                    Say(
-                        f"Project names are at most {MAX_NAME} characters; that one has {len(name)}."
-                    ),
-                ),
-                private=True,
-            )
+            too_long = f"Project names are at most {MAX_NAME} characters; that one has {len(name)}."
+            return Outcome((Say(too_long),), private=True)
         sections = [s.id for s in self.flow.sections]
         first = engine.start(self.flow, State(name=name, sections=tuple(sections)))
         async with self.sessions() as session:
-            ws = await store.workspace(
-                session=session, platform=place.platform, external_id=place.workspace, now=now
-            )
+            workspace_id = await self._workspace_id(session, place, now)
             await store.remember_person(
                 session=session,
-                workspace_id=ws.id,
+                workspace_id=workspace_id,
                 person=speaker.person(),
                 now=now,
                 timezone=speaker.timezone,
             )
             project = await store.create_project(
                 session=session,
-                workspace_id=ws.id,
+                workspace_id=workspace_id,
                 name=name,
                 owner=speaker.person(),
                 sections=sections,
@@ -144,42 +170,22 @@ class Conversations:
             )
             if project is None:
                 await session.rollback()
-                return Outcome(
-                    (
-                        Say(
-                            f"There is already a project called {name!r} here. Use `status {name}` to see it, or pick another name."
-                        ),
-                    ),
-                    private=True,
+                taken = (
+                    f"There is already a project called {name!r} here. Use `status {name}` to"
+                    " see it, or pick another name."
                 )
-            await session.commit()
-        return Outcome(first.replies, self._info(project, {}), stored=True)
-
-    async def resume(self, *, place: Place, speaker: Speaker, now: datetime) -> Outcome | None:
-        """Ask the open question of the intake this person was last working on, if any."""
-        async with self.sessions() as session:
-            ws = await store.workspace(
-                session=session, platform=place.platform, external_id=place.workspace, now=now
-            )
-            project = await store.last_open_project(
-                session=session, workspace_id=ws.id, person_id=speaker.id
-            )
-            if project is None:
-                return None
-            answers = await store.latest_answers(session=session, project_id=project.id)
-            turn = engine.start(self.flow, self._state(project, answers))
-            return Outcome(turn.replies, self._info(project, answers))
+                return Outcome((Say(taken),), private=True)
+            outcome = Outcome(first.replies, self._info(project, {}), stored=True, created=True)
+            return await self._finish(session, workspace_id, outcome, speaker, sink)
 
     async def set_thread(
         self, *, place: Place, project_id: int, channel: str, thread: str, now: datetime
     ) -> None:
         """Remember the thread that holds a project's conversation (known once posted)."""
         async with self.sessions() as session:
-            ws = await store.workspace(
-                session=session, platform=place.platform, external_id=place.workspace, now=now
-            )
+            workspace_id = await self._workspace_id(session, place, now)
             project = await store.get_project(
-                session=session, workspace_id=ws.id, project_id=project_id
+                session=session, workspace_id=workspace_id, project_id=project_id
             )
             if project is not None:
                 await store.set_thread(
@@ -187,75 +193,201 @@ class Conversations:
                 )
                 await session.commit()
 
-    async def reply(
-        self, *, place: Place, speaker: Speaker, text: str, now: datetime
-    ) -> Outcome | None:
-        """Take a message typed in a project's thread; None when no project lives there."""
+    async def resume(self, *, place: Place, speaker: Speaker, now: datetime) -> Outcome | None:
+        """Ask the open question of the intake this person was last working on, if any."""
         async with self.sessions() as session:
-            ws = await store.workspace(
-                session=session, platform=place.platform, external_id=place.workspace, now=now
+            workspace_id = await self._workspace_id(session, place, now)
+            project = await store.last_open_project(
+                session=session, workspace_id=workspace_id, person_id=speaker.id
             )
-            if place.channel is None or place.thread is None:
+            if project is None:
                 return None
+            answers = await store.latest_answers(session=session, project_id=project.id)
+            turn = engine.start(self.flow, self._state(project, answers))
+            return Outcome(turn.replies, self._info(project, answers))
+
+    async def reply(
+        self,
+        *,
+        place: Place,
+        speaker: Speaker,
+        text: str,
+        now: datetime,
+        sink: Sink | None = None,
+        event_id: str | None = None,
+        source_id: str | None = None,
+        expected_question: str | None = None,
+    ) -> Outcome | None:
+        """Take a message typed in a project's thread; None when no project lives there.
+
+        `event_id` makes a retried delivery of the same event a no-op; `expected_question` is
+        the question a button belonged to, refused politely when it is no longer open.
+        """
+        if place.channel is None or place.thread is None:
+            return None
+        async with self.sessions() as session:
+            workspace_id = await self._workspace_id(session, place, now)
             project = await store.project_in_thread(
                 session=session,
-                workspace_id=ws.id,
+                workspace_id=workspace_id,
                 channel_id=place.channel,
                 thread_id=place.thread,
             )
             if project is None:
                 return None
+            if event_id is not None and not await outbox.first_time(
+                session=session, platform=place.platform, event_id=event_id, now=now
+            ):
+                return Outcome((), duplicate=True)
             answers = await store.latest_answers(session=session, project_id=project.id)
             state = self._state(project, answers)
+            if expected_question is not None and expected_question != state.current:
+                label = self.flow.questions[expected_question].label
+                gone = f"“{label}” is no longer the open question, so that button does nothing now."
+                outcome = Outcome((Say(gone),), self._info(project, answers), private=True)
+                return await self._finish(session, workspace_id, outcome, speaker, sink)
             turn = engine.advance(self.flow, state, text, now=self._local(now, speaker))
-            return await self._store(session, project, state, turn, speaker, now, text)
+            dedupe = (place.platform, event_id) if event_id else None
+            return await self._store(
+                session,
+                workspace_id,
+                project,
+                state,
+                turn,
+                speaker,
+                now,
+                text,
+                sink,
+                source_id,
+                dedupe,
+            )
+
+    async def revise(
+        self,
+        *,
+        place: Place,
+        speaker: Speaker,
+        source_id: str,
+        text: str,
+        now: datetime,
+        sink: Sink | None = None,
+        event_id: str | None = None,
+    ) -> Outcome | None:
+        """Take an edited message: a new version of the answer it gave.
+
+        An edited message that gave no answer (say, one that was refused) answers the open
+        question instead, so that fixing a typo by editing works.
+        """
+        if place.channel is None or place.thread is None:
+            return None
+        async with self.sessions() as session:
+            workspace_id = await self._workspace_id(session, place, now)
+            project = await store.project_in_thread(
+                session=session,
+                workspace_id=workspace_id,
+                channel_id=place.channel,
+                thread_id=place.thread,
+            )
+            if project is None:
+                return None
+            answered = await store.answer_from_source(
+                session=session, project_id=project.id, source_id=source_id
+            )
+        if answered is None:
+            return await self.reply(
+                place=place,
+                speaker=speaker,
+                text=text,
+                now=now,
+                sink=sink,
+                event_id=event_id,
+                source_id=source_id,
+            )
+        async with self.sessions() as session:
+            workspace_id = await self._workspace_id(session, place, now)
+            if event_id is not None and not await outbox.first_time(
+                session=session, platform=place.platform, event_id=event_id, now=now
+            ):
+                return Outcome((), duplicate=True)
+            project = await store.get_project(
+                session=session, workspace_id=workspace_id, project_id=answered.project_id
+            )
+            answers = await store.latest_answers(session=session, project_id=project.id)
+            state = self._state(project, answers)
+            turn = engine.revise(
+                self.flow, state, answered.question_id, text, now=self._local(now, speaker)
+            )
+            dedupe = (place.platform, event_id) if event_id else None
+            outcome = await self._store(
+                session,
+                workspace_id,
+                project,
+                state,
+                turn,
+                speaker,
+                now,
+                text,
+                sink,
+                source_id,
+                dedupe,
+            )
+            return replace(outcome, revised=answered.question_id)
 
     async def ask_section(
-        self, *, place: Place, speaker: Speaker, name: str, section: str, now: datetime
+        self,
+        *,
+        place: Place,
+        speaker: Speaker,
+        name: str,
+        section: str,
+        now: datetime,
+        sink: Sink | None = None,
     ) -> Outcome:
         """Reopen one section of an existing project in its conversation."""
         async with self.sessions() as session:
-            ws = await store.workspace(
-                session=session, platform=place.platform, external_id=place.workspace, now=now
+            workspace_id = await self._workspace_id(session, place, now)
+            project = await store.find_project(
+                session=session, workspace_id=workspace_id, name=name
             )
-            project = await store.find_project(session=session, workspace_id=ws.id, name=name)
             if project is None:
-                return await self._unknown(session, ws.id, name)
+                return await self._unknown(session, workspace_id, name)
             chosen = self.flow.find_section(section)
             if chosen is None:
                 names = ", ".join(f"`{s.id}`" for s in self.flow.sections)
-                return Outcome(
-                    (Say(f"There is no section {section!r}. Sections: {names}."),), private=True
-                )
+                no_section = f"There is no section {section!r}. Sections: {names}."
+                return Outcome((Say(no_section),), private=True)
             answers = await store.latest_answers(session=session, project_id=project.id)
             scoped = State(name=project.name, sections=(chosen.id,), answers=answers)
             first_open = engine.next_open(self.flow, scoped)
             if first_open is None:  # all answered: walk the section again to revise it
                 first_open = next(q for q in chosen.questions if q.applies(answers))
             state = self._state(project, answers)
-            turn = engine.start(
-                self.flow, State(project.name, (chosen.id,), first_open.id, answers)
-            )
+            turn = engine.start(self.flow, replace(scoped, current=first_open.id))
             return await self._store(
-                session, project, state, turn, speaker, now, f"ask {chosen.id}"
+                session, workspace_id, project, state, turn, speaker, now, f"ask {chosen.id}", sink
             )
 
     async def _store(
         self,
-        session,
+        session: AsyncSession,
+        workspace_id: int,
         project: Project,
         before: State,
         turn: Turn,
         speaker: Speaker,
         now: datetime,
         text: str,
+        sink: Sink | None,
+        source_id: str | None = None,
+        dedupe: tuple[str, str] | None = None,
     ) -> Outcome:
         info_before = self._info(project, dict(before.answers))
         if turn.state == before:
-            return Outcome(turn.replies, info_before, done=turn.done)
+            outcome = Outcome(turn.replies, info_before, done=turn.done)
+            return await self._finish(session, workspace_id, outcome, speaker, sink)
         await store.remember_person(
             session=session,
-            workspace_id=project.workspace_id,
+            workspace_id=workspace_id,
             person=speaker.person(),
             now=now,
             timezone=speaker.timezone,
@@ -270,45 +402,66 @@ class Conversations:
             author=speaker.person(),
             now=now,
             done=turn.done,
+            source_id=source_id,
         )
         if not stored:
             await session.rollback()  # expires `project`: only info_before is used from here on
-            return await self._conflict(info_before, before, text)
+            return await self._conflict(
+                info_before, workspace_id, before, speaker, text, now, sink, dedupe
+            )
         answers = dict(turn.state.answers)
         if any(r.question_id == "stage" for r in turn.recorded):
             project.stage = answers.get("stage")
-        tracked_ids = {r.question_id for r in turn.recorded}
-        if any(self.flow.questions[q].milestone or self.flow.questions[q].doc for q in tracked_ids):
+        if any(
+            self.flow.questions[r.question_id].milestone or self.flow.questions[r.question_id].doc
+            for r in turn.recorded
+        ):
             for kind, model in (("milestone", Milestone), ("doc", DocItem)):
                 items = summary.milestones(self.flow, answers, kind=kind)
                 await store.sync_tracked(
                     session=session, project_id=project.id, kind=model, items=items, now=now
                 )
-        await session.commit()
-        return Outcome(turn.replies, self._info(project, answers), stored=True, done=turn.done)
+        outcome = Outcome(turn.replies, self._info(project, answers), stored=True, done=turn.done)
+        return await self._finish(session, workspace_id, outcome, speaker, sink)
 
-    async def _conflict(self, info: ProjectInfo, before: State, text: str) -> Outcome:
-        latest = None
-        if before.current is not None:
-            async with self.sessions() as session:
+    async def _conflict(
+        self,
+        info: ProjectInfo,
+        workspace_id: int,
+        before: State,
+        speaker: Speaker,
+        text: str,
+        now: datetime,
+        sink: Sink | None,
+        dedupe: tuple[str, str] | None,
+    ) -> Outcome:
+        async with self.sessions() as session:
+            latest = None
+            if before.current is not None:
                 latest = await store.latest_answer(
                     session=session, project_id=info.id, question_id=before.current
                 )
-        who = summary.person_name(latest.author) if latest else "Someone"
-        said = f" ({latest.raw!r})" if latest else ""
-        message = (
-            f"{who} answered this question a moment before you{said}, so your answer {text!r} was"
-            " not saved. Send `back` to return to it if yours should replace theirs."
-        )
-        return Outcome((Say(message),), info)
+            who = summary.person_name(latest.author) if latest else "Someone"
+            said = f" ({latest.raw!r})" if latest else ""
+            message = (
+                f"{who} answered this question a moment before you{said}, so your answer {text!r}"
+                " was not saved. Send `back` to return to it if yours should replace theirs."
+            )
+            if dedupe is not None:  # the rollback dropped it: this event is handled all the same
+                platform, event_id = dedupe
+                await outbox.first_time(
+                    session=session, platform=platform, event_id=event_id, now=now
+                )
+            return await self._finish(
+                session, workspace_id, Outcome((Say(message),), info), speaker, sink
+            )
 
-    async def _unknown(self, session, workspace_id: int, name: str) -> Outcome:
+    async def _unknown(self, session: AsyncSession, workspace_id: int, name: str) -> Outcome:
         close = await store.similar_names(session=session, workspace_id=workspace_id, name=name)
-        hint = (
-            f" Did you mean {', '.join(repr(n) for n in close)}?"
-            if close
-            else " `list` shows the projects here."
-        )
+        if close:
+            hint = f" Did you mean {', '.join(repr(n) for n in close)}?"
+        else:
+            hint = " `list` shows the projects here."
         return Outcome((Say(f"There is no project called {name!r} here.{hint}"),), private=True)
 
     async def document(self, *, name: str, workspace: str | None = None) -> dict[str, Any]:
@@ -321,10 +474,8 @@ class Conversations:
             if workspace is not None:
                 found = [(p, w) for p, w in found if f"{w.platform}:{w.external_id}" == workspace]
             if not found:
-                raise LookupError(
-                    f"no project called {name!r}"
-                    + (f" in workspace {workspace}" if workspace else "")
-                )
+                where = f" in workspace {workspace}" if workspace else ""
+                raise LookupError(f"no project called {name!r}{where}")
             if len(found) > 1:
                 places = ", ".join(f"{w.platform}:{w.external_id}" for _, w in found)
                 raise LookupError(
@@ -376,12 +527,12 @@ class Conversations:
     async def status(self, *, place: Place, name: str, now: datetime) -> Outcome:
         """Show a project's status card."""
         async with self.sessions() as session:
-            ws = await store.workspace(
-                session=session, platform=place.platform, external_id=place.workspace, now=now
+            workspace_id = await self._workspace_id(session, place, now)
+            project = await store.find_project(
+                session=session, workspace_id=workspace_id, name=name
             )
-            project = await store.find_project(session=session, workspace_id=ws.id, name=name)
             if project is None:
-                return await self._unknown(session, ws.id, name)
+                return await self._unknown(session, workspace_id, name)
             answers = await store.latest_answers(session=session, project_id=project.id)
             card = summary.status_card(self.flow, self._state(project, answers))
             return Outcome((Show(card),), self._info(project, answers))
@@ -389,10 +540,8 @@ class Conversations:
     async def list_projects(self, *, place: Place, now: datetime) -> Outcome:
         """List the workspace's projects with stage and progress."""
         async with self.sessions() as session:
-            ws = await store.workspace(
-                session=session, platform=place.platform, external_id=place.workspace, now=now
-            )
-            rows = await store.list_projects(session=session, workspace_id=ws.id)
+            workspace_id = await self._workspace_id(session, place, now)
+            rows = await store.list_projects(session=session, workspace_id=workspace_id)
             fields = []
             for project in rows:
                 answers = await store.latest_answers(session=session, project_id=project.id)

@@ -107,6 +107,28 @@ def advance(flow: Flow, state: State, text: str, *, now: datetime) -> Turn:
     return _move_on(flow, state, question, (Recorded(question.id, value, text),))
 
 
+def revise(flow: Flow, state: State, question_id: str, text: str, *, now: datetime) -> Turn:
+    """Take a changed earlier answer: a new version of it, the open question left as it is."""
+    question = flow.questions[question_id]
+    try:
+        value = parse_answer(
+            question.kind,
+            text,
+            now=now,
+            choices=question.choices,
+            allow_range=question.allow_range,
+            future_only=question.future_only,
+        )
+    except ParseError as err:
+        return Turn(state, (Say(f"Your change to “{question.label}” was not saved. {err}"),))
+    revised = replace(state, answers={**state.answers, question_id: value})
+    shown = summary.display(flow, question, value, revised.answers)
+    reply = Say(f"Updated “{question.label}” to {shown}.")
+    return Turn(
+        revised, (reply,), (Recorded(question_id, value, text),), done=_complete(flow, revised)
+    )
+
+
 def _move_on(flow: Flow, state: State, question: Question, recorded: tuple[Recorded, ...]) -> Turn:
     answers = dict(state.answers)
     for item in recorded:
