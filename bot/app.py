@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
@@ -11,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from bot import http
 from bot.conversation import Conversations
 from bot.settings import Settings
+from bot.slack import app as slack
 from flows.model import Flow, default_flow
 from storage import db
 
@@ -26,13 +29,16 @@ class Runtime:
     sessions: async_sessionmaker
     flow: Flow
     conversations: Conversations
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
     async def close(self) -> None:
         """Release the database connections."""
         await self.engine.dispose()
 
 
-async def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
+async def build_runtime(
+    settings: Settings, *, migrate: bool = True, clock: Callable[[], datetime] | None = None
+) -> Runtime:
     """Open the database (migrating it to head unless told not to) and build the services."""
     engine = db.create_engine(settings.database_url)
     if migrate:
@@ -40,14 +46,18 @@ async def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
     sessions = db.sessionmaker(engine)
     flow = default_flow()
     conversations = Conversations(sessions=sessions, flow=flow, default_timezone=settings.timezone)
-    return Runtime(settings, engine, sessions, flow, conversations)
+    runtime = Runtime(settings, engine, sessions, flow, conversations)
+    if clock is not None:
+        runtime.clock = clock
+    return runtime
 
 
-def build_web_app(runtime: Runtime) -> web.Application:
+def build_web_app(runtime: Runtime, **slack_options) -> web.Application:
     """Build the one aiohttp application that serves every route."""
     app = web.Application()
     app[http.RUNTIME] = runtime
     http.register(app)
+    slack.register(app, runtime, **slack_options)
     return app
 
 

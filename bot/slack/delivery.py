@@ -1,0 +1,276 @@
+"""Queue Slack messages with the change that causes them, then send them in order, retrying."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+import aiohttp
+import sqlalchemy as sa
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.conversation import Outcome, Speaker
+from bot.slack import render
+from flows.replies import IntakeDone, SectionDone
+from storage import outbox
+from storage.models import Outgoing, Project, Workspace
+
+log = logging.getLogger("mlplan.slack")
+PLATFORM = "slack"
+# Errors that another try cannot fix: the message is marked failed and the person told.
+PERMANENT = {
+    "channel_not_found",
+    "not_in_channel",
+    "is_archived",
+    "msg_too_long",
+    "no_text",
+    "invalid_blocks",
+    "invalid_metadata_format",
+    "invalid_metadata_schema",
+    "invalid_auth",
+    "not_authed",
+    "account_inactive",
+    "token_revoked",
+    "missing_scope",
+    "restricted_action",
+    "user_not_in_channel",
+    "message_not_found",
+    "cant_update_message",
+    "edit_window_closed",
+}
+METHODS = {"post": "chat.postMessage", "update": "chat.update", "ephemeral": "chat.postEphemeral"}
+MAX_BACKOFF = timedelta(hours=1)
+
+
+def backoff(attempts: int) -> timedelta:
+    """Wait longer after each failed try: 15 s, 30 s, 1 min … at most an hour."""
+    return min(timedelta(seconds=15) * (2 ** min(attempts, 12)), MAX_BACKOFF)
+
+
+class SlackDelivery:
+    """Turn outcomes into outbox rows, and send due rows to the Slack Web API."""
+
+    def __init__(
+        self,
+        *,
+        sessions: async_sessionmaker,
+        client_for: Callable[[str], Awaitable[AsyncWebClient]],
+        clock: Callable[[], datetime],
+    ):
+        self.sessions = sessions
+        self.client_for = client_for
+        self.clock = clock
+        self._tasks: set[asyncio.Task] = set()
+        self._lock = asyncio.Lock()
+
+    def sink_for(
+        self,
+        *,
+        channel: str,
+        response_url: str | None = None,
+        pressed: dict[str, Any] | None = None,
+    ) -> Callable[[AsyncSession, int, Outcome, Speaker], Awaitable[None]]:
+        """Make the sink for one request: where it came from and which button message, if any."""
+
+        async def sink(
+            session: AsyncSession, workspace_id: int, outcome: Outcome, speaker: Speaker
+        ) -> None:
+            now = self.clock()
+            project = outcome.project
+            project_id = project.id if project else None
+            common = {
+                "session": session,
+                "workspace_id": workspace_id,
+                "platform": PLATFORM,
+                "now": now,
+                "project_id": project_id,
+            }
+            in_thread = project is not None and (project.thread is not None or outcome.created)
+            if outcome.private:
+                for reply in outcome.replies:
+                    message = render.render(reply, project_id=project_id or 0)
+                    message.pop("metadata", None)
+                    outbox.enqueue(
+                        **common,
+                        method="ephemeral",
+                        channel=channel,
+                        user_id=speaker.id,
+                        in_thread=in_thread,
+                        payload=message,
+                    )
+                return
+            if outcome.created:
+                parent = render.parent_message(
+                    name=project.name, owner=project.owner, progress=project.progress
+                )
+                outbox.enqueue(
+                    **common,
+                    channel=channel,
+                    starts_thread=True,
+                    payload=parent,
+                    response_url=response_url,
+                )
+            if pressed is not None and outcome.stored:
+                note = render.answered_note(
+                    question_label=pressed["label"], shown=pressed["shown"], person=speaker.person()
+                )
+                outbox.enqueue(
+                    **common,
+                    method="update",
+                    channel=channel,
+                    target_id=pressed["ts"],
+                    payload=note,
+                )
+            for reply in outcome.replies:
+                outbox.enqueue(
+                    **common,
+                    channel=channel,
+                    in_thread=True,
+                    payload=render.render(reply, project_id=project_id),
+                    response_url=response_url,
+                )
+            if project is not None and any(
+                isinstance(r, SectionDone | IntakeDone) for r in outcome.replies
+            ):
+                parent = render.parent_message(
+                    name=project.name, owner=project.owner, progress=project.progress
+                )
+                outbox.enqueue(
+                    **common, method="update", channel=channel, in_thread=True, payload=parent
+                )
+
+        return sink
+
+    def kick(self) -> None:
+        """Send what is due, in the background, after the current request is answered."""
+        task = asyncio.get_running_loop().create_task(self.deliver())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def drain(self) -> None:
+        """Wait for every background send started so far (for shutdown and tests)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def deliver(self, now: datetime | None = None) -> int:
+        """Send every due message, oldest first; a project's later messages wait for its earlier ones."""
+        async with self._lock:  # one sender per process keeps each thread in order
+            return await self._deliver(now or self.clock())
+
+    async def _deliver(self, now: datetime) -> int:
+        async with self.sessions() as session:
+            rows = await outbox.due(session=session, platform=PLATFORM, now=now)
+        sent, held = 0, set()
+        for row in rows:
+            if row.project_id is not None and row.project_id in held:
+                continue
+            async with self.sessions() as session:
+                claimed = await outbox.claim(session=session, outgoing_id=row.id, now=now)
+                await session.commit()
+            if claimed and await self._send(row, now):
+                sent += 1
+            elif row.project_id is not None:
+                held.add(row.project_id)
+        return sent
+
+    async def _send(self, row: Outgoing, now: datetime) -> bool:
+        async with self.sessions() as session:
+            team = await session.scalar(
+                sa.select(Workspace.external_id).where(Workspace.id == row.workspace_id)
+            )
+            project = await session.get(Project, row.project_id) if row.project_id else None
+            parent_failed = False
+            if project is not None and row.in_thread and project.thread_id is None:
+                parent_failed = bool(
+                    await session.scalar(
+                        sa.select(sa.func.count())
+                        .select_from(Outgoing)
+                        .where(
+                            Outgoing.project_id == project.id,
+                            Outgoing.starts_thread,
+                            Outgoing.status == "failed",
+                        )
+                    )
+                )
+        if project is not None and row.in_thread and project.thread_id is None:
+            error = "the project's parent message could not be posted" if parent_failed else None
+            await self._finish(
+                row, now, error=error or "waiting for the parent message", retry=not parent_failed
+            )
+            return False
+        arguments = dict(row.payload)
+        if row.method == "update":
+            arguments["ts"] = row.target_id or project.thread_id
+            arguments["channel"] = project.channel_id if row.target_id is None else row.channel
+        else:
+            arguments["channel"] = row.channel or project.channel_id
+            if row.in_thread:
+                arguments["thread_ts"] = project.thread_id
+            if row.method == "ephemeral":
+                arguments["user"] = row.user_id
+        try:
+            client = await self.client_for(team)
+            response = await client.api_call(METHODS[row.method], json=arguments)
+        except SlackApiError as err:
+            code = err.response.get("error", "unknown_error")
+            status = err.response.status_code
+            if status == 429 or status >= 500 or code not in PERMANENT:
+                log.warning(
+                    "Slack %s failed with %s (%s); will retry", METHODS[row.method], code, status
+                )
+                await self._finish(row, now, error=code, retry=True)
+            else:
+                log.warning("Slack %s failed for good with %s", METHODS[row.method], code)
+                await self._finish(row, now, error=code, retry=False)
+                await self._tell(row, code)
+            return False
+        except (aiohttp.ClientError, TimeoutError, OSError) as err:
+            log.warning(
+                "Slack %s could not be reached (%s); will retry",
+                METHODS[row.method],
+                type(err).__name__,
+            )
+            await self._finish(row, now, error=type(err).__name__, retry=True)
+            return False
+        ts = response.get("ts") or response.get("message_ts")
+        async with self.sessions() as session:
+            await outbox.finish(session=session, outgoing_id=row.id, now=now, sent_id=ts)
+            if row.starts_thread and project is not None:
+                await session.execute(
+                    sa.update(Project)
+                    .where(Project.id == project.id)
+                    .values(channel_id=response.get("channel", arguments["channel"]), thread_id=ts)
+                )
+            await session.commit()
+        return True
+
+    async def _finish(self, row: Outgoing, now: datetime, *, error: str, retry: bool) -> None:
+        async with self.sessions() as session:
+            retry_at = now + backoff(row.attempts) if retry else None
+            if error == "waiting for the parent message":
+                retry_at = now
+            await outbox.finish(
+                session=session, outgoing_id=row.id, now=now, error=error, retry_at=retry_at
+            )
+            await session.commit()
+
+    async def _tell(self, row: Outgoing, code: str) -> None:
+        """Tell the person who caused a message that it could not be posted, when Slack lets us."""
+        if not row.response_url:
+            return
+        hint = (
+            " Invite me to the channel with `/invite @mlplan` and try again."
+            if code in ("not_in_channel", "channel_not_found")
+            else ""
+        )
+        text = f"I could not post in this channel ({code}).{hint}"
+        try:
+            await AsyncWebhookClient(row.response_url).send(text=text, response_type="ephemeral")
+        except (aiohttp.ClientError, TimeoutError, OSError):
+            log.warning("could not report a failed Slack message through its response_url")

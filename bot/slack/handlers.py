@@ -1,0 +1,182 @@
+"""Translate Slack payloads into conversation calls: the slash command, thread replies, edits, buttons."""
+
+from __future__ import annotations
+
+import html
+import logging
+import re
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.commands import CommandError, help_text, parse_command
+from bot.conversation import Conversations, Outcome, Place, Speaker
+from bot.slack import render
+from bot.slack.delivery import SlackDelivery
+from flows.model import Flow
+
+log = logging.getLogger("mlplan.slack")
+PLATFORM = "slack"
+# Message subtypes that are a person writing in a thread; everything else (joins, bot posts,
+# deletions, topic changes) is not an answer.
+PERSON_SUBTYPES = {None, "thread_broadcast", "file_share"}
+DATABASE_DOWN = "mlplan cannot reach its database right now, so nothing was changed. Please try again in a minute."
+
+
+def _ephemeral(outcome: Outcome) -> dict[str, Any]:
+    """Put private replies into one ephemeral response to the slash command."""
+    blocks, texts = [], []
+    for reply in outcome.replies:
+        message = render.render(reply, project_id=outcome.project.id if outcome.project else 0)
+        blocks.extend(message.get("blocks", []))
+        texts.append(message["text"])
+    return {
+        "text": "\n".join(texts)[: render.TEXT_LIMIT],
+        "blocks": blocks[: render.MAX_BLOCKS],
+        "response_type": "ephemeral",
+    }
+
+
+def _speaker(user_id: str, name: str | None = None) -> Speaker:
+    return Speaker(id=user_id, name=name)
+
+
+def _typed(text: str) -> str:
+    """Undo Slack's escaping of what the person typed (&amp; &lt; &gt;); mentions stay as markup."""
+    return html.unescape(text or "")
+
+
+def register_listeners(
+    bolt: AsyncApp,
+    *,
+    conversations: Conversations,
+    delivery: SlackDelivery,
+    flow: Flow,
+    command: str,
+    clock: Callable[[], datetime],
+) -> None:
+    """Attach mlplan's listeners to a Bolt app."""
+
+    @bolt.command(command)
+    async def on_command(ack, body: dict[str, Any]) -> None:
+        now = clock()
+        place = Place(PLATFORM, body["team_id"], body["channel_id"])
+        speaker = _speaker(body["user_id"], body.get("user_name"))
+        try:
+            parsed = parse_command(body.get("text", ""), prefix=command)
+        except CommandError as err:
+            await ack(text=render.escape(str(err)), response_type="ephemeral")
+            return
+        try:
+            if parsed.name == "help":
+                await ack(text=render.escape(help_text(command)), response_type="ephemeral")
+                return
+            if parsed.name == "list":
+                await ack(**_ephemeral(await conversations.list_projects(place=place, now=now)))
+                return
+            if parsed.name == "status":
+                outcome = await conversations.status(place=place, name=parsed.project, now=now)
+                await ack(**_ephemeral(outcome))
+                return
+            sink = delivery.sink_for(
+                channel=body["channel_id"], response_url=body.get("response_url")
+            )
+            if parsed.name == "new":
+                outcome = await conversations.new_project(
+                    place=place, speaker=speaker, name=parsed.project, now=now, sink=sink
+                )
+            else:
+                outcome = await conversations.ask_section(
+                    place=place,
+                    speaker=speaker,
+                    name=parsed.project,
+                    section=parsed.section,
+                    now=now,
+                    sink=sink,
+                )
+        except (SQLAlchemyError, OSError):
+            log.exception("database error while handling %s", command)
+            await ack(text=DATABASE_DOWN, response_type="ephemeral")
+            return
+        if outcome.private:
+            await ack(**_ephemeral(outcome))
+            return
+        await ack()
+        delivery.kick()
+
+    @bolt.event("message")
+    async def on_message(body: dict[str, Any], event: dict[str, Any]) -> None:
+        subtype = event.get("subtype")
+        if subtype == "message_changed":
+            await _on_edit(body, event)
+            return
+        if subtype not in PERSON_SUBTYPES or event.get("bot_id") or not event.get("user"):
+            return
+        thread = event.get("thread_ts")
+        if not thread or thread == event.get("ts"):
+            return  # a message in the channel itself, not a reply in a thread
+        place = Place(PLATFORM, body["team_id"], event["channel"], thread)
+        outcome = await conversations.reply(
+            place=place,
+            speaker=_speaker(event["user"]),
+            text=_typed(event.get("text", "")),
+            now=clock(),
+            sink=delivery.sink_for(channel=event["channel"]),
+            event_id=body.get("event_id"),
+            source_id=event["ts"],
+        )
+        if outcome is not None and not outcome.duplicate:
+            delivery.kick()
+
+    async def _on_edit(body: dict[str, Any], event: dict[str, Any]) -> None:
+        message = event.get("message") or {}
+        thread = message.get("thread_ts")
+        if (
+            message.get("bot_id")
+            or not message.get("user")
+            or not thread
+            or thread == message.get("ts")
+        ):
+            return
+        if (event.get("previous_message") or {}).get("text") == message.get("text"):
+            return  # an unfurl or a reaction changed the message, not its words
+        place = Place(PLATFORM, body["team_id"], event["channel"], thread)
+        outcome = await conversations.revise(
+            place=place,
+            speaker=_speaker(message["user"]),
+            source_id=message["ts"],
+            text=_typed(message.get("text", "")),
+            now=clock(),
+            sink=delivery.sink_for(channel=event["channel"]),
+            event_id=body.get("event_id"),
+        )
+        if outcome is not None and not outcome.duplicate:
+            delivery.kick()
+
+    @bolt.action(re.compile(r"^(answer|skip|later):"))
+    async def on_button(ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+        await ack()
+        kind, question_id = action["action_id"].split(":")[:2]
+        if question_id not in flow.questions:
+            return
+        message = body.get("message") or {}
+        channel = body["channel"]["id"]
+        thread = message.get("thread_ts")
+        if not thread:
+            return
+        text = {"answer": action.get("value", ""), "skip": "skip", "later": "skip"}[kind]
+        shown = {"skip": "skipped", "later": "left for later"}.get(kind, text)
+        pressed = {"ts": message["ts"], "label": flow.questions[question_id].label, "shown": shown}
+        outcome = await conversations.reply(
+            place=Place(PLATFORM, body["team"]["id"], channel, thread),
+            speaker=_speaker(body["user"]["id"], body["user"].get("username")),
+            text=text,
+            now=clock(),
+            sink=delivery.sink_for(channel=channel, pressed=pressed),
+            expected_question=question_id,
+        )
+        if outcome is not None:
+            delivery.kick()

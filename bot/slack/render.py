@@ -1,0 +1,329 @@
+"""Render neutral replies as Slack message arguments: Block Kit blocks, fallback text, metadata."""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ContextBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    PlainTextObject,
+    SectionBlock,
+)
+
+from flows.replies import Ask, Card, Field, IntakeDone, Reply, Say, SectionDone, Show
+from flows.summary import person_name
+
+# Slack's limits. slack_sdk checks some of them in to_dict() and raises; these make sure we
+# never get there, and cover what it does not check at all (block count, mrkdwn lengths).
+MAX_BLOCKS = 50
+MAX_ACTIONS = 25  # elements in one actions block
+MAX_FIELDS = 10  # fields in one section block
+TEXT_LIMIT = 3000  # a message's fallback `text` (and a short ephemeral answer)
+SECTION_TEXT_LIMIT = 3000
+FIELD_LIMIT = 2000
+CONTEXT_LIMIT = 2000  # one context element
+HEADER_LIMIT = 150
+BUTTON_TEXT_LIMIT = 75
+BUTTON_VALUE_LIMIT = 2000
+# Slack refuses a message whose blocks hold more than about 12,000 characters of text in all
+# (`msg_blocks_too_long`, undocumented); stay well under it.
+BLOCKS_TEXT_BUDGET = 10_000
+# When a card's fields would break that budget, each value is first cut this short.
+FIELD_TIGHT_LIMIT = 300
+LABEL_LIMIT = 200  # a field's label, before its value
+CUT_NOTE = " … (cut)"
+WORD_SLACK = 40  # cut at a space if there is one this close to the limit
+BAR_CELLS = 10
+
+SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]+$")
+_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+_JOINERS = {"\u200d", "\ufe0e", "\ufe0f"}  # zero-width joiner, variation selectors
+
+
+def escape(text: str) -> str:
+    """Escape text that people typed for Slack mrkdwn, so it never pings, links or mentions."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _attached(char: str) -> bool:
+    """Tell whether a character belongs to the one before it (accent, joiner, selector)."""
+    return char in _JOINERS or unicodedata.combining(char) != 0
+
+
+def _prefix(text: str, budget: int, width: Mapping[str, int]) -> str:
+    """Return the longest prefix of text whose width fits the budget, ending at a safe point."""
+    size = 0
+    end = 0
+    for char in text:
+        size += width.get(char, 1)
+        if size > budget:
+            break
+        end += 1
+    while 0 < end < len(text) and (_attached(text[end]) or text[end - 1] in _JOINERS):
+        end -= 1
+    space = max(text.rfind(" ", 0, end), text.rfind("\n", 0, end))
+    if space > 0 and end - space <= WORD_SLACK:
+        end = space
+    return text[:end].rstrip()
+
+
+def fit(text: str, limit: int) -> str:
+    """Escape typed text for mrkdwn, cut so that the result is at most `limit` characters.
+
+    The cut is made in the text before escaping, so an entity like `&amp;` is never split.
+    """
+    escaped = escape(text)
+    if len(escaped) <= limit:
+        return escaped
+    kept = _prefix(text, max(0, limit - len(CUT_NOTE)), {c: len(e) for c, e in _ENTITIES.items()})
+    return escape(kept) + CUT_NOTE
+
+
+def fit_plain(text: str, limit: int) -> str:
+    """Cut text for a plain_text object (which Slack shows as typed) to at most `limit`."""
+    if len(text) <= limit:
+        return text
+    return _prefix(text, max(0, limit - len(CUT_NOTE)), {}) + CUT_NOTE
+
+
+def mention(person: Mapping[str, Any] | None) -> str | None:
+    """Return `<@ID>` for a person with a Slack user id, else None."""
+    if not person:
+        return None
+    person_id = person.get("id")
+    if isinstance(person_id, str) and SLACK_USER_ID.match(person_id):
+        return f"<@{person_id}>"
+    return None
+
+
+def _person(person: Mapping[str, Any], limit: int = 200) -> str:
+    """Name a person in mrkdwn: a mention when the id is Slack's, else the escaped name."""
+    return mention(person) or fit(person_name(person), limit)
+
+
+def _bar(done: int, total: int) -> str:
+    """Draw progress as ten cells; full only when everything is done, empty only at zero."""
+    if total <= 0:
+        filled = 0
+    else:
+        filled = math.floor(BAR_CELLS * done / total)
+        if done > 0:  # floor keeps the bar short of full until everything is done
+            filled = max(filled, 1)
+    filled = max(0, min(BAR_CELLS, filled))
+    return "▰" * filled + "▱" * (BAR_CELLS - filled)
+
+
+def _md(text: str) -> MarkdownTextObject:
+    return MarkdownTextObject(text=text)
+
+
+def _section(text: str) -> SectionBlock:
+    return SectionBlock(text=_md(text))
+
+
+def _context(text: str) -> ContextBlock:
+    return ContextBlock(elements=[_md(text)])
+
+
+def _header(text: str) -> HeaderBlock:
+    return HeaderBlock(text=PlainTextObject(text=fit_plain(text, HEADER_LIMIT)))
+
+
+def _button(text: str, *, value: str, action_id: str) -> ButtonElement:
+    return ButtonElement(
+        text=PlainTextObject(text=fit_plain(text, BUTTON_TEXT_LIMIT)),
+        value=fit_plain(value, BUTTON_VALUE_LIMIT),
+        action_id=action_id,
+    )
+
+
+def _text_size(value: Any) -> int:
+    """Count the characters of every text inside a block dict, as Slack's running total does."""
+    if isinstance(value, dict):
+        return sum(
+            len(item) if key == "text" and isinstance(item, str) else _text_size(item)
+            for key, item in value.items()
+        )
+    if isinstance(value, list):
+        return sum(_text_size(item) for item in value)
+    return 0
+
+
+def _message(
+    text: str, blocks: Sequence[Block], metadata: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Assemble message arguments; to_dict() validates each block against slack_sdk's models."""
+    dicts = [block.to_dict() for block in blocks]
+    if len(dicts) > MAX_BLOCKS:  # a safety net: the card and question layouts stay under it
+        hidden = len(dicts) - MAX_BLOCKS + 1
+        dicts = [*dicts[: MAX_BLOCKS - 1], _context(f"… {hidden} more blocks not shown").to_dict()]
+    message: dict[str, Any] = {"text": fit(text, TEXT_LIMIT), "blocks": dicts}
+    if metadata is not None:
+        message["metadata"] = metadata
+    return message
+
+
+def render(reply: Reply, *, project_id: int) -> dict[str, Any]:
+    """Render one neutral reply as the arguments of chat.postMessage (without channel/thread)."""
+    if isinstance(reply, Ask):
+        return _ask(reply, project_id)
+    if isinstance(reply, Say):
+        return _message(reply.text, [_section(fit(reply.text, SECTION_TEXT_LIMIT))])
+    if isinstance(reply, SectionDone):
+        payload = {"project_id": project_id, "section_id": reply.section_id}
+        return _card(reply.card, _event("mlplan_section_complete", payload, reply.card))
+    if isinstance(reply, IntakeDone):
+        payload = {"project_id": project_id}
+        return _card(reply.card, _event("mlplan_intake_complete", payload, reply.card))
+    if isinstance(reply, Show):
+        return _card(reply.card, None)
+    raise TypeError(f"no Slack rendering for {type(reply).__name__}")
+
+
+def _event(event_type: str, payload: dict[str, Any], card: Card) -> dict[str, Any]:
+    if card.progress is not None:
+        payload["progress"] = list(card.progress)
+    return {"event_type": event_type, "event_payload": payload}
+
+
+def _ask(ask: Ask, project_id: int) -> dict[str, Any]:
+    question = ask.question
+    blocks: list[Block] = []
+    if ask.refusal:
+        warning = ":warning: "
+        blocks.append(_section(warning + fit(ask.refusal, SECTION_TEXT_LIMIT - len(warning))))
+    elif ask.opens_section:
+        blocks.append(_header(f"{ask.section.order}. {ask.section.title}"))
+        blocks.append(_context(fit(ask.section.intro, CONTEXT_LIMIT)))
+    blocks.append(_section(fit(question.prompt, SECTION_TEXT_LIMIT)))
+    if ask.current is not None:
+        after = ". Reply to change it, or `skip` to keep it."
+        budget = CONTEXT_LIMIT - len("Current answer: ") - len(after)
+        blocks.append(_context(f"Current answer: {fit(ask.current, budget)}{after}"))
+    where = f"Question {ask.number} of {ask.total} · e.g. "
+    blocks.append(_context(where + fit(question.example, CONTEXT_LIMIT - len(where))))
+    buttons = _buttons(ask)
+    for start in range(0, len(buttons), MAX_ACTIONS):
+        blocks.append(ActionsBlock(elements=buttons[start : start + MAX_ACTIONS]))
+    return _message(
+        question.prompt,
+        blocks,
+        {"event_type": "mlplan_question", "event_payload": ask.metadata(project_id)},
+    )
+
+
+def _buttons(ask: Ask) -> list[ButtonElement]:
+    qid = ask.question.id
+    buttons = []
+    if ask.question.kind == "choice":
+        buttons = [
+            _button(choice, value=choice, action_id=f"answer:{qid}:{index}")
+            for index, choice in enumerate(ask.question.choices)
+        ]
+    elif ask.question.kind == "yesno":
+        buttons = [
+            _button("Yes", value="yes", action_id=f"answer:{qid}:yes"),
+            _button("No", value="no", action_id=f"answer:{qid}:no"),
+        ]
+    buttons.append(_button("Skip", value="skip", action_id=f"skip:{qid}"))
+    buttons.append(_button("Answer later", value="later", action_id=f"later:{qid}"))
+    return buttons
+
+
+def _field_text(field: Field, limit: int) -> str:
+    """Write one field as `*label*` over its value, with the person as a mention when known."""
+    head = f"*{fit(field.label, LABEL_LIMIT)}*\n"
+    room = limit - len(head)
+    tag = mention(field.person)
+    if tag and field.person is not None:
+        name = person_name(field.person)
+        before, found, after = field.value.partition(name)
+        if not found:  # the value does not name the person as we would: name them first
+            before, after = "", f" · {field.value}" if field.value else ""
+        lead = escape(before) + tag
+        if len(lead) + len(CUT_NOTE) < room:
+            return head + lead + fit(after, room - len(lead))
+    return head + fit(field.value, room)
+
+
+def _more_note(hidden: int) -> ContextBlock:
+    fields = "field" if hidden == 1 else "fields"
+    return _context(
+        escape(
+            f"… {hidden} more {fields} not shown: see `/mlplan status <project>` or `mlplan export`"
+        )
+    )
+
+
+def _card(card: Card, metadata: dict[str, Any] | None) -> dict[str, Any]:
+    """Lay a card out as header, progress, fields (10 to a section), warnings and footer."""
+    head: list[Block] = [_header(card.title)]
+    if card.progress is not None:
+        done, total = card.progress
+        head.append(_context(f"{_bar(done, total)}  {done} of {total} questions answered"))
+    tail: list[Block] = []
+    if card.warnings:
+        warnings = "\n".join(f":warning: {w}" for w in card.warnings)
+        tail.append(_section(fit(warnings, SECTION_TEXT_LIMIT)))
+    if card.footer:
+        tail.append(_context(fit(card.footer, CONTEXT_LIMIT)))
+
+    fixed_size = sum(_text_size(block.to_dict()) for block in head + tail)
+    texts = [_field_text(field, FIELD_LIMIT) for field in card.fields]
+    if fixed_size + sum(map(len, texts)) > BLOCKS_TEXT_BUDGET:
+        texts = [_field_text(field, FIELD_TIGHT_LIMIT) for field in card.fields]
+
+    def fits(count: int, note: bool) -> bool:
+        blocks = len(head) + len(tail) + math.ceil(count / MAX_FIELDS) + note
+        note_size = len(_more_note(len(texts)).elements[0].text) if note else 0
+        size = fixed_size + sum(map(len, texts[:count])) + note_size
+        return blocks <= MAX_BLOCKS and size <= BLOCKS_TEXT_BUDGET
+
+    shown = len(texts)
+    if not fits(shown, note=False):
+        shown = 0
+        while shown < len(texts) and fits(shown + 1, note=True):
+            shown += 1
+    kept = texts[:shown]
+    body: list[Block] = [
+        SectionBlock(fields=[_md(text) for text in kept[start : start + MAX_FIELDS]])
+        for start in range(0, shown, MAX_FIELDS)
+    ]
+    if shown < len(texts):
+        body.append(_more_note(len(texts) - shown))
+    return _message(card.title, head + body + tail, metadata)
+
+
+def parent_message(*, name: str, owner: dict, progress: tuple[int, int]) -> dict[str, Any]:
+    """Render the intake's parent message: the project, its owner and how far the intake is."""
+    done, total = progress
+    title = fit(name, 500)
+    who = _person(owner)
+    line = f"Progress: {done} of {total} questions {_bar(done, total)}"
+    return _message(
+        f"Planning {name}, owned by {person_name(owner)}",
+        [_section(f"*Planning {title}*\nOwner: {who}"), _context(line)],
+    )
+
+
+def answered_note(*, question_label: str, shown: str, person: dict) -> dict[str, Any]:
+    """Render what replaces a question once a button answered it: the answer, and no buttons."""
+    label = fit(question_label, LABEL_LIMIT)
+    who = _person(person)
+    after = f" (answered by {who})"
+    text = f"*{label}*: {fit(shown, SECTION_TEXT_LIMIT - len(label) - 4 - len(after))}{after}"
+    return _message(f"{question_label}: {shown}", [_section(text)])
+
+
+def ephemeral_text(text: str) -> dict[str, Any]:
+    """Render a short private answer (help, an error) as plain message text."""
+    return {"text": fit(text, TEXT_LIMIT)}
