@@ -122,6 +122,16 @@ async def finish(
     )
 
 
+async def fail_pending(*, session: AsyncSession, project_id: int, error: str) -> None:
+    """Give up every pending message of a project (its thread could not be started)."""
+    await session.execute(
+        sa.update(Outgoing)
+        .where(Outgoing.project_id == project_id, Outgoing.status == "pending")
+        .values(status="failed", last_error=error, claimed_until=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
 async def pending_count(*, session: AsyncSession, project_id: int | None = None) -> int:
     """Count messages not yet sent (for health and tests)."""
     query = sa.select(sa.func.count()).select_from(Outgoing).where(Outgoing.status == "pending")

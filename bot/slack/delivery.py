@@ -185,24 +185,9 @@ class SlackDelivery:
                 sa.select(Workspace.external_id).where(Workspace.id == row.workspace_id)
             )
             project = await session.get(Project, row.project_id) if row.project_id else None
-            parent_failed = False
-            if project is not None and row.in_thread and project.thread_id is None:
-                parent_failed = bool(
-                    await session.scalar(
-                        sa.select(sa.func.count())
-                        .select_from(Outgoing)
-                        .where(
-                            Outgoing.project_id == project.id,
-                            Outgoing.starts_thread,
-                            Outgoing.status == "failed",
-                        )
-                    )
-                )
         if project is not None and row.in_thread and project.thread_id is None:
-            error = "the project's parent message could not be posted" if parent_failed else None
-            await self._finish(
-                row, now, error=error or "waiting for the parent message", retry=not parent_failed
-            )
+            # The parent message is still to be sent (by this or another process): wait for it.
+            await self._finish(row, now, error="waiting for the parent message", retry=True)
             return False
         arguments = dict(row.payload)
         if row.method == "update":
@@ -228,6 +213,14 @@ class SlackDelivery:
             else:
                 log.warning("Slack %s failed for good with %s", METHODS[row.method], code)
                 await self._finish(row, now, error=code, retry=False)
+                if row.starts_thread and project is not None:
+                    async with self.sessions() as session:
+                        await outbox.fail_pending(
+                            session=session,
+                            project_id=project.id,
+                            error=f"the parent message failed: {code}",
+                        )
+                        await session.commit()
                 await self._tell(row, code)
             return False
         except (aiohttp.ClientError, TimeoutError, OSError) as err:

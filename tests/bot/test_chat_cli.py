@@ -6,17 +6,12 @@ import json
 import os
 import subprocess
 import sys
-from itertools import count
 from pathlib import Path
 
 import pytest
 
-from flows import engine
-from flows.engine import State
-from flows.replies import Ask, IntakeDone
-from tests.conftest import NOW
+from tests.transcript import PROJECT, plan_inputs
 
-PROJECT = "Churn model"
 # The console script installed beside this interpreter, as a user runs it.
 _SCRIPT = Path(sys.executable).with_name("mlplan")
 MLPLAN = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "bot"]
@@ -35,86 +30,6 @@ def run_mlplan(database_url: str, *args: str, stdin: str = "") -> subprocess.Com
         timeout=120,
         check=False,
     )
-
-
-class Script:
-    """Choose a person's inputs for each open question: first a bad answer per kind, then a good one."""
-
-    def __init__(self):
-        self.refused_kinds: set[str] = set()
-        self.dates = count(1)
-        self.did = {"help": False, "status": False, "back": False, "skip": False}
-
-    def good_answer(self, question) -> str:
-        match question.kind:
-            case "text":
-                return f"Our answer to {question.id}"
-            case "number":
-                return "12"
-            case "money":
-                return "€1.5M" if question.id == "infrastructure" else "$12k"
-            case "percent":
-                return "10-30%" if question.allow_range else "95%"
-            case "date":
-                return f"2030-01-{next(self.dates):02d}"
-            case "user":
-                return "<@U024BE7LH|bob>" if question.id.endswith("owner") else "carol@example.com"
-            case "choice":
-                return (
-                    question.choices[-1]
-                    if question.id == "workflow_clarity"
-                    else question.choices[0]
-                )
-            case _:
-                return "yes"
-
-    def inputs_for(self, ask: Ask) -> list[str]:
-        question = ask.question
-        bad = {
-            "money": "a lot of money",
-            "number": "a few",
-            "date": "2020-01-06",  # in the past: refused for due dates
-            "user": "bob",
-            "choice": "42",
-            "yesno": "maybe",
-            "percent": "150%",
-        }
-        lines = []
-        if question.kind in bad and question.kind not in self.refused_kinds:
-            self.refused_kinds.add(question.kind)
-            lines.append(bad[question.kind])
-        good = self.good_answer(question)
-        if question.id == "why_it_matters" and not self.did["back"]:
-            self.did["back"] = True
-            return [*lines, "back", "Customers leave without warning", good]
-        if question.id == "target_users" and not self.did["help"]:
-            self.did["help"] = True
-            lines.append("help")
-        if question.id == "features" and not self.did["skip"]:
-            self.did["skip"] = True
-            return [*lines, "skip"]
-        if question.id == "data_sources" and not self.did["status"]:
-            self.did["status"] = True
-            lines.append("status")
-        return [*lines, good]
-
-
-def plan_inputs(flow) -> tuple[list[str], State, list[str]]:
-    """Walk the pure engine as the oracle: the inputs to type, the final state, the refusals."""
-    turn = engine.start(flow, State(name=PROJECT, sections=tuple(s.id for s in flow.sections)))
-    script, inputs, refusals = Script(), [], []
-    pending = list(script.inputs_for(turn.replies[-1]))
-    while pending:
-        text = pending.pop(0)
-        inputs.append(text)
-        turn = engine.advance(flow, turn.state, text, now=NOW)
-        last = turn.replies[-1]
-        if isinstance(last, Ask) and last.refusal:
-            refusals.append(last.refusal)
-        if not pending and isinstance(last, Ask):
-            pending = script.inputs_for(last)
-    assert isinstance(turn.replies[-1], IntakeDone), "the oracle should finish the intake"
-    return inputs, turn.state, refusals
 
 
 @pytest.fixture
