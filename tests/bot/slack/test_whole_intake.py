@@ -69,7 +69,6 @@ async def test_a_whole_intake_through_http_ends_with_every_answer_stored_and_the
     assert [m["metadata"]["event_payload"]["section_id"] for m in sections] == [
         s.id for s in flow.sections
     ]
-    shown = str(slack.posted())
     assert len(refusals) == 7
     refused = [m for m in slack.posted("mlplan_question") if ":warning:" in str(m["blocks"])]
     assert len(refused) == 7  # each refusal asked the same question again
