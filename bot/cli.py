@@ -7,6 +7,7 @@ import asyncio
 import json
 import logging
 import os
+import signal
 import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -31,6 +32,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--no-scheduler", action="store_true", help="do not run the scheduler in this process"
     )
+
+    commands.add_parser("socket", help="serve Slack over Socket Mode (needs SLACK_APP_TOKEN)")
 
     chat = commands.add_parser("chat", help="plan a project in the terminal")
     chat.add_argument("--user", help="who you are (default: your login name)")
@@ -64,7 +67,9 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as err:
         print(f"mlplan: {err}", file=sys.stderr)
         return 2
-    handler = {"serve": _serve, "chat": _chat, "db": _db, "export": _export}[args.command]
+    handler = {"serve": _serve, "socket": _socket, "chat": _chat, "db": _db, "export": _export}[
+        args.command
+    ]
     try:
         return asyncio.run(handler(settings, args))
     except KeyboardInterrupt:
@@ -142,6 +147,15 @@ async def _chat(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _stop_on_signals() -> asyncio.Event:
+    """Return an event set by SIGINT or SIGTERM, so that shutdown finishes in-flight sends."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    return stop
+
+
 async def _serve(settings: Settings, args: argparse.Namespace) -> int:
     from aiohttp import web
 
@@ -157,8 +171,29 @@ async def _serve(settings: Settings, args: argparse.Namespace) -> int:
     print(f"mlplan is serving on http://{args.host}:{port} (GET /healthz).", flush=True)
     print(connection_hint(settings), flush=True)
     try:
-        await asyncio.Event().wait()
+        await _stop_on_signals().wait()
     finally:
         await runner.cleanup()
+        await runtime.close()
+    return 0
+
+
+async def _socket(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.app import build_runtime
+    from bot.slack.app import run_socket_mode
+
+    if settings.slack_app_token is None or settings.slack_bot_token is None:
+        print(
+            "mlplan: `mlplan socket` needs SLACK_APP_TOKEN (xapp-…, with connections:write)"
+            " and SLACK_BOT_TOKEN (xoxb-…)",
+            file=sys.stderr,
+        )
+        return 2
+    runtime = await build_runtime(settings)
+    stop = _stop_on_signals()
+    print("mlplan is connecting to Slack over Socket Mode.", flush=True)
+    try:
+        await run_socket_mode(runtime, stop=stop)
+    finally:
         await runtime.close()
     return 0

@@ -83,9 +83,13 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _pairs(self) -> Settings:
-        if bool(self.slack_bot_token) != bool(self.slack_signing_secret):
-            missing = "SLACK_SIGNING_SECRET" if self.slack_bot_token else "SLACK_BOT_TOKEN"
-            raise ValueError(f"{missing} is required when the other Slack credential is set")
+        if self.slack_signing_secret and not self.slack_bot_token:
+            raise ValueError("SLACK_BOT_TOKEN is required when SLACK_SIGNING_SECRET is set")
+        if self.slack_app_token and not self.slack_bot_token:
+            raise ValueError("SLACK_BOT_TOKEN is required when SLACK_APP_TOKEN is set")
+        if self.slack_bot_token and not (self.slack_signing_secret or self.slack_app_token):
+            # Over HTTP every request is checked against the signing secret; Socket Mode needs none.
+            raise ValueError("SLACK_SIGNING_SECRET is required when SLACK_BOT_TOKEN is set")
         if self.microsoft_app_id and not self.microsoft_app_password.get_secret_value():
             raise ValueError("MICROSOFT_APP_PASSWORD is required when MICROSOFT_APP_ID is set")
         return self
@@ -93,7 +97,7 @@ class Settings(BaseSettings):
     @property
     def slack_enabled(self) -> bool:
         """Tell whether Slack over HTTP is configured."""
-        return self.slack_bot_token is not None
+        return self.slack_bot_token is not None and self.slack_signing_secret is not None
 
     @property
     def timezone(self) -> ZoneInfo:

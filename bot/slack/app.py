@@ -1,4 +1,4 @@
-"""Wire Slack into the web app: a Bolt AsyncApp at POST /slack/events and the outbox sender."""
+"""Wire Slack into the web app: a Bolt AsyncApp at POST /slack/events (or Socket Mode) and the outbox sender."""
 
 from __future__ import annotations
 
@@ -55,17 +55,26 @@ def web_client(token: str, base_url: str, *, retry_backoff: float) -> AsyncWebCl
 
 
 def build(
-    runtime, *, retry_backoff: float = 0.5, flush_every: float = FLUSH_EVERY
+    runtime,
+    *,
+    retry_backoff: float = 0.5,
+    flush_every: float = FLUSH_EVERY,
+    socket_mode: bool = False,
 ) -> SlackAdapter | None:
-    """Build the Slack adapter from the settings, or None when Slack is not configured."""
+    """Build the Slack adapter from the settings, or None when Slack is not configured.
+
+    Over HTTP every request is verified with the signing secret; over Socket Mode Slack itself
+    authenticates the connection with the app token, so there is no request to verify.
+    """
     settings = runtime.settings
-    if not settings.slack_enabled:
+    if settings.slack_bot_token is None or not (socket_mode or settings.slack_enabled):
         return None
     token = settings.slack_bot_token.get_secret_value()
     client = web_client(token, settings.slack_api_url, retry_backoff=retry_backoff)
     bolt = AsyncApp(
         client=client,
-        signing_secret=settings.slack_signing_secret.get_secret_value(),
+        signing_secret=None if socket_mode else settings.slack_signing_secret.get_secret_value(),
+        request_verification_enabled=not socket_mode,
         # Listeners store what they were given before Slack gets its 200; sending comes after.
         process_before_response=True,
         logger=log,
@@ -93,24 +102,33 @@ async def events(request: web.Request) -> web.Response:
     return await to_aiohttp_response(response)
 
 
+async def flush_forever(adapter: SlackAdapter) -> None:
+    """Send pending messages every few seconds: the later tries of anything Slack did not take."""
+    while True:
+        await asyncio.sleep(adapter.flush_every)
+        try:
+            await adapter.delivery.deliver()
+        except Exception:  # the next round tries again; one bad round must not stop the loop
+            log.exception("sending pending Slack messages failed")
+
+
+@contextlib.asynccontextmanager
+async def flushing(adapter: SlackAdapter):
+    """Run the pending-message loop while the block runs; finish in-flight sends at the end."""
+    task = asyncio.create_task(flush_forever(adapter)) if adapter.flush_every > 0 else None
+    try:
+        yield
+    finally:
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await adapter.delivery.drain()
+
+
 async def _flush_pending(app: web.Application):
-    adapter = app[SLACK]
-
-    async def every() -> None:
-        while True:
-            await asyncio.sleep(adapter.flush_every)
-            try:
-                await adapter.delivery.deliver()
-            except Exception:  # the next round tries again; one bad round must not stop the loop
-                log.exception("sending pending Slack messages failed")
-
-    task = asyncio.create_task(every()) if adapter.flush_every > 0 else None
-    yield
-    if task is not None:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-    await adapter.delivery.drain()
+    async with flushing(app[SLACK]):
+        yield
 
 
 def register(app: web.Application, runtime, **options) -> None:
@@ -121,3 +139,19 @@ def register(app: web.Application, runtime, **options) -> None:
     app[SLACK] = adapter
     app.router.add_post("/slack/events", events)
     app.cleanup_ctx.append(_flush_pending)
+
+
+async def run_socket_mode(runtime, *, stop: asyncio.Event, **options) -> SlackAdapter:
+    """Serve Slack over Socket Mode until `stop` is set (`mlplan socket`)."""
+    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+    adapter = build(runtime, socket_mode=True, **options)
+    app_token = runtime.settings.slack_app_token.get_secret_value()
+    handler = AsyncSocketModeHandler(adapter.bolt, app_token)
+    await handler.connect_async()
+    try:
+        async with flushing(adapter):
+            await stop.wait()
+    finally:
+        await handler.close_async()
+    return adapter

@@ -174,6 +174,10 @@ class FakeSlack:
         self._changed = asyncio.Condition()
         self._closing = asyncio.Event()
         self._runner: web.AppRunner | None = None
+        # Socket Mode: the open WebSocket, and the acks the app sent back by envelope id.
+        self._socket: web.WebSocketResponse | None = None
+        self._socket_ready = asyncio.Event()
+        self.socket_acks: dict[str, dict[str, Any]] = {}
 
     # --- server life -------------------------------------------------------------------------
 
@@ -182,6 +186,7 @@ class FakeSlack:
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/respond/{name}", self._respond)
+        app.router.add_get("/socket", self._socket_link)
         app.router.add_route("*", "/{tail:.*}", self._not_found)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
@@ -195,6 +200,8 @@ class FakeSlack:
     async def stop(self) -> None:
         """Release delayed answers and close the server."""
         self._closing.set()
+        if self._socket is not None:
+            await self._socket.close()
         if self._runner is not None:
             runner, self._runner = self._runner, None
             await runner.cleanup()
@@ -320,6 +327,46 @@ class FakeSlack:
                 return {"ok": False, "error": "no_text"}
         handler = getattr(self, "_" + method.replace(".", "_"), None)
         return handler(args, token) if handler else {"ok": True}
+
+    def _apps_connections_open(self, args: dict[str, Any], token: str | None) -> dict[str, Any]:
+        if not (token or "").startswith("xapp-"):
+            return {"ok": False, "error": "not_allowed_token_type"}
+        return {"ok": True, "url": f"ws://{self.base_url.removeprefix('http://')}/socket"}
+
+    async def _socket_link(self, request: web.Request) -> web.WebSocketResponse:
+        """Serve Socket Mode as Slack does: hello, then envelopes; the app acks each by id."""
+        socket = web.WebSocketResponse()
+        await socket.prepare(request)
+        self._socket = socket
+        await socket.send_json(
+            {"type": "hello", "num_connections": 1, "debug_info": {"host": "fake"}}
+        )
+        self._socket_ready.set()
+        async for message in socket:
+            if message.type == web.WSMsgType.TEXT:
+                ack = json.loads(message.data)
+                self.socket_acks[ack["envelope_id"]] = ack
+                await self._notify()
+        return socket
+
+    async def push(
+        self, kind: str, payload: dict[str, Any], *, timeout: float = 5.0
+    ) -> dict[str, Any]:
+        """Send one Socket Mode envelope (events_api, slash_commands, interactive); return its ack."""
+        async with asyncio.timeout(timeout):
+            await self._socket_ready.wait()
+        envelope_id = f"env-{len(self.socket_acks) + 1}-{self._next_ts()}"
+        await self._socket.send_json(
+            {
+                "envelope_id": envelope_id,
+                "type": kind,
+                "payload": payload,
+                "accepts_response_payload": kind != "events_api",
+            }
+        )
+        async with asyncio.timeout(timeout), self._changed:
+            await self._changed.wait_for(lambda: envelope_id in self.socket_acks)
+        return self.socket_acks[envelope_id]
 
     def _auth_test(self, args: dict[str, Any], token: str | None) -> dict[str, Any]:
         return {
