@@ -63,6 +63,8 @@ def build_web_app(runtime: Runtime, **slack_options) -> web.Application:
 
 def connection_hint(settings: Settings) -> str:
     """Say in one line which platforms are connected and how to connect the others."""
+    if settings.slack_oauth:
+        return "Slack: workspaces install mlplan at GET /slack/install; events arrive at POST /slack/events."
     if settings.slack_enabled:
         return "Slack: connected over HTTP at POST /slack/events."
     return (

@@ -9,7 +9,13 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from storage.db import async_url
 
-SECRETS = {"slack_bot_token", "slack_signing_secret", "slack_app_token", "microsoft_app_password"}
+SECRETS = {
+    "slack_bot_token",
+    "slack_signing_secret",
+    "slack_app_token",
+    "slack_client_secret",
+    "microsoft_app_password",
+}
 
 
 class SettingsError(ValueError):
@@ -27,6 +33,9 @@ class Settings(BaseSettings):
     slack_signing_secret: SecretStr | None = None
     slack_app_token: SecretStr | None = None
     slack_api_url: str = "https://slack.com/api/"
+    # Several workspaces: Slack's OAuth install flow, installations kept in mlplan's database.
+    slack_client_id: str | None = None
+    slack_client_secret: SecretStr | None = None
     microsoft_app_id: str = ""
     microsoft_app_password: SecretStr = SecretStr("")
     microsoft_app_tenant_id: str = ""
@@ -83,8 +92,16 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _pairs(self) -> Settings:
-        if self.slack_signing_secret and not self.slack_bot_token:
-            raise ValueError("SLACK_BOT_TOKEN is required when SLACK_SIGNING_SECRET is set")
+        if bool(self.slack_client_id) != bool(self.slack_client_secret):
+            missing = "SLACK_CLIENT_SECRET" if self.slack_client_id else "SLACK_CLIENT_ID"
+            raise ValueError(f"{missing} is required when the other OAuth credential is set")
+        if self.slack_client_id and not self.slack_signing_secret:
+            raise ValueError("SLACK_SIGNING_SECRET is required when SLACK_CLIENT_ID is set")
+        if self.slack_signing_secret and not (self.slack_bot_token or self.slack_client_id):
+            raise ValueError(
+                "SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET"
+                " (many workspaces) are required when SLACK_SIGNING_SECRET is set"
+            )
         if self.slack_app_token and not self.slack_bot_token:
             raise ValueError("SLACK_BOT_TOKEN is required when SLACK_APP_TOKEN is set")
         if self.slack_bot_token and not (self.slack_signing_secret or self.slack_app_token):
@@ -96,8 +113,15 @@ class Settings(BaseSettings):
 
     @property
     def slack_enabled(self) -> bool:
-        """Tell whether Slack over HTTP is configured."""
-        return self.slack_bot_token is not None and self.slack_signing_secret is not None
+        """Tell whether Slack over HTTP is configured (one workspace, or many through OAuth)."""
+        return self.slack_signing_secret is not None and bool(
+            self.slack_bot_token or self.slack_client_id
+        )
+
+    @property
+    def slack_oauth(self) -> bool:
+        """Tell whether workspaces install mlplan through Slack's OAuth flow."""
+        return bool(self.slack_client_id)
 
     @property
     def timezone(self) -> ZoneInfo:

@@ -10,18 +10,33 @@ from dataclasses import dataclass
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
     AsyncServerErrorRetryHandler,
 )
 from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
+from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
+from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.slack.delivery import SlackDelivery
+from bot.slack.delivery import NotInstalled, SlackDelivery
 from bot.slack.handlers import register_listeners
 
 log = logging.getLogger("mlplan.slack")
+# The bot scopes an OAuth install asks for; slack/manifest.yml declares the same (a test checks).
+BOT_SCOPES = (
+    "commands",
+    "chat:write",
+    "chat:write.public",
+    "channels:history",
+    "groups:history",
+    "im:history",
+    "im:write",
+    "users:read",
+    "users:read.email",
+)
 # How often pending messages (a failed send, a Slack outage) are tried again.
 FLUSH_EVERY = 15.0
 
@@ -39,7 +54,7 @@ class SlackAdapter:
 SLACK = web.AppKey("slack", SlackAdapter)
 
 
-def web_client(token: str, base_url: str, *, retry_backoff: float) -> AsyncWebClient:
+def web_client(token: str | None, base_url: str, *, retry_backoff: float) -> AsyncWebClient:
     """Make the Web API client: waits out 429s, retries 5xx and connection errors with backoff."""
     backoff = BackoffRetryIntervalCalculator(backoff_factor=retry_backoff)
     return AsyncWebClient(
@@ -67,21 +82,29 @@ def build(
     authenticates the connection with the app token, so there is no request to verify.
     """
     settings = runtime.settings
-    if settings.slack_bot_token is None or not (socket_mode or settings.slack_enabled):
+    if socket_mode and settings.slack_bot_token is None:
         return None
-    token = settings.slack_bot_token.get_secret_value()
-    client = web_client(token, settings.slack_api_url, retry_backoff=retry_backoff)
-    bolt = AsyncApp(
-        client=client,
-        signing_secret=None if socket_mode else settings.slack_signing_secret.get_secret_value(),
-        request_verification_enabled=not socket_mode,
-        # Listeners store what they were given before Slack gets its 200; sending comes after.
-        process_before_response=True,
-        logger=log,
-    )
+    if not (socket_mode or settings.slack_enabled):
+        return None
+    if settings.slack_oauth and not socket_mode:
+        bolt, client_for = _many_workspaces(runtime, retry_backoff)
+        client = bolt.client
+    else:
+        token = settings.slack_bot_token.get_secret_value()
+        client = web_client(token, settings.slack_api_url, retry_backoff=retry_backoff)
+        bolt = AsyncApp(
+            client=client,
+            signing_secret=None
+            if socket_mode
+            else settings.slack_signing_secret.get_secret_value(),
+            request_verification_enabled=not socket_mode,
+            # Listeners store what they were given before Slack gets its 200; sending comes after.
+            process_before_response=True,
+            logger=log,
+        )
 
-    async def client_for(team_id: str) -> AsyncWebClient:
-        return client
+        async def client_for(team_id: str) -> AsyncWebClient:
+            return client
 
     delivery = SlackDelivery(sessions=runtime.sessions, client_for=client_for, clock=runtime.clock)
     register_listeners(
@@ -93,6 +116,55 @@ def build(
         clock=runtime.clock,
     )
     return SlackAdapter(bolt=bolt, client=client, delivery=delivery, flush_every=flush_every)
+
+
+def _many_workspaces(runtime, retry_backoff: float):
+    """Build Bolt for OAuth installs, with installations and states in mlplan's database."""
+    settings = runtime.settings
+    client_id = settings.slack_client_id
+    installations = AsyncSQLAlchemyInstallationStore(
+        client_id=client_id, engine=runtime.engine, logger=log
+    )
+    oauth = AsyncOAuthSettings(
+        client_id=client_id,
+        client_secret=settings.slack_client_secret.get_secret_value(),
+        scopes=list(BOT_SCOPES),
+        installation_store=installations,
+        state_store=AsyncSQLAlchemyOAuthStateStore(
+            expiration_seconds=600, engine=runtime.engine, logger=log
+        ),
+    )
+    # No token here: Bolt gives each request a copy of this client with the team's bot token.
+    client = web_client(None, settings.slack_api_url, retry_backoff=retry_backoff)
+    bolt = AsyncApp(
+        client=client,
+        signing_secret=settings.slack_signing_secret.get_secret_value(),
+        oauth_settings=oauth,
+        process_before_response=True,
+        logger=log,
+    )
+    clients: dict[str, AsyncWebClient] = {}
+
+    async def client_for(team_id: str) -> AsyncWebClient:
+        bot = await installations.async_find_bot(enterprise_id=None, team_id=team_id)
+        if bot is None:
+            raise NotInstalled(team_id)
+        if bot.bot_token not in clients:
+            clients[bot.bot_token] = web_client(
+                bot.bot_token, settings.slack_api_url, retry_backoff=retry_backoff
+            )
+        return clients[bot.bot_token]
+
+    return bolt, client_for
+
+
+async def oauth_route(request: web.Request) -> web.Response:
+    """Run Slack's install flow: the install page, then the redirect back with a code."""
+    flow = request.app[SLACK].bolt.oauth_flow
+    bolt_request = await to_bolt_request(request)
+    if request.path == flow.install_path:
+        return await to_aiohttp_response(await flow.handle_installation(bolt_request))
+    return await to_aiohttp_response(await flow.handle_callback(bolt_request))
 
 
 async def events(request: web.Request) -> web.Response:
@@ -138,6 +210,9 @@ def register(app: web.Application, runtime, **options) -> None:
         return
     app[SLACK] = adapter
     app.router.add_post("/slack/events", events)
+    if adapter.bolt.oauth_flow is not None:
+        app.router.add_get(adapter.bolt.oauth_flow.install_path, oauth_route)
+        app.router.add_get(adapter.bolt.oauth_flow.redirect_uri_path, oauth_route)
     app.cleanup_ctx.append(_flush_pending)
 
 

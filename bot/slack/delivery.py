@@ -48,6 +48,10 @@ METHODS = {"post": "chat.postMessage", "update": "chat.update", "ephemeral": "ch
 MAX_BACKOFF = timedelta(hours=1)
 
 
+class NotInstalled(LookupError):
+    """mlplan has no bot token for this workspace (never installed, or uninstalled)."""
+
+
 def backoff(attempts: int) -> timedelta:
     """Wait longer after each failed try: 15 s, 30 s, 1 min … at most an hour."""
     return min(timedelta(seconds=15) * (2 ** min(attempts, 12)), MAX_BACKOFF)
@@ -222,6 +226,10 @@ class SlackDelivery:
                         )
                         await session.commit()
                 await self._tell(row, code)
+            return False
+        except NotInstalled:
+            log.warning("no Slack installation for workspace %s; message marked failed", team)
+            await self._finish(row, now, error="not_installed", retry=False)
             return False
         except (aiohttp.ClientError, TimeoutError, OSError) as err:
             log.warning(

@@ -328,6 +328,24 @@ class FakeSlack:
         handler = getattr(self, "_" + method.replace(".", "_"), None)
         return handler(args, token) if handler else {"ok": True}
 
+    def _oauth_v2_access(self, args: dict[str, Any], token: str | None) -> dict[str, Any]:
+        """Exchange an install code for a bot token; codes look like "T9:anything" (the team)."""
+        team, _, _ = str(args.get("code", "")).partition(":")
+        if not team:
+            return {"ok": False, "error": "invalid_code"}
+        return {
+            "ok": True,
+            "app_id": "A1",
+            "authed_user": {"id": "UINSTALLER"},
+            "scope": "commands,chat:write",
+            "token_type": "bot",
+            "access_token": f"xoxb-{team}-installed",
+            "bot_user_id": "UBOT",
+            "team": {"id": team, "name": f"Team {team}"},
+            "enterprise": None,
+            "is_enterprise_install": False,
+        }
+
     def _apps_connections_open(self, args: dict[str, Any], token: str | None) -> dict[str, Any]:
         if not (token or "").startswith("xapp-"):
             return {"ok": False, "error": "not_allowed_token_type"}

@@ -5,6 +5,7 @@ from pathlib import Path
 import yaml
 
 from bot.settings import Settings
+from bot.slack.app import BOT_SCOPES
 
 MANIFEST = Path(__file__).parents[3] / "slack" / "manifest.yml"
 
@@ -23,13 +24,5 @@ def test_the_manifest_declares_the_command_routes_events_and_scopes_mlplan_uses(
     assert {"message.channels", "message.groups"} <= set(
         settings["event_subscriptions"]["bot_events"]
     )
-    scopes = set(manifest["oauth_config"]["scopes"]["bot"])
-    assert {
-        "commands",
-        "chat:write",
-        "channels:history",
-        "groups:history",
-        "users:read",
-        "im:write",
-    } <= scopes
+    assert manifest["oauth_config"]["scopes"]["bot"] == list(BOT_SCOPES)
     assert settings["interactivity"]["is_enabled"] is True
