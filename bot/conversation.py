@@ -117,6 +117,39 @@ class Conversations:
             answers=answers,
         )
 
+    async def _with_timezone(
+        self, session: AsyncSession, workspace_id: int, speaker: Speaker
+    ) -> Speaker:
+        if speaker.timezone is not None:
+            return speaker
+        known = await store.person_timezone(
+            session=session, workspace_id=workspace_id, person_id=speaker.id
+        )
+        return replace(speaker, timezone=known) if known else speaker
+
+    async def knows_timezone(self, *, place: Place, person_id: str, now: datetime) -> bool:
+        """Tell whether mlplan already knows this person's time zone."""
+        async with self.sessions() as session:
+            workspace_id = await self._workspace_id(session, place, now)
+            known = await store.person_timezone(
+                session=session, workspace_id=workspace_id, person_id=person_id
+            )
+            await session.commit()
+        return known is not None
+
+    async def remember(self, *, place: Place, speaker: Speaker, now: datetime) -> None:
+        """Store what a platform says of a person: name, email, time zone."""
+        async with self.sessions() as session:
+            workspace_id = await self._workspace_id(session, place, now)
+            await store.remember_person(
+                session=session,
+                workspace_id=workspace_id,
+                person=speaker.person(),
+                now=now,
+                timezone=speaker.timezone,
+            )
+            await session.commit()
+
     async def _workspace_id(self, session: AsyncSession, place: Place, now: datetime) -> int:
         ws = await store.workspace(
             session=session, platform=place.platform, external_id=place.workspace, now=now
@@ -246,6 +279,7 @@ class Conversations:
                 gone = f"“{label}” is no longer the open question, so that button does nothing now."
                 outcome = Outcome((Say(gone),), self._info(project, answers), private=True)
                 return await self._finish(session, workspace_id, outcome, speaker, sink)
+            speaker = await self._with_timezone(session, workspace_id, speaker)
             turn = engine.advance(self.flow, state, text, now=self._local(now, speaker))
             dedupe = (place.platform, event_id) if event_id else None
             return await self._store(
@@ -314,6 +348,7 @@ class Conversations:
             )
             answers = await store.latest_answers(session=session, project_id=project.id)
             state = self._state(project, answers)
+            speaker = await self._with_timezone(session, workspace_id, speaker)
             turn = engine.revise(
                 self.flow, state, answered.question_id, text, now=self._local(now, speaker)
             )

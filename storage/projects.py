@@ -67,6 +67,17 @@ async def remember_person(
     return found
 
 
+async def person_timezone(
+    *, session: AsyncSession, workspace_id: int, person_id: str
+) -> str | None:
+    """Return the time zone mlplan knows for a person, if any."""
+    return await session.scalar(
+        sa.select(Person.timezone).where(
+            Person.workspace_id == workspace_id, Person.external_id == person_id
+        )
+    )
+
+
 async def create_project(
     *,
     session: AsyncSession,

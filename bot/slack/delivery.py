@@ -153,7 +153,11 @@ class SlackDelivery:
 
     def kick(self) -> None:
         """Send what is due, in the background, after the current request is answered."""
-        task = asyncio.get_running_loop().create_task(self.deliver())
+        self.spawn(self.deliver())
+
+    def spawn(self, work: Awaitable[Any]) -> None:
+        """Run work in the background, tracked so that shutdown (and tests) can wait for it."""
+        task = asyncio.ensure_future(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 

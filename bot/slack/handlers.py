@@ -49,6 +49,28 @@ def _typed(text: str) -> str:
     return html.unescape(text or "")
 
 
+async def learn_person(
+    conversations: Conversations, delivery: SlackDelivery, place: Place, user_id: str, now: datetime
+) -> None:
+    """Ask Slack once for a person's name, email and time zone (dates are read in it)."""
+    if await conversations.knows_timezone(place=place, person_id=user_id, now=now):
+        return
+    try:
+        client = await delivery.client_for(place.workspace)
+        user = (await client.users_info(user=user_id))["user"]
+    except Exception:  # a missing scope or an outage: dates stay in the default zone
+        log.warning("could not read users.info for a person; using the default time zone")
+        return
+    profile = user.get("profile") or {}
+    speaker = Speaker(
+        id=user_id,
+        name=user.get("name") or profile.get("display_name"),
+        email=profile.get("email"),
+        timezone=user.get("tz"),
+    )
+    await conversations.remember(place=place, speaker=speaker, now=now)
+
+
 def register_listeners(
     bolt: AsyncApp,
     *,
@@ -106,6 +128,7 @@ def register_listeners(
             return
         await ack()
         delivery.kick()
+        delivery.spawn(learn_person(conversations, delivery, place, speaker.id, now))
 
     @bolt.event("message")
     async def on_message(body: dict[str, Any], event: dict[str, Any]) -> None:
@@ -130,6 +153,7 @@ def register_listeners(
         )
         if outcome is not None and not outcome.duplicate:
             delivery.kick()
+            delivery.spawn(learn_person(conversations, delivery, place, event["user"], clock()))
 
     async def _on_edit(body: dict[str, Any], event: dict[str, Any]) -> None:
         message = event.get("message") or {}

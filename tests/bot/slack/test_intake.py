@@ -225,3 +225,17 @@ async def test_people_cannot_smuggle_pings_or_links_through_names_or_answers(sla
             await store.find_project(session=session, workspace_id=ws.id, name="<!channel> Churn")
             is not None
         )
+
+
+async def test_dates_are_read_in_the_persons_slack_time_zone(slack):
+    slack.fake.users["U2"]["tz"] = "Pacific/Auckland"
+    slack.clock.now = slack.clock.now.replace(hour=12)  # already Tuesday 01:00 in Auckland
+    thread = await slack.start()
+    await slack.command("ask Churn model milestones")
+    await slack.settle()
+    await slack.say("<@U024BE7LH>", thread=thread)  # the first reply: mlplan asks Slack who U2 is
+    await slack.settle()
+    assert any(c.method == "users.info" and c.args["user"] == "U2" for c in slack.fake.calls)
+    await slack.say("tomorrow", thread=thread)
+    await slack.settle()
+    assert (await answers(slack))[-1] == ("ms_data_pipeline_due", "2026-11-25", 1)
