@@ -150,6 +150,21 @@ class Conversations:
             )
             await session.commit()
 
+    async def _in_thread(
+        self, session: AsyncSession, place: Place, now: datetime
+    ) -> tuple[int, Project | None]:
+        """Return the workspace's id and the project whose thread this place is, if any."""
+        workspace_id = await self._workspace_id(session, place, now)
+        if place.channel is None or place.thread is None:
+            return workspace_id, None
+        project = await store.project_in_thread(
+            session=session,
+            workspace_id=workspace_id,
+            channel_id=place.channel,
+            thread_id=place.thread,
+        )
+        return workspace_id, project
+
     async def _workspace_id(self, session: AsyncSession, place: Place, now: datetime) -> int:
         ws = await store.workspace(
             session=session, platform=place.platform, external_id=place.workspace, now=now
@@ -256,16 +271,8 @@ class Conversations:
         `event_id` makes a retried delivery of the same event a no-op; `expected_question` is
         the question a button belonged to, refused politely when it is no longer open.
         """
-        if place.channel is None or place.thread is None:
-            return None
         async with self.sessions() as session:
-            workspace_id = await self._workspace_id(session, place, now)
-            project = await store.project_in_thread(
-                session=session,
-                workspace_id=workspace_id,
-                channel_id=place.channel,
-                thread_id=place.thread,
-            )
+            workspace_id, project = await self._in_thread(session, place, now)
             if project is None:
                 return None
             if event_id is not None and not await outbox.first_time(
@@ -312,61 +319,48 @@ class Conversations:
         An edited message that gave no answer (say, one that was refused) answers the open
         question instead, so that fixing a typo by editing works.
         """
-        if place.channel is None or place.thread is None:
-            return None
         async with self.sessions() as session:
-            workspace_id = await self._workspace_id(session, place, now)
-            project = await store.project_in_thread(
-                session=session,
-                workspace_id=workspace_id,
-                channel_id=place.channel,
-                thread_id=place.thread,
-            )
+            workspace_id, project = await self._in_thread(session, place, now)
             if project is None:
                 return None
             answered = await store.answer_from_source(
                 session=session, project_id=project.id, source_id=source_id
             )
-        if answered is None:
-            return await self.reply(
-                place=place,
-                speaker=speaker,
-                text=text,
-                now=now,
-                sink=sink,
-                event_id=event_id,
-                source_id=source_id,
-            )
-        async with self.sessions() as session:
-            workspace_id = await self._workspace_id(session, place, now)
-            if event_id is not None and not await outbox.first_time(
-                session=session, platform=place.platform, event_id=event_id, now=now
-            ):
-                return Outcome((), duplicate=True)
-            project = await store.get_project(
-                session=session, workspace_id=workspace_id, project_id=answered.project_id
-            )
-            answers = await store.latest_answers(session=session, project_id=project.id)
-            state = self._state(project, answers)
-            speaker = await self._with_timezone(session, workspace_id, speaker)
-            turn = engine.revise(
-                self.flow, state, answered.question_id, text, now=self._local(now, speaker)
-            )
-            dedupe = (place.platform, event_id) if event_id else None
-            outcome = await self._store(
-                session,
-                workspace_id,
-                project,
-                state,
-                turn,
-                speaker,
-                now,
-                text,
-                sink,
-                source_id,
-                dedupe,
-            )
-            return replace(outcome, revised=answered.question_id)
+            if answered is not None:
+                if event_id is not None and not await outbox.first_time(
+                    session=session, platform=place.platform, event_id=event_id, now=now
+                ):
+                    return Outcome((), duplicate=True)
+                answers = await store.latest_answers(session=session, project_id=project.id)
+                state = self._state(project, answers)
+                speaker = await self._with_timezone(session, workspace_id, speaker)
+                turn = engine.revise(
+                    self.flow, state, answered.question_id, text, now=self._local(now, speaker)
+                )
+                dedupe = (place.platform, event_id) if event_id else None
+                outcome = await self._store(
+                    session,
+                    workspace_id,
+                    project,
+                    state,
+                    turn,
+                    speaker,
+                    now,
+                    text,
+                    sink,
+                    source_id,
+                    dedupe,
+                )
+                return replace(outcome, revised=answered.question_id)
+        return await self.reply(
+            place=place,
+            speaker=speaker,
+            text=text,
+            now=now,
+            sink=sink,
+            event_id=event_id,
+            source_id=source_id,
+        )
 
     async def ask_section(
         self,

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import asdict
 from typing import Any
 
 from flows import summary
-from flows.costs import Range, format_money, format_months, format_range
+from flows.costs import Range
 from flows.model import Flow
 
 METRIC_IDS = (
@@ -138,13 +137,3 @@ def to_markdown(document: Mapping[str, Any]) -> str:
             )
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
-
-
-__all__ = [
-    "asdict",
-    "format_money",
-    "format_months",
-    "format_range",
-    "plan_document",
-    "to_markdown",
-]

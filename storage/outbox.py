@@ -130,11 +130,3 @@ async def fail_pending(*, session: AsyncSession, project_id: int, error: str) ->
         .values(status="failed", last_error=error, claimed_until=None)
         .execution_options(synchronize_session=False)
     )
-
-
-async def pending_count(*, session: AsyncSession, project_id: int | None = None) -> int:
-    """Count messages not yet sent (for health and tests)."""
-    query = sa.select(sa.func.count()).select_from(Outgoing).where(Outgoing.status == "pending")
-    if project_id is not None:
-        query = query.where(Outgoing.project_id == project_id)
-    return await session.scalar(query)

@@ -255,11 +255,6 @@ async def save_turn(
     return True
 
 
-async def set_stage(*, session: AsyncSession, project: Project, stage: str | None) -> None:
-    """Record the project's stage (MVP, Growth, Maturity) as answered."""
-    project.stage = stage
-
-
 async def set_thread(
     *, session: AsyncSession, project: Project, channel_id: str, thread_id: str
 ) -> None:

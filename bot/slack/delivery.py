@@ -195,7 +195,7 @@ class SlackDelivery:
             project = await session.get(Project, row.project_id) if row.project_id else None
         if project is not None and row.in_thread and project.thread_id is None:
             # The parent message is still to be sent (by this or another process): wait for it.
-            await self._finish(row, now, error="waiting for the parent message", retry=True)
+            await self._finish(row, now, error="waiting for the parent message", retry_at=now)
             return False
         arguments = dict(row.payload)
         if row.method == "update":
@@ -217,10 +217,10 @@ class SlackDelivery:
                 log.warning(
                     "Slack %s failed with %s (%s); will retry", METHODS[row.method], code, status
                 )
-                await self._finish(row, now, error=code, retry=True)
+                await self._finish(row, now, error=code, retry_at=now + backoff(row.attempts))
             else:
                 log.warning("Slack %s failed for good with %s", METHODS[row.method], code)
-                await self._finish(row, now, error=code, retry=False)
+                await self._finish(row, now, error=code, retry_at=None)
                 if row.starts_thread and project is not None:
                     async with self.sessions() as session:
                         await outbox.fail_pending(
@@ -233,7 +233,7 @@ class SlackDelivery:
             return False
         except NotInstalled:
             log.warning("no Slack installation for workspace %s; message marked failed", team)
-            await self._finish(row, now, error="not_installed", retry=False)
+            await self._finish(row, now, error="not_installed", retry_at=None)
             return False
         except (aiohttp.ClientError, TimeoutError, OSError) as err:
             log.warning(
@@ -241,7 +241,9 @@ class SlackDelivery:
                 METHODS[row.method],
                 type(err).__name__,
             )
-            await self._finish(row, now, error=type(err).__name__, retry=True)
+            await self._finish(
+                row, now, error=type(err).__name__, retry_at=now + backoff(row.attempts)
+            )
             return False
         ts = response.get("ts") or response.get("message_ts")
         async with self.sessions() as session:
@@ -255,11 +257,11 @@ class SlackDelivery:
             await session.commit()
         return True
 
-    async def _finish(self, row: Outgoing, now: datetime, *, error: str, retry: bool) -> None:
+    async def _finish(
+        self, row: Outgoing, now: datetime, *, error: str, retry_at: datetime | None
+    ) -> None:
+        """Record a failed try: to be tried again at `retry_at`, or (None) failed for good."""
         async with self.sessions() as session:
-            retry_at = now + backoff(row.attempts) if retry else None
-            if error == "waiting for the parent message":
-                retry_at = now
             await outbox.finish(
                 session=session, outgoing_id=row.id, now=now, error=error, retry_at=retry_at
             )
