@@ -12,8 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from bot import http
 from bot.conversation import Conversations
+from bot.scheduler import Scheduler, start_ticking
 from bot.settings import Settings
 from bot.slack import app as slack
+from bot.slack.delivery import SlackNotifier
 from flows.model import Flow, default_flow
 from storage import db
 
@@ -52,13 +54,35 @@ async def build_runtime(
     return runtime
 
 
-def build_web_app(runtime: Runtime, **slack_options) -> web.Application:
-    """Build the one aiohttp application that serves every route."""
+def build_scheduler(runtime: Runtime, *, slack_adapter: slack.SlackAdapter | None) -> Scheduler:
+    """Build the scheduler with a notifier for each connected platform."""
+    notifiers = {}
+    if slack_adapter is not None:
+        notifiers["slack"] = SlackNotifier(slack_adapter.delivery)
+    return Scheduler(
+        sessions=runtime.sessions, default_timezone=runtime.settings.timezone, notifiers=notifiers
+    )
+
+
+def build_web_app(
+    runtime: Runtime, *, run_scheduler: bool = False, **slack_options
+) -> web.Application:
+    """Build the one aiohttp application that serves every route (and ticks, if asked)."""
     app = web.Application()
     app[http.RUNTIME] = runtime
     http.register(app)
     slack.register(app, runtime, **slack_options)
+    if run_scheduler:
+        app.cleanup_ctx.append(_ticking)
     return app
+
+
+async def _ticking(app: web.Application):
+    runtime = app[http.RUNTIME]
+    scheduler = build_scheduler(runtime, slack_adapter=app.get(slack.SLACK))
+    ticker = start_ticking(scheduler, clock=runtime.clock)
+    yield
+    ticker.shutdown(wait=False)
 
 
 def connection_hint(settings: Settings) -> str:

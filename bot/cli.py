@@ -18,6 +18,16 @@ from bot.settings import Settings, SettingsError, load_settings
 log = logging.getLogger("mlplan")
 
 
+def _moment(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"not an ISO 8601 moment such as 2026-11-30T09:00:00+01:00: {text!r}"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mlplan", description="Plan machine-learning projects in Slack, Teams or the terminal."
@@ -33,7 +43,16 @@ def _parser() -> argparse.ArgumentParser:
         "--no-scheduler", action="store_true", help="do not run the scheduler in this process"
     )
 
-    commands.add_parser("socket", help="serve Slack over Socket Mode (needs SLACK_APP_TOKEN)")
+    commands.add_parser(
+        "socket", help="serve Slack over Socket Mode (needs SLACK_APP_TOKEN), with the scheduler"
+    )
+    commands.add_parser(
+        "worker", help="run the scheduler alone: reminders and digests, every minute"
+    )
+    tick = commands.add_parser("tick", help="do, once, everything due at a moment")
+    tick.add_argument(
+        "--now", type=_moment, help="the moment, ISO 8601 (default: now); naive means UTC"
+    )
 
     chat = commands.add_parser("chat", help="plan a project in the terminal")
     chat.add_argument("--user", help="who you are (default: your login name)")
@@ -67,9 +86,15 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as err:
         print(f"mlplan: {err}", file=sys.stderr)
         return 2
-    handler = {"serve": _serve, "socket": _socket, "chat": _chat, "db": _db, "export": _export}[
-        args.command
-    ]
+    handler = {
+        "serve": _serve,
+        "socket": _socket,
+        "worker": _worker,
+        "tick": _tick,
+        "chat": _chat,
+        "db": _db,
+        "export": _export,
+    }[args.command]
     try:
         return asyncio.run(handler(settings, args))
     except KeyboardInterrupt:
@@ -162,7 +187,7 @@ async def _serve(settings: Settings, args: argparse.Namespace) -> int:
     from bot.app import build_runtime, build_web_app, connection_hint
 
     runtime = await build_runtime(settings)
-    app = build_web_app(runtime)
+    app = build_web_app(runtime, run_scheduler=not args.no_scheduler)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     port = args.port or settings.port
@@ -193,7 +218,49 @@ async def _socket(settings: Settings, args: argparse.Namespace) -> int:
     stop = _stop_on_signals()
     print("mlplan is connecting to Slack over Socket Mode.", flush=True)
     try:
-        await run_socket_mode(runtime, stop=stop)
+        await run_socket_mode(runtime, stop=stop, on_ready=_tick_with)
     finally:
         await runtime.close()
+    return 0
+
+
+def _tick_with(runtime, adapter):
+    """Start the every-minute scheduler for a runtime and its Slack adapter."""
+    from bot.app import build_scheduler
+    from bot.scheduler import start_ticking
+
+    return start_ticking(build_scheduler(runtime, slack_adapter=adapter), clock=runtime.clock)
+
+
+async def _worker(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.app import build_runtime
+    from bot.slack import app as slack
+
+    runtime = await build_runtime(settings)
+    adapter = slack.build(runtime, socket_mode=settings.slack_app_token is not None)
+    ticker = _tick_with(runtime, adapter)
+    print("mlplan worker is running: reminders and digests, checked every minute.", flush=True)
+    try:
+        await _stop_on_signals().wait()
+    finally:
+        ticker.shutdown(wait=False)
+        if adapter is not None:
+            await adapter.delivery.drain()
+        await runtime.close()
+    return 0
+
+
+async def _tick(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.app import build_runtime, build_scheduler
+    from bot.slack import app as slack
+
+    runtime = await build_runtime(settings)
+    try:
+        adapter = slack.build(runtime, socket_mode=settings.slack_app_token is not None)
+        report = await build_scheduler(runtime, slack_adapter=adapter).tick(
+            args.now or datetime.now(UTC)
+        )
+    finally:
+        await runtime.close()
+    print(f"{report.reminders} reminder(s) queued, {report.sent} message(s) sent.")
     return 0

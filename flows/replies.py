@@ -81,4 +81,24 @@ class IntakeDone:
     card: Card
 
 
-Reply = Ask | Say | Show | SectionDone | IntakeDone
+@dataclass(frozen=True)
+class RemindItem:
+    """One milestone or documentation item in a reminder, and why it is mentioned today."""
+
+    kind: str
+    id: int
+    title: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Reminder:
+    """Remind an owner of a project's due items, batched into one message; buttons act on each."""
+
+    project_id: int
+    project: str
+    items: tuple[RemindItem, ...]
+    note: str | None = None
+
+
+Reply = Ask | Say | Show | SectionDone | IntakeDone | Reminder

@@ -131,6 +131,9 @@ class _Tracked:
     due: Mapped[date | None]
     status: Mapped[str] = mapped_column(sa.String(16), default="open")
     done_at: Mapped[datetime | None]
+    done_by: Mapped[dict[str, Any] | None]
+    # No reminders before this day (a snooze).
+    snoozed_until: Mapped[date | None]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
@@ -152,6 +155,22 @@ class DocItem(_Tracked, Base):
 
     project_id: Mapped[int] = mapped_column(sa.ForeignKey("projects.id", ondelete="CASCADE"))
     link: Mapped[str | None] = mapped_column(sa.String(2000))
+
+
+class ItemAction(Base):
+    """What someone did to a milestone or documentation item (done, snooze, new date), and when."""
+
+    __tablename__ = "item_actions"
+    __table_args__ = (sa.Index("ix_item_actions_item", "item_kind", "item_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(sa.ForeignKey("projects.id", ondelete="CASCADE"))
+    item_kind: Mapped[str] = mapped_column(sa.String(16))
+    item_id: Mapped[int]
+    action: Mapped[str] = mapped_column(sa.String(32))
+    value: Mapped[Any] = mapped_column(JSONValue, nullable=True)
+    by: Mapped[dict[str, Any]]
+    at: Mapped[datetime]
 
 
 class DigestSubscription(Base):

@@ -338,7 +338,7 @@ async def projects_named(*, session: AsyncSession, name: str) -> list[tuple[Proj
         .where(Project.name_key == name_key(name))
         .order_by(Workspace.platform, Workspace.external_id)
     )
-    return list(rows.tuples())
+    return [(project, workspace) for project, workspace in rows]
 
 
 async def answer_from_source(

@@ -216,17 +216,25 @@ def register(app: web.Application, runtime, **options) -> None:
     app.cleanup_ctx.append(_flush_pending)
 
 
-async def run_socket_mode(runtime, *, stop: asyncio.Event, **options) -> SlackAdapter:
-    """Serve Slack over Socket Mode until `stop` is set (`mlplan socket`)."""
+async def run_socket_mode(
+    runtime, *, stop: asyncio.Event, on_ready=None, **options
+) -> SlackAdapter:
+    """Serve Slack over Socket Mode until `stop` is set (`mlplan socket`).
+
+    `on_ready(runtime, adapter)` may start the scheduler; what it returns is shut down at the end.
+    """
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
     adapter = build(runtime, socket_mode=True, **options)
     app_token = runtime.settings.slack_app_token.get_secret_value()
     handler = AsyncSocketModeHandler(adapter.bolt, app_token)
     await handler.connect_async()
+    ticker = on_ready(runtime, adapter) if on_ready else None
     try:
         async with flushing(adapter):
             await stop.wait()
     finally:
+        if ticker is not None:
+            ticker.shutdown(wait=False)
         await handler.close_async()
     return adapter

@@ -281,3 +281,28 @@ class SlackDelivery:
             await AsyncWebhookClient(row.response_url).send(text=text, response_type="ephemeral")
         except (aiohttp.ClientError, TimeoutError, OSError):
             log.warning("could not report a failed Slack message through its response_url")
+
+
+class SlackNotifier:
+    """Reach people directly in Slack: a direct message (channel = the user's id), via the outbox."""
+
+    def __init__(self, delivery: SlackDelivery):
+        self.delivery = delivery
+
+    def enqueue(
+        self, session: AsyncSession, *, workspace_id: int, person_id: str, reply, now: datetime
+    ) -> None:
+        """Queue a direct message in the current transaction."""
+        payload = render.render(reply, project_id=getattr(reply, "project_id", 0))
+        outbox.enqueue(
+            session=session,
+            workspace_id=workspace_id,
+            platform=PLATFORM,
+            payload=payload,
+            now=now,
+            channel=person_id,
+        )
+
+    async def send(self, now: datetime) -> int:
+        """Send what is due in Slack's outbox."""
+        return await self.delivery.deliver(now)

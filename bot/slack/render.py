@@ -19,7 +19,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from flows.replies import Ask, Card, Field, IntakeDone, Reply, Say, SectionDone, Show
+from flows.replies import Ask, Card, Field, IntakeDone, Reminder, Reply, Say, SectionDone, Show
 from flows.summary import person_name
 
 # Slack's limits. slack_sdk checks some of them in to_dict() and raises; these make sure we
@@ -186,7 +186,48 @@ def render(reply: Reply, *, project_id: int) -> dict[str, Any]:
         return _card(reply.card, _event("mlplan_intake_complete", payload, reply.card))
     if isinstance(reply, Show):
         return _card(reply.card, None)
+    if isinstance(reply, Reminder):
+        return reminder(reply)
     raise TypeError(f"no Slack rendering for {type(reply).__name__}")
+
+
+# A reminder shows at most this many items (two blocks each), which keeps it under 50 blocks.
+MAX_REMINDER_ITEMS = 20
+REMINDER_ACTIONS = (
+    ("done", "Done"),
+    ("snooze1", "Snooze a day"),
+    ("snooze7", "Snooze a week"),
+    ("date", "New date"),
+)
+
+
+def reminder(reply: Reminder) -> dict[str, Any]:
+    """Render a batched reminder: each item with Done, Snooze a day, Snooze a week, New date."""
+    blocks: list[Block] = [_header(f"Reminder: {reply.project}")]
+    if reply.note:
+        blocks.append(_context(fit(reply.note, CONTEXT_LIMIT)))
+    for item in reply.items[:MAX_REMINDER_ITEMS]:
+        blocks.append(_section(fit(f"*{item.title}*: {item.reason}", SECTION_TEXT_LIMIT)))
+        ref = f"{item.kind}:{item.id}"
+        buttons = [
+            _button(label, value=ref, action_id=f"remind:{verb}:{ref}")
+            for verb, label in REMINDER_ACTIONS
+        ]
+        blocks.append(ActionsBlock(elements=buttons))
+    hidden = len(reply.items) - MAX_REMINDER_ITEMS
+    if hidden > 0:
+        blocks.append(
+            _context(f"… and {hidden} more: `/mlplan milestone list {escape(reply.project)}`")
+        )
+    titles = ", ".join(item.title for item in reply.items)
+    return _message(f"Reminder for {reply.project}: {titles}", blocks)
+
+
+def reminder_outcome(*, title: str, shown: str, person: Mapping[str, Any]) -> dict[str, Any]:
+    """Render what replaces a reminder once someone acted on it: the choice, who made it, no buttons."""
+    who = _person(person)
+    text = f"*{fit(title, LABEL_LIMIT)}*: {fit(shown, FIELD_LIMIT)} ({who})"
+    return _message(f"{title}: {shown}", [_section(text)])
 
 
 def _event(event_type: str, payload: dict[str, Any], card: Card) -> dict[str, Any]:

@@ -1,0 +1,216 @@
+"""Do what is due at a moment (reminders, then sending): `tick(now)`, run by `mlplan tick` and the worker.
+
+The database is the source of truth: each reminder occasion and each reminder message is
+claimed under a unique key in the transaction that queues it in the outbox, so a restart, a
+missed tick or a second scheduler never sends anything twice. APScheduler only wakes us up.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from flows.reminders import Due, Tracked, due_items
+from flows.replies import Reminder, RemindItem, Reply
+from storage import deliveries
+
+log = logging.getLogger("mlplan.scheduler")
+# Reminders go out from this hour of the recipient's day on, never in the night.
+REMINDER_HOUR = 9
+TICK_EVERY = 60
+
+
+class Notifier(Protocol):
+    """A platform's way to reach a person directly, through the outbox."""
+
+    def enqueue(
+        self,
+        session: AsyncSession,
+        *,
+        workspace_id: int,
+        person_id: str,
+        reply: Reply,
+        now: datetime,
+    ) -> None:
+        """Queue a direct message in the current transaction."""
+
+    async def send(self, now: datetime) -> int:
+        """Send what is due in the outbox; return how many messages went out."""
+
+
+@dataclass
+class TickReport:
+    """What one tick did."""
+
+    reminders: int = 0
+    sent: int = 0
+
+
+class Scheduler:
+    """Find what is due, claim it, queue it, send it."""
+
+    def __init__(
+        self,
+        *,
+        sessions: async_sessionmaker,
+        default_timezone: ZoneInfo,
+        notifiers: dict[str, Notifier],
+    ):
+        self.sessions = sessions
+        self.default_timezone = default_timezone
+        self.notifiers = notifiers
+
+    async def tick(self, now: datetime) -> TickReport:
+        """Do, once, everything due at `now`."""
+        report = TickReport()
+        if not self.notifiers:
+            return report
+        report.reminders = await self._reminders(now)
+        for notifier in self.notifiers.values():
+            report.sent += await notifier.send(now)
+        return report
+
+    def _zone(
+        self, zones: dict[tuple[int, str], str], workspace_id: int, person_id: str
+    ) -> ZoneInfo:
+        name = zones.get((workspace_id, person_id))
+        if name:
+            with contextlib.suppress(ValueError, KeyError):
+                return ZoneInfo(name)
+        return self.default_timezone
+
+    async def _reminders(self, now: datetime) -> int:
+        async with self.sessions() as session:
+            projects = await deliveries.tracked_by_project(
+                session=session, platforms=tuple(self.notifiers)
+            )
+            zones = await deliveries.timezones(
+                session=session, workspace_ids={p.workspace_id for p, *_ in projects}
+            )
+        queued = 0
+        for project, platform, milestones, docs in projects:
+            items: list[Tracked] = []
+            owners: dict[tuple[str, int], dict[str, Any] | None] = {}
+            for kind, rows in (("milestone", milestones), ("doc", docs)):
+                for row in rows:
+                    items.append(
+                        Tracked(
+                            kind,
+                            row.id,
+                            row.key,
+                            row.title,
+                            row.due,
+                            row.status,
+                            row.snoozed_until,
+                            getattr(row, "link", None),
+                        )
+                    )
+                    owners[(kind, row.id)] = row.owner
+            by_recipient: dict[str, list[Tracked]] = defaultdict(list)
+            notes: dict[str, str | None] = {}
+            for item in items:
+                person_id, note = deliveries.recipient(owners[(item.kind, item.id)], project.owner)
+                by_recipient[person_id].append(item)
+                notes[person_id] = notes.get(person_id) or note
+            for person_id, theirs in by_recipient.items():
+                local = now.astimezone(self._zone(zones, project.workspace_id, person_id))
+                if local.hour < REMINDER_HOUR:
+                    continue
+                mine = {(i.kind, i.id) for i in theirs}
+                due = [
+                    d
+                    for d in due_items(items, today=local.date())
+                    if (d.item.kind, d.item.id) in mine
+                ]
+                if due and await self._queue(
+                    project, platform, person_id, due, notes[person_id], local, now
+                ):
+                    queued += 1
+        return queued
+
+    async def _queue(
+        self,
+        project,
+        platform: str,
+        person_id: str,
+        due: list[Due],
+        note: str | None,
+        local: datetime,
+        now: datetime,
+    ) -> bool:
+        """Claim the occasions not yet reminded of and today's message, and queue it; all or nothing."""
+        async with self.sessions() as session:
+            claim = {
+                "session": session,
+                "workspace_id": project.workspace_id,
+                "target_id": person_id,
+                "now": now,
+            }
+            fresh = [
+                d
+                for d in due
+                if await deliveries.claim(key=f"occasion:{d.occasion}", kind="occasion", **claim)
+            ]
+            message_key = f"reminder:{project.id}:{person_id}:{local.date().isoformat()}"
+            if not fresh or not await deliveries.claim(key=message_key, kind="reminder", **claim):
+                await session.rollback()  # nothing new, or this person already had today's message
+                return False
+            reply = Reminder(
+                project_id=project.id,
+                project=project.name,
+                items=tuple(
+                    RemindItem(d.item.kind, d.item.id, d.item.title, d.reason) for d in fresh
+                ),
+                note=note,
+            )
+            self.notifiers[platform].enqueue(
+                session,
+                workspace_id=project.workspace_id,
+                person_id=person_id,
+                reply=reply,
+                now=now,
+            )
+            await session.commit()
+        return True
+
+
+def utcnow() -> datetime:
+    """Return the current time, aware, in UTC."""
+    return datetime.now(UTC)
+
+
+def start_ticking(
+    scheduler: Scheduler, *, clock: Callable[[], datetime] = utcnow, every: int = TICK_EVERY
+):
+    """Run `tick(now)` every minute in the running loop with APScheduler; return the scheduler."""
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+    async def run() -> None:
+        try:
+            report = await scheduler.tick(clock())
+        except Exception:  # the next tick tries again; claims make that safe
+            log.exception("tick failed")
+            return
+        if report.reminders or report.sent:
+            log.info("tick: %d reminders queued, %d messages sent", report.reminders, report.sent)
+
+    ticker = AsyncIOScheduler(timezone=UTC)
+    ticker.add_job(
+        run,
+        "interval",
+        seconds=every,
+        next_run_time=clock(),
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=30,
+    )
+    ticker.start()
+    return ticker

@@ -1,0 +1,86 @@
+"""Claim reminders and digests under unique keys, so that each goes out once, whoever ticks."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Delivery, DocItem, Milestone, Person, Project, Workspace
+
+
+async def claim(
+    *, session: AsyncSession, key: str, kind: str, workspace_id: int, target_id: str, now: datetime
+) -> bool:
+    """Claim a delivery key in the current transaction; tell whether this caller got it.
+
+    On PostgreSQL a second claimant of the same key waits for the first transaction and then
+    fails; on SQLite the write lock serialises them. Either way one claim wins.
+    """
+    try:
+        async with session.begin_nested():
+            session.add(
+                Delivery(
+                    key=key,
+                    kind=kind,
+                    workspace_id=workspace_id,
+                    target_id=target_id,
+                    status="queued",
+                    attempts=0,
+                    claimed_at=now,
+                )
+            )
+    except IntegrityError:
+        return False
+    return True
+
+
+async def tracked_by_project(
+    *, session: AsyncSession, platforms: tuple[str, ...]
+) -> list[tuple[Project, str, list[Milestone], list[DocItem]]]:
+    """Load every project with milestones or documentation items, in workspaces of these platforms."""
+    projects: dict[int, tuple[Project, str, list[Milestone], list[DocItem]]] = {}
+    for model in (Milestone, DocItem):
+        rows = await session.execute(
+            sa.select(model, Project, Workspace.platform)
+            .join(Project, Project.id == model.project_id)
+            .join(Workspace, Workspace.id == Project.workspace_id)
+            .where(Workspace.platform.in_(platforms))
+            .order_by(Project.id, model.id)
+        )
+        for item, project, platform in rows:
+            entry = projects.setdefault(project.id, (project, platform, [], []))
+            entry[2 if model is Milestone else 3].append(item)
+    return list(projects.values())
+
+
+async def timezones(
+    *, session: AsyncSession, workspace_ids: set[int]
+) -> dict[tuple[int, str], str]:
+    """Map (workspace id, person id) to the time zone mlplan knows for that person."""
+    if not workspace_ids:
+        return {}
+    rows = await session.execute(
+        sa.select(Person.workspace_id, Person.external_id, Person.timezone).where(
+            Person.workspace_id.in_(workspace_ids), Person.timezone.is_not(None)
+        )
+    )
+    return {(w, p): tz for w, p, tz in rows}
+
+
+def recipient(
+    owner: dict[str, Any] | None, project_owner: dict[str, Any]
+) -> tuple[str, str | None]:
+    """Choose who gets an item's reminder: its owner when reachable, else the project's owner."""
+    if owner and owner.get("id"):
+        return owner["id"], None
+    who = (owner or {}).get("email") or (owner or {}).get("name")
+    note = (
+        f"The owner ({who}) is not someone mlplan can message, so this comes to you."
+        if who
+        else None
+    )
+    return project_owner["id"], note or "Nobody owns these items yet, so this comes to you."

@@ -1,0 +1,148 @@
+"""Reminders over weeks of simulated time, through the fake Slack server: once, on time, batched."""
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+
+from bot.app import build_scheduler
+from bot.slack.app import build
+from storage import projects as store
+from storage.models import Delivery, DocItem, Milestone
+from tests.fakes.slack_api import Failure
+
+MONDAY = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+
+
+async def plan(slack, *items, owner="U2"):
+    """Start an intake and give it milestones (title, due, kind) owned by `owner`."""
+    await slack.start()
+    async with slack.runtime.sessions() as session:
+        ws = await store.workspace(session=session, platform="slack", external_id="T1", now=MONDAY)
+        project = await store.find_project(session=session, workspace_id=ws.id, name="Churn model")
+        for kind in (Milestone, DocItem):
+            rows = [
+                {
+                    "key": title.lower().replace(" ", "_"),
+                    "title": title,
+                    "owner": {"id": owner} if owner else None,
+                    "due": due,
+                }
+                for title, due, k in items
+                if k is kind
+            ]
+            await store.sync_tracked(
+                session=session, project_id=project.id, kind=kind, items=rows, now=MONDAY
+            )
+        await session.commit()
+    return project
+
+
+def dms(slack, person="U2") -> list[dict]:
+    return [c.args for c in slack.fake.sent("chat.postMessage") if c.args["channel"] == person]
+
+
+async def tick(slack, at: datetime, scheduler=None):
+    slack.clock.now = at
+    scheduler = scheduler or build_scheduler(slack.runtime, slack_adapter=slack.adapter)
+    return await scheduler.tick(at)
+
+
+async def test_a_milestone_is_reminded_before_on_and_after_its_due_date_once_each(slack):
+    await plan(slack, ("Baseline", "2026-12-01", Milestone))
+    sent_on = {}
+    for day in range(0, 22):
+        for hour in (8, 9, 15):
+            at = MONDAY.replace(hour=hour) + timedelta(days=day)
+            report = await tick(slack, at)
+            if report.reminders:
+                sent_on[at.date().isoformat()] = dms(slack)[-1]["text"]
+    assert list(sent_on) == ["2026-11-28", "2026-12-01", "2026-12-02", "2026-12-09"]
+    assert "due in 3 days" in str(dms(slack)[0]["blocks"])
+    assert "due today" in str(dms(slack)[1]["blocks"])
+    assert "1 day overdue" in str(dms(slack)[2]["blocks"]) and "8 days overdue" in str(
+        dms(slack)[3]["blocks"]
+    )
+    assert len(dms(slack)) == 4
+    actions = [
+        e["action_id"]
+        for b in dms(slack)[0]["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+    ]
+    assert [a.split(":")[1] for a in actions] == ["done", "snooze1", "snooze7", "date"]
+
+
+async def test_one_message_a_day_per_person_and_project_batches_the_due_items(slack):
+    await plan(
+        slack,
+        ("Baseline", "2026-11-26", Milestone),
+        ("Pipelines", "2026-11-26", Milestone),
+        ("Model card", "2026-11-25", DocItem),
+    )
+    await tick(slack, MONDAY)
+    assert len(dms(slack)) == 1
+    text = str(dms(slack)[0]["blocks"])
+    assert "Baseline" in text and "Pipelines" in text and "Model card" in text
+    await tick(slack, MONDAY + timedelta(hours=3))
+    assert len(dms(slack)) == 1
+
+
+async def test_after_downtime_a_missed_reminder_is_sent_once_not_a_flood(slack):
+    await plan(slack, ("Baseline", "2026-11-26", Milestone))
+    await tick(
+        slack, MONDAY + timedelta(days=10)
+    )  # the scheduler was down from before the due date
+    await tick(slack, MONDAY + timedelta(days=10, minutes=1))
+    assert len(dms(slack)) == 1
+    assert "7 days overdue" in str(dms(slack)[0]["blocks"])
+
+
+async def test_reminders_wait_for_nine_in_the_recipients_time_zone(slack):
+    slack.fake.users["U2"]["tz"] = "America/New_York"
+    await plan(slack, ("Baseline", "2026-11-26", Milestone))
+    await slack.say(
+        "x", thread=slack.fake.sent("chat.postMessage")[0].response["ts"]
+    )  # mlplan learns U2's zone
+    await slack.settle()
+    await tick(slack, datetime(2026, 11, 23, 13, 59, tzinfo=UTC))  # 08:59 in New York
+    assert dms(slack) == []
+    await tick(slack, datetime(2026, 11, 23, 14, 0, tzinfo=UTC))
+    assert len(dms(slack)) == 1
+
+
+async def test_an_owner_mlplan_cannot_message_is_covered_by_the_project_owner(slack):
+    await plan(slack, ("Baseline", "2026-11-26", Milestone), owner=None)
+    await tick(slack, MONDAY)
+    assert dms(slack, "U2") == []
+    [message] = dms(slack, "U1")
+    assert "Nobody owns these items yet" in str(message["blocks"])
+
+
+async def test_two_schedulers_ticking_at_once_send_each_reminder_once(slack):
+    await plan(slack, ("Baseline", "2026-11-26", Milestone), ("Pipelines", "2026-11-27", Milestone))
+    schedulers = [
+        build_scheduler(slack.runtime, slack_adapter=build(slack.runtime, retry_backoff=0.01))
+        for _ in range(2)
+    ]
+    slack.clock.now = MONDAY
+    reports = await asyncio.gather(*(s.tick(MONDAY) for s in schedulers))
+    assert sum(r.reminders for r in reports) == 1
+    assert sum(r.sent for r in reports) == 1
+    assert len(dms(slack)) == 1
+    async with slack.runtime.sessions() as session:
+        keys = (
+            await session.scalars(sa.select(Delivery.key).where(Delivery.kind == "reminder"))
+        ).all()
+    assert len(keys) == 1
+
+
+async def test_a_reminder_that_fails_to_send_is_sent_by_a_later_tick_once(slack):
+    await plan(slack, ("Baseline", "2026-11-26", Milestone))
+    slack.fake.fail("chat.postMessage", *[Failure(status=503)] * 3)
+    first = await tick(slack, MONDAY)
+    assert first.reminders == 1 and first.sent == 0 and dms(slack) == []
+    later = await tick(slack, MONDAY + timedelta(minutes=5))
+    assert later.reminders == 0 and later.sent == 1
+    await tick(slack, MONDAY + timedelta(minutes=10))
+    assert len(dms(slack)) == 1
