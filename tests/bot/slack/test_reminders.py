@@ -146,3 +146,41 @@ async def test_a_reminder_that_fails_to_send_is_sent_by_a_later_tick_once(slack)
     assert later.reminders == 0 and later.sent == 1
     await tick(slack, MONDAY + timedelta(minutes=10))
     assert len(dms(slack)) == 1
+
+
+async def run_tick(slack, database_url: str, moment: str) -> str:
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(sys.executable).with_name("mlplan")
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "bot"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "MICROSOFT_"))}
+    env |= {
+        "DATABASE_URL": database_url,
+        "SLACK_BOT_TOKEN": "xoxb-T1-cli",
+        "SLACK_SIGNING_SECRET": "cli-secret",
+        "SLACK_API_URL": slack.fake.api_url,
+    }
+    process = await asyncio.create_subprocess_exec(
+        *command, "tick", "--now", moment, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    out, err = await asyncio.wait_for(process.communicate(), 120)
+    assert process.returncode == 0, err.decode()
+    return out.decode().strip()
+
+
+async def test_mlplan_tick_twice_for_the_same_moment_sends_nothing_twice(slack, database_url):
+    await plan(slack, ("Baseline", "2026-11-26", Milestone))
+    assert (
+        await run_tick(slack, database_url, "2026-11-23T09:30:00+00:00")
+        == "1 reminder(s) queued, 1 message(s) sent."
+    )
+    assert (
+        await run_tick(slack, database_url, "2026-11-23T09:30:00+00:00")
+        == "0 reminder(s) queued, 0 message(s) sent."
+    )
+    assert [c.token for c in slack.fake.sent("chat.postMessage") if c.args["channel"] == "U2"] == [
+        "xoxb-T1-cli"
+    ]
