@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from bot import http
 from bot.conversation import Conversations
+from bot.digests import Digests
 from bot.scheduler import Scheduler, start_ticking
 from bot.settings import Settings
 from bot.slack import app as slack
@@ -31,6 +32,7 @@ class Runtime:
     sessions: async_sessionmaker
     flow: Flow
     conversations: Conversations
+    digests: Digests
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
     async def close(self) -> None:
@@ -48,7 +50,8 @@ async def build_runtime(
     sessions = db.sessionmaker(engine)
     flow = default_flow()
     conversations = Conversations(sessions=sessions, flow=flow, default_timezone=settings.timezone)
-    runtime = Runtime(settings, engine, sessions, flow, conversations)
+    digests = Digests(sessions=sessions, flow=flow, default_timezone=settings.timezone)
+    runtime = Runtime(settings, engine, sessions, flow, conversations, digests)
     if clock is not None:
         runtime.clock = clock
     return runtime
@@ -60,7 +63,11 @@ def build_scheduler(runtime: Runtime, *, slack_adapter: slack.SlackAdapter | Non
     if slack_adapter is not None:
         notifiers["slack"] = SlackNotifier(slack_adapter.delivery)
     return Scheduler(
-        sessions=runtime.sessions, default_timezone=runtime.settings.timezone, notifiers=notifiers
+        sessions=runtime.sessions,
+        default_timezone=runtime.settings.timezone,
+        notifiers=notifiers,
+        digests=runtime.digests,
+        digest_cron=runtime.settings.mlplan_digest_cron,
     )
 
 

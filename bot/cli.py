@@ -262,5 +262,7 @@ async def _tick(settings: Settings, args: argparse.Namespace) -> int:
         )
     finally:
         await runtime.close()
-    print(f"{report.reminders} reminder(s) queued, {report.sent} message(s) sent.")
+    print(
+        f"{report.reminders} reminder(s) and {report.digests} digest(s) queued, {report.sent} message(s) sent."
+    )
     return 0

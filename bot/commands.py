@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass
 
 USAGE = {
@@ -10,6 +11,7 @@ USAGE = {
     "status": "status <project>",
     "list": "list",
     "ask": "ask <project> <section>",
+    "digest": "digest subscribe [#channel] | digest unsubscribe [#channel] | digest preview",
     "help": "help",
 }
 SUMMARY = {
@@ -17,6 +19,7 @@ SUMMARY = {
     "status": "how far a project's plan is",
     "list": "every project of this workspace",
     "ask": "answer one section of a project (again) in its thread",
+    "digest": "the weekly digest of every project, to you or a channel",
     "help": "this help",
 }
 
@@ -32,6 +35,8 @@ class Command:
     name: str
     project: str | None = None
     section: str | None = None
+    action: str | None = None
+    channel: str | None = None
 
 
 def help_text(prefix: str) -> str:
@@ -57,6 +62,8 @@ def parse_command(text: str, *, prefix: str = "") -> Command:
         raise CommandError(f"I don't know the command `{word}`.{hint}\n{help_text(prefix)}")
     if name == "list":
         return Command("list")
+    if name == "digest":
+        return _digest(rest, lead)
     if not rest:
         raise CommandError(f"Usage: `{lead}{USAGE[name]}`")
     if name == "ask":
@@ -65,3 +72,23 @@ def parse_command(text: str, *, prefix: str = "") -> Command:
             raise CommandError(f"Usage: `{lead}{USAGE['ask']}`, e.g. `{lead}ask churn model costs`")
         return Command("ask", project=project.strip(), section=section)
     return Command(name, project=rest)
+
+
+# A channel as Slack sends it in a slash command (<#C123|name>), or a bare channel id.
+_CHANNEL = re.compile(r"^(?:<#(?P<ref>[CG][A-Z0-9]+)(?:\|[^>]*)?>|(?P<bare>[CG][A-Z0-9]{6,}))$")
+
+
+def _digest(rest: str, lead: str) -> Command:
+    action, _, target = rest.partition(" ")
+    action, target = action.lower(), target.strip()
+    usage = f"Usage: `{lead}{USAGE['digest']}`"
+    if action not in ("subscribe", "unsubscribe", "preview"):
+        raise CommandError(usage)
+    if action == "preview" or not target:
+        return Command("digest", action=action)
+    match = _CHANNEL.match(target)
+    if match is None:
+        raise CommandError(
+            f"I could not read {target!r} as a channel: pick it with `#` so that it shows as a link. {usage}"
+        )
+    return Command("digest", action=action, channel=match["ref"] or match["bare"])

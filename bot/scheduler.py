@@ -7,7 +7,6 @@ missed tick or a second scheduler never sends anything twice. APScheduler only w
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from collections import defaultdict
 from collections.abc import Callable
@@ -18,9 +17,11 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.digests import Digests, last_fire, zone
 from flows.reminders import Due, Tracked, due_items
 from flows.replies import Reminder, RemindItem, Reply
 from storage import deliveries
+from storage import digests as digests_store
 
 log = logging.getLogger("mlplan.scheduler")
 # Reminders go out from this hour of the recipient's day on, never in the night.
@@ -42,6 +43,11 @@ class Notifier(Protocol):
     ) -> None:
         """Queue a direct message in the current transaction."""
 
+    def enqueue_digest(
+        self, session: AsyncSession, *, workspace_id: int, target_id: str, digest, now: datetime
+    ) -> None:
+        """Queue a digest to a person or a channel in the current transaction."""
+
     async def send(self, now: datetime) -> int:
         """Send what is due in the outbox; return how many messages went out."""
 
@@ -51,6 +57,7 @@ class TickReport:
     """What one tick did."""
 
     reminders: int = 0
+    digests: int = 0
     sent: int = 0
 
 
@@ -63,10 +70,14 @@ class Scheduler:
         sessions: async_sessionmaker,
         default_timezone: ZoneInfo,
         notifiers: dict[str, Notifier],
+        digests: Digests,
+        digest_cron: str,
     ):
         self.sessions = sessions
         self.default_timezone = default_timezone
         self.notifiers = notifiers
+        self.digests = digests
+        self.digest_cron = digest_cron
 
     async def tick(self, now: datetime) -> TickReport:
         """Do, once, everything due at `now`."""
@@ -74,6 +85,7 @@ class Scheduler:
         if not self.notifiers:
             return report
         report.reminders = await self._reminders(now)
+        report.digests = await self._digests(now)
         for notifier in self.notifiers.values():
             report.sent += await notifier.send(now)
         return report
@@ -81,11 +93,45 @@ class Scheduler:
     def _zone(
         self, zones: dict[tuple[int, str], str], workspace_id: int, person_id: str
     ) -> ZoneInfo:
-        name = zones.get((workspace_id, person_id))
-        if name:
-            with contextlib.suppress(ValueError, KeyError):
-                return ZoneInfo(name)
-        return self.default_timezone
+        return zone(zones.get((workspace_id, person_id)), self.default_timezone)
+
+    async def _digests(self, now: datetime) -> int:
+        """Queue each subscription's digest for the latest period due, once per period."""
+        async with self.sessions() as session:
+            subscriptions = await digests_store.subscriptions(
+                session=session, platforms=tuple(self.notifiers)
+            )
+        queued = 0
+        for subscription, platform in subscriptions:
+            tz = zone(subscription.timezone, self.default_timezone)
+            fire = last_fire(self.digest_cron, tz, now=now, since=subscription.created_at)
+            if fire is None:
+                continue
+            key = f"digest:{subscription.id}:{fire.isoformat()}"
+            target = {
+                "workspace_id": subscription.workspace_id,
+                "target_id": subscription.target_id,
+            }
+            async with self.sessions() as session:
+                if not await deliveries.claim(
+                    session=session, key=key, kind="digest", now=now, **target
+                ):
+                    await session.rollback()
+                    continue
+                since = await deliveries.last_claimed(
+                    session=session, prefix=f"digest:{subscription.id}:", before=key
+                )
+                digest = await self.digests.for_workspace(
+                    session,
+                    workspace_id=subscription.workspace_id,
+                    now=now,
+                    tz=tz,
+                    since=since or subscription.created_at,
+                )
+                self.notifiers[platform].enqueue_digest(session, digest=digest, now=now, **target)
+                await session.commit()
+            queued += 1
+        return queued
 
     async def _reminders(self, now: datetime) -> int:
         async with self.sessions() as session:
@@ -199,8 +245,13 @@ def start_ticking(
         except Exception:  # the next tick tries again; claims make that safe
             log.exception("tick failed")
             return
-        if report.reminders or report.sent:
-            log.info("tick: %d reminders queued, %d messages sent", report.reminders, report.sent)
+        if report.reminders or report.digests or report.sent:
+            log.info(
+                "tick: %d reminders, %d digests queued; %d messages sent",
+                report.reminders,
+                report.digests,
+                report.sent,
+            )
 
     ticker = AsyncIOScheduler(timezone=UTC)
     ticker.add_job(

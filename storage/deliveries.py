@@ -38,6 +38,15 @@ async def claim(
     return True
 
 
+async def last_claimed(*, session: AsyncSession, prefix: str, before: str) -> datetime | None:
+    """Return when the latest delivery under a key prefix, other than `before`, was claimed."""
+    return await session.scalar(
+        sa.select(sa.func.max(Delivery.claimed_at)).where(
+            Delivery.key.startswith(prefix), Delivery.key != before
+        )
+    )
+
+
 async def tracked_by_project(
     *, session: AsyncSession, platforms: tuple[str, ...]
 ) -> list[tuple[Project, str, list[Milestone], list[DocItem]]]:

@@ -110,6 +110,7 @@ def build(
     register_listeners(
         bolt,
         conversations=runtime.conversations,
+        digests=runtime.digests,
         delivery=delivery,
         flow=runtime.flow,
         command=settings.mlplan_slash_command,

@@ -303,6 +303,20 @@ class SlackNotifier:
             channel=person_id,
         )
 
+    def enqueue_digest(
+        self, session: AsyncSession, *, workspace_id: int, target_id: str, digest, now: datetime
+    ) -> None:
+        """Queue a digest, in as few messages as Slack's limits allow, to a person or a channel."""
+        for payload in render.digest_messages(digest):
+            outbox.enqueue(
+                session=session,
+                workspace_id=workspace_id,
+                platform=PLATFORM,
+                payload=payload,
+                now=now,
+                channel=target_id,
+            )
+
     async def send(self, now: datetime) -> int:
         """Send what is due in Slack's outbox."""
         return await self.delivery.deliver(now)

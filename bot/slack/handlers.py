@@ -14,6 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.commands import CommandError, help_text, parse_command
 from bot.conversation import Conversations, Outcome, Place, Speaker
+from bot.digests import Digests
 from bot.slack import render
 from bot.slack.delivery import SlackDelivery
 from flows.model import Flow
@@ -49,6 +50,29 @@ def _typed(text: str) -> str:
     return html.unescape(text or "")
 
 
+async def _digest(
+    digests: Digests, parsed, place: Place, speaker: Speaker, now: datetime
+) -> dict[str, Any]:
+    """Run a `digest` command and return its private answer."""
+    if parsed.action == "preview":
+        messages = render.digest_messages(
+            await digests.preview(place=place, speaker=speaker, now=now)
+        )
+        first = messages[0]
+        more = (
+            f" This preview shows the first of {len(messages)} messages."
+            if len(messages) > 1
+            else ""
+        )
+        return {
+            "text": first["text"] + more,
+            "blocks": first["blocks"],
+            "response_type": "ephemeral",
+        }
+    act = digests.subscribe if parsed.action == "subscribe" else digests.unsubscribe
+    return _ephemeral(await act(place=place, speaker=speaker, channel=parsed.channel, now=now))
+
+
 async def learn_person(
     conversations: Conversations, delivery: SlackDelivery, place: Place, user_id: str, now: datetime
 ) -> None:
@@ -75,6 +99,7 @@ def register_listeners(
     bolt: AsyncApp,
     *,
     conversations: Conversations,
+    digests: Digests,
     delivery: SlackDelivery,
     flow: Flow,
     command: str,
@@ -102,6 +127,10 @@ def register_listeners(
             if parsed.name == "status":
                 outcome = await conversations.status(place=place, name=parsed.project, now=now)
                 await ack(**_ephemeral(outcome))
+                return
+            if parsed.name == "digest":
+                await ack(**await _digest(digests, parsed, place, speaker, now))
+                delivery.spawn(learn_person(conversations, delivery, place, speaker.id, now))
                 return
             sink = delivery.sink_for(
                 channel=body["channel_id"], response_url=body.get("response_url")

@@ -13,6 +13,7 @@ from slack_sdk.models.blocks import (
     Block,
     ButtonElement,
     ContextBlock,
+    DividerBlock,
     HeaderBlock,
     MarkdownTextObject,
     PlainTextObject,
@@ -221,6 +222,32 @@ def reminder(reply: Reminder) -> dict[str, Any]:
         )
     titles = ", ".join(item.title for item in reply.items)
     return _message(f"Reminder for {reply.project}: {titles}", blocks)
+
+
+def digest_messages(digest) -> list[dict[str, Any]]:
+    """Render a digest as few messages as Slack's limits allow: whole cards, packed in order."""
+    messages: list[dict[str, Any]] = []
+    blocks: list[dict[str, Any]] = []
+    for card in digest.cards:
+        card_blocks = _card(card, None)["blocks"] + [DividerBlock().to_dict()]
+        too_many = len(blocks) + len(card_blocks) > MAX_BLOCKS
+        too_long = _text_size(blocks) + _text_size(card_blocks) > BLOCKS_TEXT_BUDGET
+        if blocks and (too_many or too_long):
+            messages.append(blocks)
+            blocks = []
+        blocks.extend(card_blocks)
+    if blocks:
+        messages.append(blocks)
+    total = len(messages)
+    return [
+        {
+            "text": fit(
+                digest.title if total == 1 else f"{digest.title} ({n} of {total})", TEXT_LIMIT
+            ),
+            "blocks": part[:MAX_BLOCKS],
+        }
+        for n, part in enumerate(messages, 1)
+    ]
 
 
 def reminder_outcome(*, title: str, shown: str, person: Mapping[str, Any]) -> dict[str, Any]:

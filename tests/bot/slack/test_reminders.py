@@ -175,11 +175,11 @@ async def test_mlplan_tick_twice_for_the_same_moment_sends_nothing_twice(slack, 
     await plan(slack, ("Baseline", "2026-11-26", Milestone))
     assert (
         await run_tick(slack, database_url, "2026-11-23T09:30:00+00:00")
-        == "1 reminder(s) queued, 1 message(s) sent."
+        == "1 reminder(s) and 0 digest(s) queued, 1 message(s) sent."
     )
     assert (
         await run_tick(slack, database_url, "2026-11-23T09:30:00+00:00")
-        == "0 reminder(s) queued, 0 message(s) sent."
+        == "0 reminder(s) and 0 digest(s) queued, 0 message(s) sent."
     )
     assert [c.token for c in slack.fake.sent("chat.postMessage") if c.args["channel"] == "U2"] == [
         "xoxb-T1-cli"

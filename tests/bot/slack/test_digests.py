@@ -1,0 +1,105 @@
+"""Weekly digests through Slack: subscribing, once a period, in the subscriber's zone, across DST."""
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+from bot.app import build_scheduler
+from bot.slack.app import build
+
+# Monday 19 Oct 2026, 09:00 in Berlin (CEST, UTC+2); Europe leaves summer time on Sunday 25 Oct.
+BEFORE_DST_END = datetime(2026, 10, 19, 7, 0, tzinfo=UTC)
+
+
+async def subscribe(slack, text="digest subscribe", user="U1", at=None):
+    slack.clock.now = at or BEFORE_DST_END - timedelta(days=3)
+    response = await slack.command(text, user=user)
+    assert response.status == 200
+    await slack.settle()
+    return await response.json()
+
+
+def digests_to(slack, channel):
+    return [
+        c.args
+        for c in slack.fake.sent("chat.postMessage")
+        if c.args["channel"] == channel and c.args["text"].startswith("Weekly ML digest")
+    ]
+
+
+async def tick(slack, at):
+    slack.clock.now = at
+    return await build_scheduler(slack.runtime, slack_adapter=slack.adapter).tick(at)
+
+
+async def test_subscribe_preview_and_unsubscribe_answer_privately(slack):
+    slack.clock.now = BEFORE_DST_END
+    await slack.start("Churn model")
+    mine = await subscribe(slack)
+    assert mine["response_type"] == "ephemeral" and "to you, by direct message" in mine["text"]
+    again = await subscribe(slack)
+    assert "already goes to you" in again["text"]
+    channel = await subscribe(slack, "digest subscribe <#C0LEADS|ml-leads>")
+    assert "to this channel" in channel["text"]
+    preview = await (await slack.command("digest preview")).json()
+    assert preview["response_type"] == "ephemeral" and preview["text"].startswith(
+        "Weekly ML digest: 1 project"
+    )
+    assert "Churn model" in str(preview["blocks"])
+    bad = await (await slack.command("digest subscribe #leads")).json()
+    assert "could not read '#leads' as a channel" in bad["text"]
+    stopped = await (await slack.command("digest unsubscribe")).json()
+    assert "No more weekly digests" in stopped["text"]
+    assert slack.fake.sent("chat.postMessage")[2:] == []  # nothing but the intake was posted
+
+
+async def test_the_digest_goes_out_at_nine_in_the_subscribers_zone_across_the_dst_change(slack):
+    slack.fake.users["U1"]["tz"] = "Europe/Berlin"
+    await slack.start("Churn model")
+    await subscribe(slack)  # mlplan learns U1's zone with the first command
+    await subscribe(slack)  # and stores it with the subscription
+    assert (await tick(slack, BEFORE_DST_END - timedelta(minutes=1))).digests == 0
+    assert (await tick(slack, BEFORE_DST_END)).digests == 1
+    assert (await tick(slack, BEFORE_DST_END + timedelta(hours=1))).digests == 0
+    after = BEFORE_DST_END + timedelta(days=7)  # Monday 26 Oct, 07:00 UTC is 08:00 in Berlin now
+    assert (await tick(slack, after)).digests == 0
+    assert (await tick(slack, after + timedelta(hours=1))).digests == 1
+    sent = digests_to(slack, "U1")
+    assert len(sent) == 2 and all(len(m["blocks"]) <= 50 for m in sent)
+
+
+async def test_after_weeks_of_downtime_one_digest_goes_out_not_a_flood(slack):
+    await slack.start("Churn model")
+    await subscribe(slack, "digest subscribe <#C0LEADS|ml-leads>")
+    three_weeks_later = BEFORE_DST_END + timedelta(days=21, hours=5)
+    assert (await tick(slack, three_weeks_later)).digests == 1
+    assert (await tick(slack, three_weeks_later + timedelta(minutes=1))).digests == 0
+    assert len(digests_to(slack, "C0LEADS")) == 1
+
+
+async def test_two_schedulers_send_a_digest_once(slack):
+    await slack.start("Churn model")
+    await subscribe(slack)
+    moment = BEFORE_DST_END + timedelta(hours=3)
+    slack.clock.now = moment
+    schedulers = [
+        build_scheduler(slack.runtime, slack_adapter=build(slack.runtime, retry_backoff=0.01))
+        for _ in range(2)
+    ]
+    reports = await asyncio.gather(*(s.tick(moment) for s in schedulers))
+    assert sum(r.digests for r in reports) == 1
+    assert len(digests_to(slack, "U1")) == 1
+
+
+async def test_the_next_digest_says_what_changed_since_the_last(slack):
+    slack.clock.now = BEFORE_DST_END - timedelta(days=3)
+    thread = await slack.start("Churn model")
+    await subscribe(slack)
+    await tick(slack, BEFORE_DST_END + timedelta(hours=3))
+    slack.clock.now = BEFORE_DST_END + timedelta(days=2)
+    await slack.say("Customers leave", thread=thread)
+    await slack.say("Store managers", thread=thread)
+    await slack.settle()
+    await tick(slack, BEFORE_DST_END + timedelta(days=7, hours=3))
+    first, second = digests_to(slack, "U1")
+    assert "2 answers" not in str(first["blocks"])
+    assert "2 answers" in str(second["blocks"])
