@@ -17,6 +17,7 @@ from bot.scheduler import Scheduler, start_ticking
 from bot.settings import Settings
 from bot.slack import app as slack
 from bot.slack.delivery import SlackNotifier
+from bot.tracking import Tracking
 from flows.model import Flow, default_flow
 from storage import db
 
@@ -33,6 +34,7 @@ class Runtime:
     flow: Flow
     conversations: Conversations
     digests: Digests
+    tracking: Tracking
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
     async def close(self) -> None:
@@ -51,7 +53,8 @@ async def build_runtime(
     flow = default_flow()
     conversations = Conversations(sessions=sessions, flow=flow, default_timezone=settings.timezone)
     digests = Digests(sessions=sessions, flow=flow, default_timezone=settings.timezone)
-    runtime = Runtime(settings, engine, sessions, flow, conversations, digests)
+    tracking = Tracking(sessions=sessions, default_timezone=settings.timezone)
+    runtime = Runtime(settings, engine, sessions, flow, conversations, digests, tracking)
     if clock is not None:
         runtime.clock = clock
     return runtime

@@ -130,3 +130,20 @@ async def fail_pending(*, session: AsyncSession, project_id: int, error: str) ->
         .values(status="failed", last_error=error, claimed_until=None)
         .execution_options(synchronize_session=False)
     )
+
+
+async def latest_blocks(*, session: AsyncSession, channel: str, ts: str) -> list[dict[str, Any]]:
+    """Return the blocks of the latest version mlplan queued of a message it sent (post or update)."""
+    row = await session.scalar(
+        sa.select(Outgoing)
+        .where(
+            Outgoing.channel == channel,
+            sa.or_(
+                Outgoing.sent_id == ts,
+                sa.and_(Outgoing.method == "update", Outgoing.target_id == ts),
+            ),
+        )
+        .order_by(Outgoing.id.desc())
+        .limit(1)
+    )
+    return list(row.payload.get("blocks", [])) if row is not None else []

@@ -111,6 +111,7 @@ def build(
         bolt,
         conversations=runtime.conversations,
         digests=runtime.digests,
+        tracking=runtime.tracking,
         delivery=delivery,
         flow=runtime.flow,
         command=settings.mlplan_slash_command,

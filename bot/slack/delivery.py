@@ -151,6 +151,39 @@ class SlackDelivery:
 
         return sink
 
+    def reminder_sink(self, *, channel: str, ts: str, blocks: list[dict[str, Any]] | None = None):
+        """Make the sink that updates a reminder in place once one of its items was acted on.
+
+        Slack sends a pressed message's blocks with the press; a modal's submission does not, so
+        then the latest version mlplan sent of that message is taken from the outbox.
+        """
+
+        async def sink(session: AsyncSession, workspace_id: int, acted, speaker: Speaker) -> None:
+            current = (
+                blocks
+                if blocks is not None
+                else await outbox.latest_blocks(session=session, channel=channel, ts=ts)
+            )
+            payload = render.reminder_after_action(
+                current,
+                ref=f"{acted.kind}:{acted.item_id}",
+                title=acted.title,
+                shown=acted.shown,
+                person=speaker.person(),
+            )
+            outbox.enqueue(
+                session=session,
+                workspace_id=workspace_id,
+                platform=PLATFORM,
+                payload=payload,
+                now=self.clock(),
+                method="update",
+                channel=channel,
+                target_id=ts,
+            )
+
+        return sink
+
     def kick(self) -> None:
         """Send what is due, in the background, after the current request is answered."""
         self.spawn(self.deliver())

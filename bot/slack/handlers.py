@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import html
+import json
 import logging
 import re
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -17,6 +18,7 @@ from bot.conversation import Conversations, Outcome, Place, Speaker
 from bot.digests import Digests
 from bot.slack import render
 from bot.slack.delivery import SlackDelivery
+from bot.tracking import Tracking
 from flows.model import Flow
 
 log = logging.getLogger("mlplan.slack")
@@ -100,6 +102,7 @@ def register_listeners(
     *,
     conversations: Conversations,
     digests: Digests,
+    tracking: Tracking,
     delivery: SlackDelivery,
     flow: Flow,
     command: str,
@@ -233,3 +236,78 @@ def register_listeners(
         )
         if outcome is not None:
             delivery.kick()
+
+    @bolt.action(re.compile(r"^remind:(done|snooze1|snooze7|date):(milestone|doc):[0-9]+$"))
+    async def on_reminder_button(ack, body: dict[str, Any], action: dict[str, Any], client) -> None:
+        _, verb, kind, item_id = action["action_id"].split(":")
+        message = body.get("message") or {}
+        channel = body["channel"]["id"]
+        if verb == "date":
+            await ack()
+            title = _reminder_title(message, f"{kind}:{item_id}")
+            context = json.dumps(
+                {"kind": kind, "id": int(item_id), "channel": channel, "ts": message.get("ts")}
+            )
+            modal = render.new_date_modal(
+                ref=f"{kind}:{item_id}", title=title, due=None, context=context
+            )
+            await client.views_open(trigger_id=body["trigger_id"], view=modal)
+            return
+        await ack()
+        acted = await tracking.act(
+            place=Place(PLATFORM, body["team"]["id"]),
+            speaker=_speaker(body["user"]["id"], body["user"].get("username")),
+            kind=kind,
+            item_id=int(item_id),
+            action=verb,
+            now=clock(),
+            sink=delivery.reminder_sink(
+                channel=channel, ts=message["ts"], blocks=message.get("blocks", [])
+            ),
+        )
+        if acted is None:
+            delivery.spawn(_say_privately(body.get("response_url"), "That item no longer exists."))
+            return
+        delivery.kick()
+
+    @bolt.view("mlplan_new_date")
+    async def on_new_date(ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        context = json.loads(view.get("private_metadata") or "{}")
+        chosen = view["state"]["values"]["due"]["date"].get("selected_date")
+        try:
+            acted = await tracking.act(
+                place=Place(PLATFORM, body["team"]["id"]),
+                speaker=_speaker(body["user"]["id"], body["user"].get("username")),
+                kind=context["kind"],
+                item_id=context["id"],
+                action="due",
+                due=date.fromisoformat(chosen) if chosen else None,
+                now=clock(),
+                sink=delivery.reminder_sink(channel=context["channel"], ts=context["ts"])
+                if context.get("ts")
+                else None,
+            )
+        except ValueError as err:
+            await ack(response_action="errors", errors={"due": str(err).capitalize() + "."})
+            return
+        await ack()
+        if acted is not None:
+            delivery.kick()
+
+
+def _reminder_title(message: dict[str, Any], ref: str) -> str:
+    """Find an item's title in a reminder's blocks (the section just before its buttons)."""
+    blocks = message.get("blocks", [])
+    for i, block in enumerate(blocks):
+        ids = [e.get("action_id", "") for e in block.get("elements", [])]
+        if block.get("type") == "actions" and any(a.endswith(f":{ref}") for a in ids) and i:
+            text = (blocks[i - 1].get("text") or {}).get("text", "")
+            return text.split("*")[1] if text.count("*") >= 2 else text
+    return "This item"
+
+
+async def _say_privately(response_url: str | None, text: str) -> None:
+    if response_url:
+        from slack_sdk.webhook.async_client import AsyncWebhookClient
+
+        await AsyncWebhookClient(response_url).send(text=text, response_type="ephemeral")

@@ -250,6 +250,46 @@ def digest_messages(digest) -> list[dict[str, Any]]:
     ]
 
 
+def reminder_after_action(
+    blocks: list[dict[str, Any]], *, ref: str, title: str, shown: str, person: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Replace one item's buttons in a reminder with what was done and by whom; keep the others'."""
+    line = f"{fit(title, LABEL_LIMIT)}: {fit(shown, LABEL_LIMIT)} ({_person(person)})"
+    suffix = f":{ref}"
+    changed = [
+        _context(line).to_dict()
+        if block.get("type") == "actions"
+        and any(e.get("action_id", "").endswith(suffix) for e in block.get("elements", []))
+        else block
+        for block in blocks
+    ]
+    return {"text": fit(f"{title}: {shown}", TEXT_LIMIT), "blocks": changed}
+
+
+def new_date_modal(*, ref: str, title: str, due: str | None, context: str) -> dict[str, Any]:
+    """Build the modal that asks for an item's new due date (a date picker)."""
+    picker: dict[str, Any] = {"type": "datepicker", "action_id": "date"}
+    if due:
+        picker["initial_date"] = due
+    return {
+        "type": "modal",
+        "callback_id": "mlplan_new_date",
+        "private_metadata": context,
+        "title": {"type": "plain_text", "text": "New date"},
+        "submit": {"type": "plain_text", "text": "Save"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [
+            {"type": "section", "text": {"type": "mrkdwn", "text": f"*{fit(title, LABEL_LIMIT)}*"}},
+            {
+                "type": "input",
+                "block_id": "due",
+                "label": {"type": "plain_text", "text": "Due on"},
+                "element": picker,
+            },
+        ],
+    }
+
+
 def reminder_outcome(*, title: str, shown: str, person: Mapping[str, Any]) -> dict[str, Any]:
     """Render what replaces a reminder once someone acted on it: the choice, who made it, no buttons."""
     who = _person(person)

@@ -184,3 +184,113 @@ async def test_mlplan_tick_twice_for_the_same_moment_sends_nothing_twice(slack, 
     assert [c.token for c in slack.fake.sent("chat.postMessage") if c.args["channel"] == "U2"] == [
         "xoxb-T1-cli"
     ]
+
+
+async def press_reminder(slack, message_call, verb: str, ref: str, *, user="U2"):
+    import json
+    from urllib.parse import urlencode
+
+    message = {**message_call.response["message"], "blocks": message_call.args["blocks"]}
+    payload = {
+        "type": "block_actions",
+        "team": {"id": "T1"},
+        "user": {"id": user, "username": user.lower()},
+        "channel": {"id": message_call.args["channel"]},
+        "message": message,
+        "trigger_id": "trigger-1",
+        "response_url": slack.fake.response_url("reminder"),
+        "actions": [
+            {"action_id": f"remind:{verb}:{ref}", "value": ref, "type": "button", "block_id": "b"}
+        ],
+    }
+    response = await slack.post(
+        urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded"
+    )
+    assert response.status == 200
+    await slack.settle()
+
+
+async def item_state(slack, model, title):
+    async with slack.runtime.sessions() as session:
+        return await session.scalar(sa.select(model).where(model.title == title))
+
+
+async def test_done_and_snooze_buttons_act_store_who_and_when_and_update_the_reminder(slack):
+    from storage.models import ItemAction
+
+    await plan(slack, ("Baseline", "2026-11-26", Milestone), ("Pipelines", "2026-11-26", Milestone))
+    await tick(slack, MONDAY)
+    [call] = [c for c in slack.fake.sent("chat.postMessage") if c.args["channel"] == "U2"]
+    baseline = await item_state(slack, Milestone, "Baseline")
+    pipelines = await item_state(slack, Milestone, "Pipelines")
+    slack.clock.now = MONDAY + timedelta(hours=1)
+    await press_reminder(slack, call, "done", f"milestone:{baseline.id}")
+    update = slack.fake.sent("chat.update")[-1].args
+    assert update["ts"] == call.response["ts"] and update["channel"] == "U2"
+    kinds = [b["type"] for b in update["blocks"]]
+    assert kinds.count("actions") == 1  # Pipelines keeps its buttons
+    assert "Baseline: done (&lt;@U2&gt;)" not in str(
+        update["blocks"]
+    ) and "Baseline: done (<@U2>)" in str(update["blocks"])
+    await press_reminder(slack, call, "snooze7", f"milestone:{pipelines.id}")
+    assert (await item_state(slack, Milestone, "Baseline")).status == "done"
+    assert (
+        await item_state(slack, Milestone, "Pipelines")
+    ).snoozed_until.isoformat() == "2026-11-30"
+    async with slack.runtime.sessions() as session:
+        actions = [
+            (a.action, a.by["id"], a.at)
+            for a in await session.scalars(sa.select(ItemAction).order_by(ItemAction.id))
+        ]
+    assert actions == [
+        ("done", "U2", MONDAY + timedelta(hours=1)),
+        ("snooze", "U2", MONDAY + timedelta(hours=1)),
+    ]
+    for day in range(1, 7):  # snoozed until Monday 30 Nov: silence, then one reminder, overdue
+        await tick(slack, MONDAY + timedelta(days=day))
+    assert len(dms(slack)) == 1
+    await tick(slack, MONDAY + timedelta(days=7))
+    assert (
+        len(dms(slack)) == 2
+        and "Pipelines" in str(dms(slack)[1]["blocks"])
+        and "Baseline" not in str(dms(slack)[1]["blocks"])
+    )
+
+
+async def test_new_date_opens_a_modal_and_its_submission_moves_the_due_date(slack):
+    import json
+    from urllib.parse import urlencode
+
+    await plan(slack, ("Baseline", "2026-11-26", Milestone))
+    await tick(slack, MONDAY)
+    [call] = [c for c in slack.fake.sent("chat.postMessage") if c.args["channel"] == "U2"]
+    baseline = await item_state(slack, Milestone, "Baseline")
+    await press_reminder(slack, call, "date", f"milestone:{baseline.id}")
+    view = slack.fake.sent("views.open")[-1].args["view"]
+    assert view["callback_id"] == "mlplan_new_date" and "Baseline" in str(view["blocks"])
+
+    async def submit(day: str):
+        payload = {
+            "type": "view_submission",
+            "team": {"id": "T1"},
+            "user": {"id": "U2", "username": "u2"},
+            "view": {
+                **view,
+                "id": "V1",
+                "state": {
+                    "values": {"due": {"date": {"type": "datepicker", "selected_date": day}}}
+                },
+            },
+        }
+        return await slack.post(
+            urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded"
+        )
+
+    past = await submit("2026-11-01")
+    assert past.status == 200 and (await past.json())["response_action"] == "errors"
+    assert (await item_state(slack, Milestone, "Baseline")).due.isoformat() == "2026-11-26"
+    ok = await submit("2026-12-18")
+    assert ok.status == 200 and await ok.text() == ""
+    await slack.settle()
+    assert (await item_state(slack, Milestone, "Baseline")).due.isoformat() == "2026-12-18"
+    assert "new date Fri 18 Dec 2026" in str(slack.fake.sent("chat.update")[-1].args["blocks"])
