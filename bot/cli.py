@@ -263,6 +263,7 @@ async def _tick(settings: Settings, args: argparse.Namespace) -> int:
     finally:
         await runtime.close()
     print(
-        f"{report.reminders} reminder(s) and {report.digests} digest(s) queued, {report.sent} message(s) sent."
+        f"{report.reminders} reminder(s), {report.digests} digest(s) and {report.assignments}"
+        f" new-owner notice(s) queued; {report.sent} message(s) sent."
     )
     return 0

@@ -11,6 +11,8 @@ USAGE = {
     "status": "status <project>",
     "list": "list",
     "ask": "ask <project> <section>",
+    "milestone": "milestone add <project>; <title>; <owner>; <due> | milestone list <project> | milestone done <project>; <title>",
+    "doc": "doc add <project>; <what>; <owner>; <due>[; <link>] | doc list <project> | doc done <project>; <what>[; <link>]",
     "digest": "digest subscribe [#channel] | digest unsubscribe [#channel] | digest preview",
     "help": "help",
 }
@@ -19,6 +21,8 @@ SUMMARY = {
     "status": "how far a project's plan is",
     "list": "every project of this workspace",
     "ask": "answer one section of a project (again) in its thread",
+    "milestone": "a project's milestones after the intake (owners are reminded)",
+    "doc": "a project's documentation items (model card, runbook …) and their links",
     "digest": "the weekly digest of every project, to you or a channel",
     "help": "this help",
 }
@@ -37,6 +41,7 @@ class Command:
     section: str | None = None
     action: str | None = None
     channel: str | None = None
+    fields: tuple[str, ...] = ()
 
 
 def help_text(prefix: str) -> str:
@@ -64,6 +69,8 @@ def parse_command(text: str, *, prefix: str = "") -> Command:
         return Command("list")
     if name == "digest":
         return _digest(rest, lead)
+    if name in ("milestone", "doc"):
+        return _tracked(name, rest, lead)
     if not rest:
         raise CommandError(f"Usage: `{lead}{USAGE[name]}`")
     if name == "ask":
@@ -92,3 +99,32 @@ def _digest(rest: str, lead: str) -> Command:
             f"I could not read {target!r} as a channel: pick it with `#` so that it shows as a link. {usage}"
         )
     return Command("digest", action=action, channel=match["ref"] or match["bare"])
+
+
+# How many `;`-separated parts each action takes after the project: (fewest, most).
+_TRACKED_PARTS = {
+    ("milestone", "add"): (3, 3),
+    ("milestone", "done"): (1, 1),
+    ("doc", "add"): (3, 4),
+    ("doc", "done"): (1, 2),
+}
+
+
+def _tracked(name: str, rest: str, lead: str) -> Command:
+    action, _, arguments = rest.partition(" ")
+    action = action.lower()
+    usage = f"Usage: `{lead}{USAGE[name]}`"
+    if action == "list":
+        project = arguments.strip()
+        if not project:
+            raise CommandError(usage)
+        return Command(name, action="list", project=project)
+    if (name, action) not in _TRACKED_PARTS:
+        raise CommandError(usage)
+    project, *fields = [part.strip() for part in arguments.split(";")]
+    fewest, most = _TRACKED_PARTS[(name, action)]
+    if not project or not fewest <= len(fields) <= most or not all(fields[:fewest]):
+        raise CommandError(
+            f"{usage}, e.g. `{lead}{name} add churn model; Labels checked; @ann; in 2 weeks`"
+        )
+    return Command(name, action=action, project=project, fields=tuple(fields))

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.digests import Digests, last_fire, zone
+from flows.parse import format_day
 from flows.reminders import Due, Tracked, due_items
 from flows.replies import Reminder, RemindItem, Reply
 from storage import deliveries
@@ -58,6 +59,7 @@ class TickReport:
 
     reminders: int = 0
     digests: int = 0
+    assignments: int = 0
     sent: int = 0
 
 
@@ -84,6 +86,7 @@ class Scheduler:
         report = TickReport()
         if not self.notifiers:
             return report
+        report.assignments = await self._assignments(now)
         report.reminders = await self._reminders(now)
         report.digests = await self._digests(now)
         for notifier in self.notifiers.values():
@@ -132,6 +135,58 @@ class Scheduler:
                 await session.commit()
             queued += 1
         return queued
+
+    async def _assignments(self, now: datetime) -> int:
+        """Tell each new owner of an open item, once per item and owner, in one message per project."""
+        async with self.sessions() as session:
+            projects = await deliveries.tracked_by_project(
+                session=session, platforms=tuple(self.notifiers)
+            )
+        told = 0
+        for project, platform, milestones, docs in projects:
+            by_owner: dict[str, list[RemindItem]] = defaultdict(list)
+            for kind, rows in (("milestone", milestones), ("doc", docs)):
+                for row in rows:
+                    if row.status == "open" and row.owner and row.owner.get("id"):
+                        due = f"due {format_day(row.due)}" if row.due else "no due date yet"
+                        by_owner[row.owner["id"]].append(
+                            RemindItem(kind, row.id, row.title, f"you own it; {due}")
+                        )
+            for person_id, items in by_owner.items():
+                async with self.sessions() as session:
+                    claim = {
+                        "session": session,
+                        "workspace_id": project.workspace_id,
+                        "target_id": person_id,
+                        "now": now,
+                    }
+                    fresh = [
+                        i
+                        for i in items
+                        if await deliveries.claim(
+                            key=f"assigned:{i.kind}:{i.id}:{person_id}", kind="assigned", **claim
+                        )
+                    ]
+                    if not fresh:
+                        await session.rollback()
+                        continue
+                    reply = Reminder(
+                        project_id=project.id,
+                        project=project.name,
+                        items=tuple(fresh),
+                        note="You were named the owner of these items; mlplan will remind you as they fall due.",
+                        new_owner=True,
+                    )
+                    self.notifiers[platform].enqueue(
+                        session,
+                        workspace_id=project.workspace_id,
+                        person_id=person_id,
+                        reply=reply,
+                        now=now,
+                    )
+                    await session.commit()
+                told += 1
+        return told
 
     async def _reminders(self, now: datetime) -> int:
         async with self.sessions() as session:

@@ -12,8 +12,10 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.conversation import Place, Speaker
-from flows.parse import format_day
+from bot.conversation import Outcome, Place, Speaker
+from flows.parse import ParseError, format_day, parse_date, parse_user
+from flows.replies import Card, Field, Say, Show
+from flows.summary import person_name
 from storage import projects as store
 from storage.models import DocItem, ItemAction, Milestone, Project
 
@@ -107,8 +109,179 @@ class Tracking:
             await session.commit()
         return acted
 
+    async def add(
+        self,
+        *,
+        place: Place,
+        speaker: Speaker,
+        kind: str,
+        project: str,
+        fields: tuple[str, ...],
+        now: datetime,
+    ) -> Outcome:
+        """Add a milestone or documentation item (title; owner; due[; link]) to a project."""
+        title, owner_text, due_text, *rest = fields
+        async with self.sessions() as session:
+            ws = await store.workspace(
+                session=session, platform=place.platform, external_id=place.workspace, now=now
+            )
+            found = await store.find_project(session=session, workspace_id=ws.id, name=project)
+            if found is None:
+                return _private(
+                    f"There is no project called {project!r} here. `list` shows the projects."
+                )
+            zone_name = await store.person_timezone(
+                session=session, workspace_id=ws.id, person_id=speaker.id
+            )
+            try:
+                owner = parse_user(owner_text)
+                due = date.fromisoformat(
+                    parse_date(
+                        due_text, now=now.astimezone(self._zone(zone_name)), future_only=True
+                    )
+                )
+                link = _link(rest[0]) if rest else None
+            except ParseError as err:
+                return _private(str(err))
+            model = MODELS[kind]
+            item = model(
+                project_id=found.id,
+                key=None,
+                title=title[:200],
+                owner=owner,
+                due=due,
+                status="open",
+                created_at=now,
+                updated_at=now,
+            )
+            if link:
+                item.link = link
+            session.add(item)
+            await session.flush()
+            session.add(
+                ItemAction(
+                    project_id=found.id,
+                    item_kind=kind,
+                    item_id=item.id,
+                    action="add",
+                    value=due.isoformat(),
+                    by=speaker.person(),
+                    at=now,
+                )
+            )
+            await session.commit()
+        noun = "Milestone" if kind == "milestone" else "Documentation item"
+        return _private(
+            f"{noun} “{title}” added to {found.name!r}: {person_name(owner)}, due {format_day(due)}."
+        )
+
+    async def listing(self, *, place: Place, kind: str, project: str, now: datetime) -> Outcome:
+        """Show a project's milestones or documentation items."""
+        async with self.sessions() as session:
+            ws = await store.workspace(
+                session=session, platform=place.platform, external_id=place.workspace, now=now
+            )
+            found = await store.find_project(session=session, workspace_id=ws.id, name=project)
+            if found is None:
+                return _private(
+                    f"There is no project called {project!r} here. `list` shows the projects."
+                )
+            items = await store.tracked_items(
+                session=session, project_id=found.id, kind=MODELS[kind]
+            )
+            await session.commit()
+        fields = tuple(
+            Field(
+                ("✓ " if i.status == "done" else "") + i.title,
+                ", ".join(
+                    part
+                    for part in (
+                        person_name(i.owner) if i.owner else "no owner",
+                        f"due {format_day(i.due)}" if i.due else "no date",
+                        getattr(i, "link", None) or ("no link yet" if kind == "doc" else None),
+                    )
+                    if part
+                ),
+            )
+            for i in items
+        )
+        noun = "Milestones" if kind == "milestone" else "Documentation"
+        if not fields:
+            return _private(f"{found.name!r} has no {noun.lower()} yet.")
+        return Outcome((Show(Card(title=f"{noun}: {found.name}", fields=fields)),), private=True)
+
+    async def finish(
+        self,
+        *,
+        place: Place,
+        speaker: Speaker,
+        kind: str,
+        project: str,
+        fields: tuple[str, ...],
+        now: datetime,
+    ) -> Outcome:
+        """Mark a milestone or documentation item done by its title (a doc may get its link too)."""
+        title, *rest = fields
+        try:
+            link = _link(rest[0]) if rest else None
+        except ParseError as err:
+            return _private(str(err))
+        model = MODELS[kind]
+        async with self.sessions() as session:
+            ws = await store.workspace(
+                session=session, platform=place.platform, external_id=place.workspace, now=now
+            )
+            found = await store.find_project(session=session, workspace_id=ws.id, name=project)
+            if found is None:
+                return _private(
+                    f"There is no project called {project!r} here. `list` shows the projects."
+                )
+            items = await store.tracked_items(session=session, project_id=found.id, kind=model)
+            matches = [i for i in items if i.title.casefold() == title.casefold()]
+            if not matches:
+                known = ", ".join(repr(i.title) for i in items) or "none yet"
+                return _private(f"{found.name!r} has no item called {title!r}. Its items: {known}.")
+            item = matches[0]
+            item.status, item.done_at, item.done_by, item.updated_at = (
+                "done",
+                now,
+                speaker.person(),
+                now,
+            )
+            if link:
+                item.link = link
+            session.add(
+                ItemAction(
+                    project_id=found.id,
+                    item_kind=kind,
+                    item_id=item.id,
+                    action="done",
+                    value=link,
+                    by=speaker.person(),
+                    at=now,
+                )
+            )
+            await session.commit()
+        return _private(
+            f"“{item.title}” of {found.name!r} is done." + (" Its link is saved." if link else "")
+        )
+
     def _zone(self, name: str | None) -> ZoneInfo:
         if name:
             with contextlib.suppress(ValueError, KeyError):
                 return ZoneInfo(name)
         return self.default_timezone
+
+
+def _private(text: str) -> Outcome:
+    return Outcome((Say(text),), private=True)
+
+
+def _link(text: str) -> str:
+    """Read a documentation link: a URL, as typed or as Slack wraps it (<https://…|label>)."""
+    url = text.strip().removeprefix("<").removesuffix(">").split("|")[0]
+    if not url.startswith(("https://", "http://")):
+        raise ParseError(
+            f"A link starts with https://, like `https://wiki.example.com/churn/model-card`; got {text!r}."
+        )
+    return url

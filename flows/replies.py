@@ -99,6 +99,7 @@ class Reminder:
     project: str
     items: tuple[RemindItem, ...]
     note: str | None = None
+    new_owner: bool = False
 
 
 Reply = Ask | Say | Show | SectionDone | IntakeDone | Reminder

@@ -209,15 +209,21 @@ class SlackDelivery:
             rows = await outbox.due(session=session, platform=PLATFORM, now=now)
         sent, held = 0, set()
         for row in rows:
-            if row.project_id is not None and row.project_id in held:
+            # One conversation's messages go in order: a project's thread, or one direct channel.
+            conversation = (
+                ("project", row.project_id)
+                if row.project_id is not None
+                else ("channel", row.channel)
+            )
+            if conversation in held:
                 continue
             async with self.sessions() as session:
                 claimed = await outbox.claim(session=session, outgoing_id=row.id, now=now)
                 await session.commit()
             if claimed and await self._send(row, now):
                 sent += 1
-            elif row.project_id is not None:
-                held.add(row.project_id)
+            else:
+                held.add(conversation)
         return sent
 
     async def _send(self, row: Outgoing, now: datetime) -> bool:

@@ -131,6 +131,23 @@ def register_listeners(
                 outcome = await conversations.status(place=place, name=parsed.project, now=now)
                 await ack(**_ephemeral(outcome))
                 return
+            if parsed.name in ("milestone", "doc"):
+                run = {"add": tracking.add, "done": tracking.finish}.get(parsed.action)
+                if run is None:
+                    outcome = await tracking.listing(
+                        place=place, kind=parsed.name, project=parsed.project, now=now
+                    )
+                else:
+                    outcome = await run(
+                        place=place,
+                        speaker=speaker,
+                        kind=parsed.name,
+                        project=parsed.project,
+                        fields=parsed.fields,
+                        now=now,
+                    )
+                await ack(**_ephemeral(outcome))
+                return
             if parsed.name == "digest":
                 await ack(**await _digest(digests, parsed, place, speaker, now))
                 delivery.spawn(learn_person(conversations, delivery, place, speaker.id, now))

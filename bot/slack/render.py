@@ -204,7 +204,8 @@ REMINDER_ACTIONS = (
 
 def reminder(reply: Reminder) -> dict[str, Any]:
     """Render a batched reminder: each item with Done, Snooze a day, Snooze a week, New date."""
-    blocks: list[Block] = [_header(f"Reminder: {reply.project}")]
+    heading = "You own new items" if reply.new_owner else "Reminder"
+    blocks: list[Block] = [_header(f"{heading}: {reply.project}")]
     if reply.note:
         blocks.append(_context(fit(reply.note, CONTEXT_LIMIT)))
     for item in reply.items[:MAX_REMINDER_ITEMS]:
@@ -221,7 +222,8 @@ def reminder(reply: Reminder) -> dict[str, Any]:
             _context(f"… and {hidden} more: `/mlplan milestone list {escape(reply.project)}`")
         )
     titles = ", ".join(item.title for item in reply.items)
-    return _message(f"Reminder for {reply.project}: {titles}", blocks)
+    lead = "You own new items in" if reply.new_owner else "Reminder for"
+    return _message(f"{lead} {reply.project}: {titles}", blocks)
 
 
 def digest_messages(digest) -> list[dict[str, Any]]:

@@ -38,8 +38,16 @@ async def plan(slack, *items, owner="U2"):
     return project
 
 
+def reminder_calls(slack, person="U2"):
+    return [
+        c
+        for c in slack.fake.sent("chat.postMessage")
+        if c.args["channel"] == person and c.args["text"].startswith("Reminder for")
+    ]
+
+
 def dms(slack, person="U2") -> list[dict]:
-    return [c.args for c in slack.fake.sent("chat.postMessage") if c.args["channel"] == person]
+    return [c.args for c in reminder_calls(slack, person)]
 
 
 async def tick(slack, at: datetime, scheduler=None):
@@ -128,7 +136,20 @@ async def test_two_schedulers_ticking_at_once_send_each_reminder_once(slack):
     slack.clock.now = MONDAY
     reports = await asyncio.gather(*(s.tick(MONDAY) for s in schedulers))
     assert sum(r.reminders for r in reports) == 1
-    assert sum(r.sent for r in reports) == 1
+    notices = [
+        c.args
+        for c in slack.fake.sent("chat.postMessage")
+        if c.args["text"].startswith("You own new items")
+    ]
+    told = [
+        e["action_id"]
+        for n in notices
+        for b in n["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"].startswith("remind:done")
+    ]
+    assert sorted(told) == sorted(set(told)) and len(told) == 2  # each item's owner is told once
     assert len(dms(slack)) == 1
     async with slack.runtime.sessions() as session:
         keys = (
@@ -143,7 +164,7 @@ async def test_a_reminder_that_fails_to_send_is_sent_by_a_later_tick_once(slack)
     first = await tick(slack, MONDAY)
     assert first.reminders == 1 and first.sent == 0 and dms(slack) == []
     later = await tick(slack, MONDAY + timedelta(minutes=5))
-    assert later.reminders == 0 and later.sent == 1
+    assert later.reminders == 0 and later.sent == 2  # the new-owner notice, then the reminder
     await tick(slack, MONDAY + timedelta(minutes=10))
     assert len(dms(slack)) == 1
 
@@ -175,15 +196,13 @@ async def test_mlplan_tick_twice_for_the_same_moment_sends_nothing_twice(slack, 
     await plan(slack, ("Baseline", "2026-11-26", Milestone))
     assert (
         await run_tick(slack, database_url, "2026-11-23T09:30:00+00:00")
-        == "1 reminder(s) and 0 digest(s) queued, 1 message(s) sent."
+        == "1 reminder(s), 0 digest(s) and 1 new-owner notice(s) queued; 2 message(s) sent."
     )
     assert (
         await run_tick(slack, database_url, "2026-11-23T09:30:00+00:00")
-        == "0 reminder(s) and 0 digest(s) queued, 0 message(s) sent."
+        == "0 reminder(s), 0 digest(s) and 0 new-owner notice(s) queued; 0 message(s) sent."
     )
-    assert [c.token for c in slack.fake.sent("chat.postMessage") if c.args["channel"] == "U2"] == [
-        "xoxb-T1-cli"
-    ]
+    assert [c.token for c in reminder_calls(slack)] == ["xoxb-T1-cli"]
 
 
 async def press_reminder(slack, message_call, verb: str, ref: str, *, user="U2"):
@@ -220,7 +239,7 @@ async def test_done_and_snooze_buttons_act_store_who_and_when_and_update_the_rem
 
     await plan(slack, ("Baseline", "2026-11-26", Milestone), ("Pipelines", "2026-11-26", Milestone))
     await tick(slack, MONDAY)
-    [call] = [c for c in slack.fake.sent("chat.postMessage") if c.args["channel"] == "U2"]
+    [call] = reminder_calls(slack)
     baseline = await item_state(slack, Milestone, "Baseline")
     pipelines = await item_state(slack, Milestone, "Pipelines")
     slack.clock.now = MONDAY + timedelta(hours=1)
@@ -263,7 +282,7 @@ async def test_new_date_opens_a_modal_and_its_submission_moves_the_due_date(slac
 
     await plan(slack, ("Baseline", "2026-11-26", Milestone))
     await tick(slack, MONDAY)
-    [call] = [c for c in slack.fake.sent("chat.postMessage") if c.args["channel"] == "U2"]
+    [call] = reminder_calls(slack)
     baseline = await item_state(slack, Milestone, "Baseline")
     await press_reminder(slack, call, "date", f"milestone:{baseline.id}")
     view = slack.fake.sent("views.open")[-1].args["view"]
