@@ -103,3 +103,34 @@ async def test_the_next_digest_says_what_changed_since_the_last(slack):
     first, second = digests_to(slack, "U1")
     assert "2 answers" not in str(first["blocks"])
     assert "2 answers" in str(second["blocks"])
+
+
+def test_a_digest_of_300_projects_stays_within_slacks_limits(flow):
+    import json
+
+    from bot.slack.render import BLOCKS_TEXT_BUDGET, MAX_BLOCKS, digest_messages
+    from flows.digest import ProjectSnapshot, TrackedItem, build_digest
+
+    now = BEFORE_DST_END
+    projects = [
+        ProjectSnapshot(
+            id=i,
+            name=f"Project {i:03d} " + "x" * 60,
+            stage="MVP",
+            answers={"problem": "p" * 3000, "stage": "MVP", "team_size": 3},
+            milestones=tuple(
+                TrackedItem(f"Step {j}", {"id": "U1"}, now.date() - timedelta(days=j), "open")
+                for j in range(5)
+            ),
+            docs=(TrackedItem("Model card", None, now.date(), "open"),),
+            last_activity=now - timedelta(days=i % 30),
+        )
+        for i in range(300)
+    ]
+    messages = digest_messages(build_digest(flow, projects, today=now.date(), now=now))
+    assert 1 <= len(messages) <= 6
+    for message in messages:
+        assert len(message["blocks"]) <= MAX_BLOCKS
+        texts = json.dumps(message["blocks"])
+        assert len(texts) < 3 * BLOCKS_TEXT_BUDGET
+    assert "and 250 more: `/mlplan list`" in json.dumps(messages, ensure_ascii=False)

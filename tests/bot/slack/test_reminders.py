@@ -313,3 +313,37 @@ async def test_new_date_opens_a_modal_and_its_submission_moves_the_due_date(slac
     await slack.settle()
     assert (await item_state(slack, Milestone, "Baseline")).due.isoformat() == "2026-12-18"
     assert "new date Fri 18 Dec 2026" in str(slack.fake.sent("chat.update")[-1].args["blocks"])
+
+
+async def test_mlplan_worker_ticks_by_itself_and_stops_cleanly_on_sigterm(slack, database_url):
+    import os
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    await plan(slack, ("Baseline", "2027-06-01", Milestone))
+    script = Path(sys.executable).with_name("mlplan")
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "bot"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "MICROSOFT_"))}
+    env |= {
+        "DATABASE_URL": database_url,
+        "SLACK_BOT_TOKEN": "xoxb-T1-w",
+        "SLACK_SIGNING_SECRET": "s",
+        "SLACK_API_URL": slack.fake.api_url,
+    }
+    process = await asyncio.create_subprocess_exec(
+        *command, "worker", env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    try:
+        calls = await slack.fake.wait_for(
+            "chat.postMessage", count=3, timeout=60
+        )  # parent, question, notice
+        assert calls[-1].args["channel"] == "U2" and calls[-1].args["text"].startswith(
+            "You own new items"
+        )
+    finally:
+        process.send_signal(signal.SIGTERM)
+        out, err = await asyncio.wait_for(process.communicate(), 30)
+    assert process.returncode == 0, err.decode()
+    assert "mlplan worker is running" in out.decode()
