@@ -83,6 +83,32 @@ class Outcome:
 Sink = Callable[[AsyncSession, int, Outcome, "Speaker"], Awaitable[None]]
 
 
+def zone(name: str | None, default: ZoneInfo) -> ZoneInfo:
+    """Return the named time zone, or the default when it is unset or unknown to this machine."""
+    if name:
+        with contextlib.suppress(ValueError, KeyError):
+            return ZoneInfo(name)
+    return default
+
+
+async def workspace_id_of(session: AsyncSession, place: Place, now: datetime) -> int:
+    """Return the id of the workspace a place belongs to, creating it on first sight."""
+    ws = await store.workspace(
+        session=session, platform=place.platform, external_id=place.workspace, now=now
+    )
+    return ws.id
+
+
+def unknown_project(close: list[str], name: str) -> Outcome:
+    """Say privately that no project has that name here, suggesting close names when there are any."""
+    hint = (
+        f" Did you mean {', '.join(repr(n) for n in close)}?"
+        if close
+        else " `list` shows the projects here."
+    )
+    return Outcome((Say(f"There is no project called {name!r} here.{hint}"),), private=True)
+
+
 class Conversations:
     """The conversation service: one per process, shared by every platform adapter."""
 
@@ -92,12 +118,7 @@ class Conversations:
         self.default_timezone = default_timezone
 
     def _local(self, now: datetime, speaker: Speaker) -> datetime:
-        zone = self.default_timezone
-        if speaker.timezone:
-            # An unknown zone from a platform falls back to the default.
-            with contextlib.suppress(ValueError, KeyError):
-                zone = ZoneInfo(speaker.timezone)
-        return now.astimezone(zone)
+        return now.astimezone(zone(speaker.timezone, self.default_timezone))
 
     def _info(self, project: Project, answers: dict[str, Any]) -> ProjectInfo:
         return ProjectInfo(
@@ -130,7 +151,7 @@ class Conversations:
     async def knows_timezone(self, *, place: Place, person_id: str, now: datetime) -> bool:
         """Tell whether mlplan already knows this person's time zone."""
         async with self.sessions() as session:
-            workspace_id = await self._workspace_id(session, place, now)
+            workspace_id = await workspace_id_of(session, place, now)
             known = await store.person_timezone(
                 session=session, workspace_id=workspace_id, person_id=person_id
             )
@@ -140,7 +161,7 @@ class Conversations:
     async def remember(self, *, place: Place, speaker: Speaker, now: datetime) -> None:
         """Store what a platform says of a person: name, email, time zone."""
         async with self.sessions() as session:
-            workspace_id = await self._workspace_id(session, place, now)
+            workspace_id = await workspace_id_of(session, place, now)
             await store.remember_person(
                 session=session,
                 workspace_id=workspace_id,
@@ -154,7 +175,7 @@ class Conversations:
         self, session: AsyncSession, place: Place, now: datetime
     ) -> tuple[int, Project | None]:
         """Return the workspace's id and the project whose thread this place is, if any."""
-        workspace_id = await self._workspace_id(session, place, now)
+        workspace_id = await workspace_id_of(session, place, now)
         if place.channel is None or place.thread is None:
             return workspace_id, None
         project = await store.project_in_thread(
@@ -164,12 +185,6 @@ class Conversations:
             thread_id=place.thread,
         )
         return workspace_id, project
-
-    async def _workspace_id(self, session: AsyncSession, place: Place, now: datetime) -> int:
-        ws = await store.workspace(
-            session=session, platform=place.platform, external_id=place.workspace, now=now
-        )
-        return ws.id
 
     async def _finish(
         self,
@@ -197,7 +212,7 @@ class Conversations:
         sections = [s.id for s in self.flow.sections]
         first = engine.start(self.flow, State(name=name, sections=tuple(sections)))
         async with self.sessions() as session:
-            workspace_id = await self._workspace_id(session, place, now)
+            workspace_id = await workspace_id_of(session, place, now)
             await store.remember_person(
                 session=session,
                 workspace_id=workspace_id,
@@ -231,7 +246,7 @@ class Conversations:
     ) -> None:
         """Remember the thread that holds a project's conversation (known once posted)."""
         async with self.sessions() as session:
-            workspace_id = await self._workspace_id(session, place, now)
+            workspace_id = await workspace_id_of(session, place, now)
             project = await store.get_project(
                 session=session, workspace_id=workspace_id, project_id=project_id
             )
@@ -244,7 +259,7 @@ class Conversations:
     async def resume(self, *, place: Place, speaker: Speaker, now: datetime) -> Outcome | None:
         """Ask the open question of the intake this person was last working on, if any."""
         async with self.sessions() as session:
-            workspace_id = await self._workspace_id(session, place, now)
+            workspace_id = await workspace_id_of(session, place, now)
             project = await store.last_open_project(
                 session=session, workspace_id=workspace_id, person_id=speaker.id
             )
@@ -374,12 +389,17 @@ class Conversations:
     ) -> Outcome:
         """Reopen one section of an existing project in its conversation."""
         async with self.sessions() as session:
-            workspace_id = await self._workspace_id(session, place, now)
+            workspace_id = await workspace_id_of(session, place, now)
             project = await store.find_project(
                 session=session, workspace_id=workspace_id, name=name
             )
             if project is None:
-                return await self._unknown(session, workspace_id, name)
+                return unknown_project(
+                    await store.similar_names(
+                        session=session, workspace_id=workspace_id, name=name
+                    ),
+                    name,
+                )
             chosen = self.flow.find_section(section)
             if chosen is None:
                 names = ", ".join(f"`{s.id}`" for s in self.flow.sections)
@@ -485,14 +505,6 @@ class Conversations:
                 session, workspace_id, Outcome((Say(message),), info), speaker, sink
             )
 
-    async def _unknown(self, session: AsyncSession, workspace_id: int, name: str) -> Outcome:
-        close = await store.similar_names(session=session, workspace_id=workspace_id, name=name)
-        if close:
-            hint = f" Did you mean {', '.join(repr(n) for n in close)}?"
-        else:
-            hint = " `list` shows the projects here."
-        return Outcome((Say(f"There is no project called {name!r} here.{hint}"),), private=True)
-
     async def document(self, *, name: str, workspace: str | None = None) -> dict[str, Any]:
         """Assemble a project's whole plan for export; `workspace` is `platform:id` when ambiguous.
 
@@ -556,12 +568,17 @@ class Conversations:
     async def status(self, *, place: Place, name: str, now: datetime) -> Outcome:
         """Show a project's status card."""
         async with self.sessions() as session:
-            workspace_id = await self._workspace_id(session, place, now)
+            workspace_id = await workspace_id_of(session, place, now)
             project = await store.find_project(
                 session=session, workspace_id=workspace_id, name=name
             )
             if project is None:
-                return await self._unknown(session, workspace_id, name)
+                return unknown_project(
+                    await store.similar_names(
+                        session=session, workspace_id=workspace_id, name=name
+                    ),
+                    name,
+                )
             answers = await store.latest_answers(session=session, project_id=project.id)
             card = summary.status_card(self.flow, self._state(project, answers))
             return Outcome((Show(card),), self._info(project, answers))
@@ -569,7 +586,7 @@ class Conversations:
     async def list_projects(self, *, place: Place, now: datetime) -> Outcome:
         """List the workspace's projects with stage and progress."""
         async with self.sessions() as session:
-            workspace_id = await self._workspace_id(session, place, now)
+            workspace_id = await workspace_id_of(session, place, now)
             rows = await store.list_projects(session=session, workspace_id=workspace_id)
             fields = []
             for project in rows:

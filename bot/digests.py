@@ -2,27 +2,18 @@
 
 from __future__ import annotations
 
-import contextlib
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.conversation import Outcome, Place, Speaker
+from bot.conversation import Outcome, Place, Speaker, workspace_id_of, zone
 from flows.digest import Digest, ProjectSnapshot, TrackedItem, build_digest
 from flows.model import Flow
 from flows.replies import Say
 from storage import digests as store
 from storage import projects as projects_store
-
-
-def zone(name: str | None, default: ZoneInfo) -> ZoneInfo:
-    """Return the named time zone, or the default when it is unset or unknown."""
-    if name:
-        with contextlib.suppress(ValueError, KeyError):
-            return ZoneInfo(name)
-    return default
 
 
 def last_fire(cron: str, tz: ZoneInfo, *, now: datetime, since: datetime) -> datetime | None:
@@ -53,16 +44,14 @@ class Digests:
     ) -> Outcome:
         """Send the weekly digest to the speaker, or to a channel."""
         async with self.sessions() as session:
-            ws = await projects_store.workspace(
-                session=session, platform=place.platform, external_id=place.workspace, now=now
-            )
+            workspace_id = await workspace_id_of(session, place, now)
             tz = await projects_store.person_timezone(
-                session=session, workspace_id=ws.id, person_id=speaker.id
+                session=session, workspace_id=workspace_id, person_id=speaker.id
             )
             kind, target = ("channel", channel) if channel else ("user", speaker.id)
             new = await store.subscribe(
                 session=session,
-                workspace_id=ws.id,
+                workspace_id=workspace_id,
                 target_kind=kind,
                 target_id=target,
                 timezone=tz,
@@ -83,12 +72,10 @@ class Digests:
     ) -> Outcome:
         """Stop the speaker's (or a channel's) digest."""
         async with self.sessions() as session:
-            ws = await projects_store.workspace(
-                session=session, platform=place.platform, external_id=place.workspace, now=now
-            )
+            workspace_id = await workspace_id_of(session, place, now)
             kind, target = ("channel", channel) if channel else ("user", speaker.id)
             removed = await store.unsubscribe(
-                session=session, workspace_id=ws.id, target_kind=kind, target_id=target
+                session=session, workspace_id=workspace_id, target_kind=kind, target_id=target
             )
             await session.commit()
         text = (
@@ -134,17 +121,15 @@ class Digests:
     async def preview(self, *, place: Place, speaker: Speaker, now: datetime) -> Digest:
         """Assemble this workspace's digest now, as the speaker would receive it."""
         async with self.sessions() as session:
-            ws = await projects_store.workspace(
-                session=session, platform=place.platform, external_id=place.workspace, now=now
-            )
+            workspace_id = await workspace_id_of(session, place, now)
             tz = zone(
                 await projects_store.person_timezone(
-                    session=session, workspace_id=ws.id, person_id=speaker.id
+                    session=session, workspace_id=workspace_id, person_id=speaker.id
                 ),
                 self.default_timezone,
             )
             digest = await self.for_workspace(
-                session, workspace_id=ws.id, now=now, tz=tz, since=now - timedelta(days=7)
+                session, workspace_id=workspace_id, now=now, tz=tz, since=now - timedelta(days=7)
             )
             await session.commit()
         return digest

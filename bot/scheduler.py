@@ -17,7 +17,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.digests import Digests, last_fire, zone
+from bot.conversation import zone
+from bot.digests import Digests, last_fire
 from flows.parse import format_day
 from flows.reminders import Due, Tracked, due_items
 from flows.replies import Reminder, RemindItem, Reply

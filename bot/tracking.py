@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -12,7 +11,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.conversation import Outcome, Place, Speaker
+from bot.conversation import Outcome, Place, Speaker, unknown_project, workspace_id_of, zone
 from flows.parse import ParseError, format_day, parse_date, parse_user
 from flows.replies import Card, Field, Say, Show
 from flows.summary import person_name
@@ -61,20 +60,18 @@ class Tracking:
             raise ValueError(f"unknown item kind or action: {kind} {action}")
         model = MODELS[kind]
         async with self.sessions() as session:
-            ws = await store.workspace(
-                session=session, platform=place.platform, external_id=place.workspace, now=now
-            )
+            workspace_id = await workspace_id_of(session, place, now)
             item = await session.scalar(
                 sa.select(model)
                 .join(Project, Project.id == model.project_id)
-                .where(model.id == item_id, Project.workspace_id == ws.id)
+                .where(model.id == item_id, Project.workspace_id == workspace_id)
             )
             if item is None:
                 return None
             zone_name = await store.person_timezone(
-                session=session, workspace_id=ws.id, person_id=speaker.id
+                session=session, workspace_id=workspace_id, person_id=speaker.id
             )
-            today = now.astimezone(self._zone(zone_name)).date()
+            today = now.astimezone(zone(zone_name, self.default_timezone)).date()
             value: Any = None
             if action == "done":
                 item.status, item.done_at, item.done_by = "done", now, speaker.person()
@@ -105,7 +102,7 @@ class Tracking:
             )
             acted = Acted(kind, item.id, item.title, shown, item.project_id)
             if sink is not None:
-                await sink(session, ws.id, acted, speaker)
+                await sink(session, workspace_id, acted, speaker)
             await session.commit()
         return acted
 
@@ -122,22 +119,19 @@ class Tracking:
         """Add a milestone or documentation item (title; owner; due[; link]) to a project."""
         title, owner_text, due_text, *rest = fields
         async with self.sessions() as session:
-            ws = await store.workspace(
-                session=session, platform=place.platform, external_id=place.workspace, now=now
-            )
-            found = await store.find_project(session=session, workspace_id=ws.id, name=project)
+            workspace_id, found = await self._project(session, place, project, now)
             if found is None:
-                return _private(
-                    f"There is no project called {project!r} here. `list` shows the projects."
-                )
+                return await self._unknown(session, workspace_id, project)
             zone_name = await store.person_timezone(
-                session=session, workspace_id=ws.id, person_id=speaker.id
+                session=session, workspace_id=workspace_id, person_id=speaker.id
             )
             try:
                 owner = parse_user(owner_text)
                 due = date.fromisoformat(
                     parse_date(
-                        due_text, now=now.astimezone(self._zone(zone_name)), future_only=True
+                        due_text,
+                        now=now.astimezone(zone(zone_name, self.default_timezone)),
+                        future_only=True,
                     )
                 )
                 link = _link(rest[0]) if rest else None
@@ -178,14 +172,9 @@ class Tracking:
     async def listing(self, *, place: Place, kind: str, project: str, now: datetime) -> Outcome:
         """Show a project's milestones or documentation items."""
         async with self.sessions() as session:
-            ws = await store.workspace(
-                session=session, platform=place.platform, external_id=place.workspace, now=now
-            )
-            found = await store.find_project(session=session, workspace_id=ws.id, name=project)
+            workspace_id, found = await self._project(session, place, project, now)
             if found is None:
-                return _private(
-                    f"There is no project called {project!r} here. `list` shows the projects."
-                )
+                return await self._unknown(session, workspace_id, project)
             items = await store.tracked_items(
                 session=session, project_id=found.id, kind=MODELS[kind]
             )
@@ -228,14 +217,9 @@ class Tracking:
             return _private(str(err))
         model = MODELS[kind]
         async with self.sessions() as session:
-            ws = await store.workspace(
-                session=session, platform=place.platform, external_id=place.workspace, now=now
-            )
-            found = await store.find_project(session=session, workspace_id=ws.id, name=project)
+            workspace_id, found = await self._project(session, place, project, now)
             if found is None:
-                return _private(
-                    f"There is no project called {project!r} here. `list` shows the projects."
-                )
+                return await self._unknown(session, workspace_id, project)
             items = await store.tracked_items(session=session, project_id=found.id, kind=model)
             matches = [i for i in items if i.title.casefold() == title.casefold()]
             if not matches:
@@ -266,11 +250,18 @@ class Tracking:
             f"“{item.title}” of {found.name!r} is done." + (" Its link is saved." if link else "")
         )
 
-    def _zone(self, name: str | None) -> ZoneInfo:
-        if name:
-            with contextlib.suppress(ValueError, KeyError):
-                return ZoneInfo(name)
-        return self.default_timezone
+    async def _project(
+        self, session: AsyncSession, place: Place, name: str, now: datetime
+    ) -> tuple[int, Project | None]:
+        workspace_id = await workspace_id_of(session, place, now)
+        return workspace_id, await store.find_project(
+            session=session, workspace_id=workspace_id, name=name
+        )
+
+    async def _unknown(self, session: AsyncSession, workspace_id: int, name: str) -> Outcome:
+        return unknown_project(
+            await store.similar_names(session=session, workspace_id=workspace_id, name=name), name
+        )
 
 
 def _private(text: str) -> Outcome:
