@@ -77,7 +77,6 @@ class Outcome:
     private: bool = False
     created: bool = False
     duplicate: bool = False
-    revised: str | None = None
 
 
 Sink = Callable[[AsyncSession, int, Outcome, "Speaker"], Awaitable[None]]
@@ -290,32 +289,28 @@ class Conversations:
             workspace_id, project = await self._in_thread(session, place, now)
             if project is None:
                 return None
-            if event_id is not None and not await outbox.first_time(
-                session=session, platform=place.platform, event_id=event_id, now=now
-            ):
-                return Outcome((), duplicate=True)
-            answers = await store.latest_answers(session=session, project_id=project.id)
-            state = self._state(project, answers)
-            if expected_question is not None and expected_question != state.current:
-                label = self.flow.questions[expected_question].label
-                gone = f"“{label}” is no longer the open question, so that button does nothing now."
-                outcome = Outcome((Say(gone),), self._info(project, answers), private=True)
-                return await self._finish(session, workspace_id, outcome, speaker, sink)
-            speaker = await self._with_timezone(session, workspace_id, speaker)
-            turn = engine.advance(self.flow, state, text, now=self._local(now, speaker))
-            dedupe = (place.platform, event_id) if event_id else None
-            return await self._store(
+
+            def step(state: State, local_now: datetime) -> Turn | Outcome:
+                if expected_question is not None and expected_question != state.current:
+                    label = self.flow.questions[expected_question].label
+                    gone = f"“{label}” is no longer the open question, so that button does nothing now."
+                    return Outcome(
+                        (Say(gone),), self._info(project, dict(state.answers)), private=True
+                    )
+                return engine.advance(self.flow, state, text, now=local_now)
+
+            return await self._take(
                 session,
                 workspace_id,
                 project,
-                state,
-                turn,
+                place,
                 speaker,
-                now,
                 text,
+                now,
                 sink,
                 source_id,
-                dedupe,
+                event_id,
+                step,
             )
 
     async def revise(
@@ -342,31 +337,25 @@ class Conversations:
                 session=session, project_id=project.id, source_id=source_id
             )
             if answered is not None:
-                if event_id is not None and not await outbox.first_time(
-                    session=session, platform=place.platform, event_id=event_id, now=now
-                ):
-                    return Outcome((), duplicate=True)
-                answers = await store.latest_answers(session=session, project_id=project.id)
-                state = self._state(project, answers)
-                speaker = await self._with_timezone(session, workspace_id, speaker)
-                turn = engine.revise(
-                    self.flow, state, answered.question_id, text, now=self._local(now, speaker)
-                )
-                dedupe = (place.platform, event_id) if event_id else None
-                outcome = await self._store(
+
+                def step(state: State, local_now: datetime) -> Turn:
+                    return engine.revise(
+                        self.flow, state, answered.question_id, text, now=local_now
+                    )
+
+                return await self._take(
                     session,
                     workspace_id,
                     project,
-                    state,
-                    turn,
+                    place,
                     speaker,
-                    now,
                     text,
+                    now,
                     sink,
                     source_id,
-                    dedupe,
+                    event_id,
+                    step,
                 )
-                return replace(outcome, revised=answered.question_id)
         return await self.reply(
             place=place,
             speaker=speaker,
@@ -375,6 +364,39 @@ class Conversations:
             sink=sink,
             event_id=event_id,
             source_id=source_id,
+        )
+
+    async def _take(
+        self,
+        session: AsyncSession,
+        workspace_id: int,
+        project: Project,
+        place: Place,
+        speaker: Speaker,
+        text: str,
+        now: datetime,
+        sink: Sink | None,
+        source_id: str | None,
+        event_id: str | None,
+        step: Callable[[State, datetime], Turn | Outcome],
+    ) -> Outcome:
+        """Run one engine step on a project's state in the speaker's time, and store its turn.
+
+        A repeated `event_id` does nothing; a step may answer with an Outcome instead of a turn.
+        """
+        if event_id is not None and not await outbox.first_time(
+            session=session, platform=place.platform, event_id=event_id, now=now
+        ):
+            return Outcome((), duplicate=True)
+        answers = await store.latest_answers(session=session, project_id=project.id)
+        state = self._state(project, answers)
+        speaker = await self._with_timezone(session, workspace_id, speaker)
+        turn = step(state, self._local(now, speaker))
+        if isinstance(turn, Outcome):
+            return await self._finish(session, workspace_id, turn, speaker, sink)
+        dedupe = (place.platform, event_id) if event_id else None
+        return await self._store(
+            session, workspace_id, project, state, turn, speaker, now, text, sink, source_id, dedupe
         )
 
     async def ask_section(
