@@ -87,8 +87,12 @@ class Scheduler:
         report = TickReport()
         if not self.notifiers:
             return report
-        report.assignments = await self._assignments(now)
-        report.reminders = await self._reminders(now)
+        async with self.sessions() as session:
+            projects = await deliveries.tracked_by_project(
+                session=session, platforms=tuple(self.notifiers)
+            )
+        report.assignments = await self._assignments(projects, now)
+        report.reminders = await self._reminders(projects, now)
         report.digests = await self._digests(now)
         for notifier in self.notifiers.values():
             report.sent += await notifier.send(now)
@@ -137,18 +141,24 @@ class Scheduler:
             queued += 1
         return queued
 
-    async def _assignments(self, now: datetime) -> int:
+    async def _assignments(self, projects: list, now: datetime) -> int:
         """Tell each new owner of an open item, once per item and owner, in one message per project."""
+        wanted = {
+            f"assigned:{kind}:{row.id}:{row.owner['id']}"
+            for _, _, milestones, docs in projects
+            for kind, rows in (("milestone", milestones), ("doc", docs))
+            for row in rows
+            if row.status == "open" and row.owner and row.owner.get("id")
+        }
         async with self.sessions() as session:
-            projects = await deliveries.tracked_by_project(
-                session=session, platforms=tuple(self.notifiers)
-            )
+            # Most owners were told long ago: skip those keys here rather than fail a claim each tick.
+            pending = wanted - await deliveries.claimed(session=session, keys=wanted)
         told = 0
         for project, platform, milestones, docs in projects:
             by_owner: dict[str, list[RemindItem]] = defaultdict(list)
             for kind, rows in (("milestone", milestones), ("doc", docs)):
                 for row in rows:
-                    if row.status == "open" and row.owner and row.owner.get("id"):
+                    if row.owner and f"assigned:{kind}:{row.id}:{row.owner.get('id')}" in pending:
                         due = f"due {format_day(row.due)}" if row.due else "no due date yet"
                         by_owner[row.owner["id"]].append(
                             RemindItem(kind, row.id, row.title, f"you own it; {due}")
@@ -189,11 +199,8 @@ class Scheduler:
                 told += 1
         return told
 
-    async def _reminders(self, now: datetime) -> int:
+    async def _reminders(self, projects: list, now: datetime) -> int:
         async with self.sessions() as session:
-            projects = await deliveries.tracked_by_project(
-                session=session, platforms=tuple(self.notifiers)
-            )
             zones = await deliveries.timezones(
                 session=session, workspace_ids={p.workspace_id for p, *_ in projects}
             )

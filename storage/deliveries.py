@@ -38,6 +38,16 @@ async def claim(
     return True
 
 
+async def claimed(*, session: AsyncSession, keys: set[str]) -> set[str]:
+    """Return which of these delivery keys are already claimed (a cheap filter before claiming)."""
+    found: set[str] = set()
+    ordered = sorted(keys)
+    for start in range(0, len(ordered), 500):  # keep each IN list a sensible size
+        chunk = ordered[start : start + 500]
+        found.update(await session.scalars(sa.select(Delivery.key).where(Delivery.key.in_(chunk))))
+    return found
+
+
 async def last_claimed(*, session: AsyncSession, prefix: str, before: str) -> datetime | None:
     """Return when the latest delivery under a key prefix, other than `before`, was claimed."""
     return await session.scalar(
