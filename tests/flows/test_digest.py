@@ -13,6 +13,7 @@ from flows.digest import (
     urgency,
 )
 from flows.model import default_flow
+from tests.flows.examples import WORKED_COSTS, usd
 
 FLOW = default_flow()
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # a Monday
@@ -22,29 +23,11 @@ BO = {"id": "U2", "name": "bo"}
 POINTER = "`/mlplan list`, `/mlplan status <project>`, or `mlplan export <project>`"
 
 
-def usd(amount: float) -> dict:
-    """Return a parsed money answer typed without a currency."""
-    return {"amount": amount, "currency": None}
-
-
 # The worked example of the cost model (figures derived in test_costs.py): one-time $286k,
 # yearly running $44.6k–$97.8k, three-year cost $420k–$579k.
 WORKED = {
     "stage": "MVP",
-    "currency": "USD",
-    "team_size": 3,
-    "build_months": 6,
-    "monthly_cost_per_person": usd(12_000),
-    "domain_expert_cost": usd(20_000),
-    "infrastructure": usd(30_000),
-    "integration_cost": usd(15_000),
-    "training_cost": usd(5_000),
-    "maintenance_share": [10, 30],
-    "monitoring_per_year": usd(12_000),
-    "external_data_per_year": usd(6_000),
-    "predictions_per_day": 10_000,
-    "benefit_known": True,
-    "benefit_per_year": usd(200_000),
+    **WORKED_COSTS,
 }
 
 

@@ -4,15 +4,11 @@ import json
 
 from flows.export import plan_document, to_markdown
 from flows.model import default_flow
+from tests.flows.examples import WORKED_COSTS, usd
 
 FLOW = default_flow()
 ANA = {"id": "U024BE7LH", "name": "ana"}
 PROJECT = {"id": 7, "name": "Churn model", "owner": ANA, "stage": "MVP"}
-
-
-def usd(amount: float) -> dict:
-    """Return a parsed money answer typed without a currency."""
-    return {"amount": amount, "currency": None}
 
 
 # The worked example of the cost model (figures derived in test_costs.py), plus a few answers
@@ -23,20 +19,7 @@ ANSWERS = {
     "heuristic_enough": False,
     "stage": "MVP",
     "prediction_mode": "Batch",
-    "currency": "USD",
-    "team_size": 3,
-    "build_months": 6,
-    "monthly_cost_per_person": usd(12_000),
-    "domain_expert_cost": usd(20_000),
-    "infrastructure": usd(30_000),
-    "integration_cost": usd(15_000),
-    "training_cost": usd(5_000),
-    "maintenance_share": [10, 30],
-    "monitoring_per_year": usd(12_000),
-    "external_data_per_year": usd(6_000),
-    "predictions_per_day": 10_000,
-    "benefit_known": True,
-    "benefit_per_year": usd(200_000),
+    **WORKED_COSTS,
     "outcome_metric": "Churn rate",
     "signoff": None,
 }

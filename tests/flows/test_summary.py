@@ -6,34 +6,14 @@ from flows import summary
 from flows.costs import Range
 from flows.engine import State
 from flows.model import default_flow
+from tests.flows.examples import WORKED_COSTS, usd
 
 FLOW = default_flow()
 ALL = tuple(s.id for s in FLOW.sections)
 ANA = {"id": "U024BE7LH", "name": "ana"}
 
 
-def usd(amount: float) -> dict:
-    """Return a parsed money answer typed without a currency."""
-    return {"amount": amount, "currency": None}
-
-
-# The worked example of the cost model, as answers: every figure is derived in test_costs.py.
-WORKED = {
-    "currency": "USD",
-    "team_size": 3,
-    "build_months": 6,
-    "monthly_cost_per_person": usd(12_000),
-    "domain_expert_cost": usd(20_000),
-    "infrastructure": usd(30_000),
-    "integration_cost": usd(15_000),
-    "training_cost": usd(5_000),
-    "maintenance_share": [10, 30],
-    "monitoring_per_year": usd(12_000),
-    "external_data_per_year": usd(6_000),
-    "predictions_per_day": 10_000,
-    "benefit_known": True,
-    "benefit_per_year": usd(200_000),
-}
+WORKED = WORKED_COSTS
 
 
 def texts(answers: dict) -> list[str]:
