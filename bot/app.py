@@ -17,6 +17,8 @@ from bot.scheduler import Scheduler, start_ticking
 from bot.settings import Settings
 from bot.slack import app as slack
 from bot.slack.delivery import SlackNotifier
+from bot.teams import app as teams
+from bot.teams.delivery import TeamsNotifier
 from bot.tracking import Tracking
 from flows.model import Flow, default_flow
 from storage import db
@@ -60,11 +62,18 @@ async def build_runtime(
     return runtime
 
 
-def build_scheduler(runtime: Runtime, *, slack_adapter: slack.SlackAdapter | None) -> Scheduler:
+def build_scheduler(
+    runtime: Runtime,
+    *,
+    slack_adapter: slack.SlackAdapter | None,
+    teams_adapter: teams.TeamsAdapter | None = None,
+) -> Scheduler:
     """Build the scheduler with a notifier for each connected platform."""
     notifiers = {}
     if slack_adapter is not None:
         notifiers["slack"] = SlackNotifier(slack_adapter.delivery)
+    if teams_adapter is not None:
+        notifiers["msteams"] = TeamsNotifier(teams_adapter.delivery)
     return Scheduler(
         sessions=runtime.sessions,
         default_timezone=runtime.settings.timezone,
@@ -75,13 +84,18 @@ def build_scheduler(runtime: Runtime, *, slack_adapter: slack.SlackAdapter | Non
 
 
 def build_web_app(
-    runtime: Runtime, *, run_scheduler: bool = False, **slack_options
+    runtime: Runtime,
+    *,
+    run_scheduler: bool = False,
+    teams_options: dict | None = None,
+    **slack_options,
 ) -> web.Application:
     """Build the one aiohttp application that serves every route (and ticks, if asked)."""
     app = web.Application()
     app[http.RUNTIME] = runtime
     http.register(app)
     slack.register(app, runtime, **slack_options)
+    teams.register(app, runtime, **(teams_options or {}))
     if run_scheduler:
         app.cleanup_ctx.append(_ticking)
     return app
@@ -89,19 +103,33 @@ def build_web_app(
 
 async def _ticking(app: web.Application):
     runtime = app[http.RUNTIME]
-    scheduler = build_scheduler(runtime, slack_adapter=app.get(slack.SLACK))
+    scheduler = build_scheduler(
+        runtime, slack_adapter=app.get(slack.SLACK), teams_adapter=app.get(teams.TEAMS)
+    )
     ticker = start_ticking(scheduler, clock=runtime.clock)
     yield
     ticker.shutdown(wait=False)
 
 
 def connection_hint(settings: Settings) -> str:
-    """Say in one line which platforms are connected and how to connect the others."""
+    """Say which platforms are connected and how to connect the others, a line each."""
     if settings.slack_oauth:
-        return "Slack: workspaces install mlplan at GET /slack/install; events arrive at POST /slack/events."
-    if settings.slack_enabled:
-        return "Slack: connected over HTTP at POST /slack/events."
-    return (
-        "Slack is not connected: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (see README,"
-        " 'Connect Slack'); meanwhile try `mlplan chat`."
-    )
+        slack_line = "Slack: workspaces install mlplan at GET /slack/install; events arrive at POST /slack/events."
+    elif settings.slack_enabled:
+        slack_line = "Slack: connected over HTTP at POST /slack/events."
+    else:
+        slack_line = (
+            "Slack is not connected: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (see README,"
+            " 'Connect Slack'); meanwhile try `mlplan chat`."
+        )
+    if settings.microsoft_app_id:
+        teams_line = (
+            "Teams: Bot Framework activities arrive at POST /api/messages (tokens verified)."
+        )
+    else:
+        teams_line = (
+            "Teams: POST /api/messages runs in anonymous local mode (Bot Framework Emulator);"
+            " set MICROSOFT_APP_ID and MICROSOFT_APP_PASSWORD to connect Teams (see README,"
+            " 'Connect Teams')."
+        )
+    return f"{slack_line}\n{teams_line}"

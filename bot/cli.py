@@ -226,11 +226,13 @@ async def _socket(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _tick_with(runtime, adapter):
-    """Start the every-minute scheduler for a runtime and its Slack adapter."""
+    """Start the every-minute scheduler for a runtime, its Slack adapter and Teams."""
     from bot.app import build_scheduler
     from bot.scheduler import start_ticking
+    from bot.teams import app as teams
 
-    return start_ticking(build_scheduler(runtime, slack_adapter=adapter), clock=runtime.clock)
+    scheduler = build_scheduler(runtime, slack_adapter=adapter, teams_adapter=teams.build(runtime))
+    return start_ticking(scheduler, clock=runtime.clock)
 
 
 async def _worker(settings: Settings, args: argparse.Namespace) -> int:
@@ -254,13 +256,15 @@ async def _worker(settings: Settings, args: argparse.Namespace) -> int:
 async def _tick(settings: Settings, args: argparse.Namespace) -> int:
     from bot.app import build_runtime, build_scheduler
     from bot.slack import app as slack
+    from bot.teams import app as teams
 
     runtime = await build_runtime(settings)
     try:
         adapter = slack.build(runtime, socket_mode=settings.slack_app_token is not None)
-        report = await build_scheduler(runtime, slack_adapter=adapter).tick(
-            args.now or datetime.now(UTC)
+        scheduler = build_scheduler(
+            runtime, slack_adapter=adapter, teams_adapter=teams.build(runtime)
         )
+        report = await scheduler.tick(args.now or datetime.now(UTC))
     finally:
         await runtime.close()
     print(

@@ -13,7 +13,7 @@ USAGE = {
     "ask": "ask <project> <section>",
     "milestone": "milestone add <project>; <title>; <owner>; <due> | milestone list <project> | milestone done <project>; <title>",
     "doc": "doc add <project>; <what>; <owner>; <due>[; <link>] | doc list <project> | doc done <project>; <what>[; <link>]",
-    "digest": "digest subscribe [#channel] | digest unsubscribe [#channel] | digest preview",
+    "digest": "digest subscribe [#channel|here] | digest unsubscribe [#channel|here] | digest preview",
     "help": "help",
 }
 SUMMARY = {
@@ -81,6 +81,8 @@ def parse_command(text: str, *, prefix: str = "") -> Command:
     return Command(name, project=rest)
 
 
+# `digest subscribe here`: the channel or chat the command was typed in.
+HERE = "here"
 # A channel as Slack sends it in a slash command (<#C123|name>), or a bare channel id.
 _CHANNEL = re.compile(r"^(?:<#(?P<ref>[CG][A-Z0-9]+)(?:\|[^>]*)?>|(?P<bare>[CG][A-Z0-9]{6,}))$")
 
@@ -93,6 +95,8 @@ def _digest(rest: str, lead: str) -> Command:
         raise CommandError(usage)
     if action == "preview" or not target:
         return Command("digest", action=action)
+    if target.lower() == HERE:
+        return Command("digest", action=action, channel=HERE)
     match = _CHANNEL.match(target)
     if match is None:
         raise CommandError(

@@ -185,6 +185,13 @@ class Conversations:
         )
         return workspace_id, project
 
+    async def asking_here(self, *, place: Place, now: datetime) -> bool:
+        """Tell whether an intake living at this place has a question open (a reply answers it)."""
+        async with self.sessions() as session:
+            _, project = await self._in_thread(session, place, now)
+            await session.commit()
+        return project is not None and project.current_question_id is not None
+
     async def _finish(
         self,
         session: AsyncSession,

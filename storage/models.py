@@ -72,7 +72,6 @@ class Person(Base):
     name: Mapped[str | None] = mapped_column(sa.String(200))
     email: Mapped[str | None] = mapped_column(sa.String(320))
     timezone: Mapped[str | None] = mapped_column(sa.String(64))
-    conversation: Mapped[dict[str, Any] | None]
     updated_at: Mapped[datetime]
 
 
@@ -247,6 +246,26 @@ class Outgoing(Base):
     sent_id: Mapped[str | None] = mapped_column(sa.String(128))
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
+
+
+class TeamsConversation(Base):
+    """A Bot Framework conversation reference, to reach a person, a chat or a project proactively.
+
+    `key` is `person:<user id>` (their personal chat with the bot), `conversation:<id>` (a chat,
+    a channel or a channel's reply chain) or `project:<id>` (where a project's intake lives).
+    A reference the connector refused (bot removed, chat gone) is marked broken, not retried.
+    """
+
+    __tablename__ = "teams_conversations"
+    __table_args__ = (sa.UniqueConstraint("workspace_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(sa.ForeignKey("workspaces.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(sa.String(512))
+    reference: Mapped[dict[str, Any]]
+    broken_at: Mapped[datetime | None]
+    broken_reason: Mapped[str | None] = mapped_column(sa.String(200))
+    updated_at: Mapped[datetime]
 
 
 # slack_sdk's OAuth installation and state stores, built on this metadata so Alembic owns them.

@@ -144,13 +144,20 @@ async def similar_names(*, session: AsyncSession, workspace_id: int, name: str) 
 async def project_in_thread(
     *, session: AsyncSession, workspace_id: int, channel_id: str, thread_id: str
 ) -> Project | None:
-    """Return the project whose conversation lives in this thread, if any."""
+    """Return the project whose conversation lives in this thread, if any.
+
+    A chat without threads (Teams) may hold several projects: the most recently active one
+    is the one a reply goes to.
+    """
     return await session.scalar(
-        sa.select(Project).where(
+        sa.select(Project)
+        .where(
             Project.workspace_id == workspace_id,
             Project.channel_id == channel_id,
             Project.thread_id == thread_id,
         )
+        .order_by(Project.updated_at.desc(), Project.id.desc())
+        .limit(1)
     )
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from dataclasses import dataclass
 
@@ -21,6 +20,7 @@ from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstall
 from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.sender import flushing
 from bot.slack.delivery import NotInstalled, SlackDelivery
 from bot.slack.handlers import register_listeners
 
@@ -176,32 +176,9 @@ async def events(request: web.Request) -> web.Response:
     return await to_aiohttp_response(response)
 
 
-async def flush_forever(adapter: SlackAdapter) -> None:
-    """Send pending messages every few seconds: the later tries of anything Slack did not take."""
-    while True:
-        await asyncio.sleep(adapter.flush_every)
-        try:
-            await adapter.delivery.deliver()
-        except Exception:  # the next round tries again; one bad round must not stop the loop
-            log.exception("sending pending Slack messages failed")
-
-
-@contextlib.asynccontextmanager
-async def flushing(adapter: SlackAdapter):
-    """Run the pending-message loop while the block runs; finish in-flight sends at the end."""
-    task = asyncio.create_task(flush_forever(adapter)) if adapter.flush_every > 0 else None
-    try:
-        yield
-    finally:
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        await adapter.delivery.drain()
-
-
 async def _flush_pending(app: web.Application):
-    async with flushing(app[SLACK]):
+    adapter = app[SLACK]
+    async with flushing(adapter.delivery, every=adapter.flush_every):
         yield
 
 
@@ -233,7 +210,7 @@ async def run_socket_mode(
     await handler.connect_async()
     ticker = on_ready(runtime, adapter) if on_ready else None
     try:
-        async with flushing(adapter):
+        async with flushing(adapter.delivery, every=adapter.flush_every):
             await stop.wait()
     finally:
         if ticker is not None:

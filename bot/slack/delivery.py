@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import aiohttp
@@ -16,6 +15,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.conversation import Outcome, Speaker
+from bot.sender import OutboxSender, backoff
 from bot.slack import render
 from flows.replies import IntakeDone, SectionDone
 from storage import outbox
@@ -45,20 +45,16 @@ PERMANENT = {
     "edit_window_closed",
 }
 METHODS = {"post": "chat.postMessage", "update": "chat.update", "ephemeral": "chat.postEphemeral"}
-MAX_BACKOFF = timedelta(hours=1)
 
 
 class NotInstalled(LookupError):
     """mlplan has no bot token for this workspace (never installed, or uninstalled)."""
 
 
-def backoff(attempts: int) -> timedelta:
-    """Wait longer after each failed try: 15 s, 30 s, 1 min … at most an hour."""
-    return min(timedelta(seconds=15) * (2 ** min(attempts, 12)), MAX_BACKOFF)
-
-
-class SlackDelivery:
+class SlackDelivery(OutboxSender):
     """Turn outcomes into outbox rows, and send due rows to the Slack Web API."""
+
+    platform = PLATFORM
 
     def __init__(
         self,
@@ -67,11 +63,8 @@ class SlackDelivery:
         client_for: Callable[[str], Awaitable[AsyncWebClient]],
         clock: Callable[[], datetime],
     ):
-        self.sessions = sessions
+        super().__init__(sessions=sessions, clock=clock)
         self.client_for = client_for
-        self.clock = clock
-        self._tasks: set[asyncio.Task] = set()
-        self._lock = asyncio.Lock()
 
     def sink_for(
         self,
@@ -184,48 +177,6 @@ class SlackDelivery:
 
         return sink
 
-    def kick(self) -> None:
-        """Send what is due, in the background, after the current request is answered."""
-        self.spawn(self.deliver())
-
-    def spawn(self, work: Awaitable[Any]) -> None:
-        """Run work in the background, tracked so that shutdown (and tests) can wait for it."""
-        task = asyncio.ensure_future(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def drain(self) -> None:
-        """Wait for every background send started so far (for shutdown and tests)."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
-
-    async def deliver(self, now: datetime | None = None) -> int:
-        """Send every due message, oldest first; a project's later messages wait for its earlier ones."""
-        async with self._lock:  # one sender per process keeps each thread in order
-            return await self._deliver(now or self.clock())
-
-    async def _deliver(self, now: datetime) -> int:
-        async with self.sessions() as session:
-            rows = await outbox.due(session=session, platform=PLATFORM, now=now)
-        sent, held = 0, set()
-        for row in rows:
-            # One conversation's messages go in order: a project's thread, or one direct channel.
-            conversation = (
-                ("project", row.project_id)
-                if row.project_id is not None
-                else ("channel", row.channel)
-            )
-            if conversation in held:
-                continue
-            async with self.sessions() as session:
-                claimed = await outbox.claim(session=session, outgoing_id=row.id, now=now)
-                await session.commit()
-            if claimed and await self._send(row, now):
-                sent += 1
-            else:
-                held.add(conversation)
-        return sent
-
     async def _send(self, row: Outgoing, now: datetime) -> bool:
         async with self.sessions() as session:
             team = await session.scalar(
@@ -295,16 +246,6 @@ class SlackDelivery:
                 )
             await session.commit()
         return True
-
-    async def _finish(
-        self, row: Outgoing, now: datetime, *, error: str, retry_at: datetime | None
-    ) -> None:
-        """Record a failed try: to be tried again at `retry_at`, or (None) failed for good."""
-        async with self.sessions() as session:
-            await outbox.finish(
-                session=session, outgoing_id=row.id, now=now, error=error, retry_at=retry_at
-            )
-            await session.commit()
 
     async def _tell(self, row: Outgoing, code: str) -> None:
         """Tell the person who caused a message that it could not be posted, when Slack lets us."""

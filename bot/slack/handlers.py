@@ -7,15 +7,17 @@ import json
 import logging
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.commands import CommandError, help_text, parse_command
+from bot.commands import HERE, CommandError, help_text, parse_command
 from bot.conversation import Conversations, Outcome, Place, Speaker
 from bot.digests import Digests
+from bot.dispatch import posts_in_thread, run_command
 from bot.slack import render
 from bot.slack.delivery import SlackDelivery
 from bot.tracking import Tracking
@@ -52,27 +54,16 @@ def _typed(text: str) -> str:
     return html.unescape(text or "")
 
 
-async def _digest(
-    digests: Digests, parsed, place: Place, speaker: Speaker, now: datetime
+async def _preview(
+    digests: Digests, place: Place, speaker: Speaker, now: datetime
 ) -> dict[str, Any]:
-    """Run a `digest` command and return its private answer."""
-    if parsed.action == "preview":
-        messages = render.digest_messages(
-            await digests.preview(place=place, speaker=speaker, now=now)
-        )
-        first = messages[0]
-        more = (
-            f" This preview shows the first of {len(messages)} messages."
-            if len(messages) > 1
-            else ""
-        )
-        return {
-            "text": first["text"] + more,
-            "blocks": first["blocks"],
-            "response_type": "ephemeral",
-        }
-    act = digests.subscribe if parsed.action == "subscribe" else digests.unsubscribe
-    return _ephemeral(await act(place=place, speaker=speaker, channel=parsed.channel, now=now))
+    """Render the digest the speaker would get now, privately: its first message."""
+    messages = render.digest_messages(await digests.preview(place=place, speaker=speaker, now=now))
+    first = messages[0]
+    more = (
+        f" This preview shows the first of {len(messages)} messages." if len(messages) > 1 else ""
+    )
+    return {"text": first["text"] + more, "blocks": first["blocks"], "response_type": "ephemeral"}
 
 
 async def learn_person(
@@ -124,60 +115,34 @@ def register_listeners(
             if parsed.name == "help":
                 await ack(text=render.escape(help_text(command)), response_type="ephemeral")
                 return
-            if parsed.name == "list":
-                await ack(**_ephemeral(await conversations.list_projects(place=place, now=now)))
+            if parsed.name == "digest" and parsed.action == "preview":
+                await ack(**await _preview(digests, place, speaker, now))
                 return
-            if parsed.name == "status":
-                outcome = await conversations.status(place=place, name=parsed.project, now=now)
-                await ack(**_ephemeral(outcome))
-                return
-            if parsed.name in ("milestone", "doc"):
-                run = {"add": tracking.add, "done": tracking.finish}.get(parsed.action)
-                if run is None:
-                    outcome = await tracking.listing(
-                        place=place, kind=parsed.name, project=parsed.project, now=now
-                    )
-                else:
-                    outcome = await run(
-                        place=place,
-                        speaker=speaker,
-                        kind=parsed.name,
-                        project=parsed.project,
-                        fields=parsed.fields,
-                        now=now,
-                    )
-                await ack(**_ephemeral(outcome))
-                return
-            if parsed.name == "digest":
-                await ack(**await _digest(digests, parsed, place, speaker, now))
-                delivery.spawn(learn_person(conversations, delivery, place, speaker.id, now))
-                return
-            sink = delivery.sink_for(
-                channel=body["channel_id"], response_url=body.get("response_url")
+            if parsed.name == "digest" and parsed.channel == HERE:
+                parsed = replace(parsed, channel=body["channel_id"])
+            outcome = await run_command(
+                parsed,
+                place=place,
+                speaker=speaker,
+                now=now,
+                conversations=conversations,
+                digests=digests,
+                tracking=tracking,
+                sink=delivery.sink_for(
+                    channel=body["channel_id"], response_url=body.get("response_url")
+                ),
             )
-            if parsed.name == "new":
-                outcome = await conversations.new_project(
-                    place=place, speaker=speaker, name=parsed.project, now=now, sink=sink
-                )
-            else:
-                outcome = await conversations.ask_section(
-                    place=place,
-                    speaker=speaker,
-                    name=parsed.project,
-                    section=parsed.section,
-                    now=now,
-                    sink=sink,
-                )
         except (SQLAlchemyError, OSError):
             log.exception("database error while handling %s", command)
             await ack(text=DATABASE_DOWN, response_type="ephemeral")
             return
-        if outcome.private:
+        if outcome.private or not posts_in_thread(parsed):
             await ack(**_ephemeral(outcome))
-            return
-        await ack()
-        delivery.kick()
-        delivery.spawn(learn_person(conversations, delivery, place, speaker.id, now))
+        else:
+            await ack()
+            delivery.kick()
+        if parsed.name == "digest" or (posts_in_thread(parsed) and not outcome.private):
+            delivery.spawn(learn_person(conversations, delivery, place, speaker.id, now))
 
     @bolt.event("message")
     async def on_message(body: dict[str, Any], event: dict[str, Any]) -> None:

@@ -1,0 +1,72 @@
+"""Run a parsed command against the services, the same way for every platform.
+
+Adapters parse a command (`bot.commands.parse_command`), answer `help` and command errors
+themselves, render a digest preview in their own format, and hand everything else here.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.commands import Command
+from bot.conversation import Conversations, Outcome, Place, Sink, Speaker
+from bot.digests import Digests
+from bot.tracking import Tracking
+
+
+def posts_in_thread(parsed: Command) -> bool:
+    """Tell whether a command's outcome goes to a project's conversation (else to the speaker)."""
+    return parsed.name in ("new", "ask")
+
+
+async def run_command(
+    parsed: Command,
+    *,
+    place: Place,
+    speaker: Speaker,
+    now: datetime,
+    conversations: Conversations,
+    digests: Digests,
+    tracking: Tracking,
+    sink: Sink | None,
+) -> Outcome:
+    """Run list, status, milestone, doc, digest (un)subscribe, new or ask; return the outcome.
+
+    Only `new` and `ask` post in a project's conversation (through `sink`); the others answer
+    privately, and the adapter shows their replies to the speaker alone where it can.
+    """
+    if parsed.name == "list":
+        return await conversations.list_projects(place=place, now=now)
+    if parsed.name == "status":
+        return await conversations.status(place=place, name=parsed.project, now=now)
+    if parsed.name in ("milestone", "doc"):
+        run = {"add": tracking.add, "done": tracking.finish}.get(parsed.action)
+        if run is None:
+            return await tracking.listing(
+                place=place, kind=parsed.name, project=parsed.project, now=now
+            )
+        return await run(
+            place=place,
+            speaker=speaker,
+            kind=parsed.name,
+            project=parsed.project,
+            fields=parsed.fields,
+            now=now,
+        )
+    if parsed.name == "digest":
+        act = digests.subscribe if parsed.action == "subscribe" else digests.unsubscribe
+        return await act(place=place, speaker=speaker, channel=parsed.channel, now=now)
+    if parsed.name == "new":
+        return await conversations.new_project(
+            place=place, speaker=speaker, name=parsed.project, now=now, sink=sink
+        )
+    if parsed.name == "ask":
+        return await conversations.ask_section(
+            place=place,
+            speaker=speaker,
+            name=parsed.project,
+            section=parsed.section,
+            now=now,
+            sink=sink,
+        )
+    raise ValueError(f"run_command cannot run {parsed.name!r}")

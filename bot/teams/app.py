@@ -1,0 +1,131 @@
+"""Mount Microsoft Teams at POST /api/messages: botbuilder's CloudAdapter, in mlplan's aiohttp app.
+
+An empty MICROSOFT_APP_ID is anonymous local mode (the Bot Framework Emulator, tests): requests
+carry no token and replies are sent without one. With an app id, every request must carry a
+Bot Framework token that verifies, or it is refused with 401 before anything is read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.sender import flushing
+from bot.teams.delivery import Connector, TeamsDelivery
+from bot.teams.handlers import TeamsHandlers
+
+log = logging.getLogger("mlplan.teams")
+FLUSH_EVERY = 15.0
+
+
+@dataclass
+class TeamsAdapter:
+    """Teams' pieces: botbuilder's adapter, mlplan's handlers, and the sending side."""
+
+    cloud: Any  # botbuilder's CloudAdapter
+    handlers: TeamsHandlers
+    delivery: TeamsDelivery
+    app_id: str
+    flush_every: float
+
+
+TEAMS = web.AppKey("teams", TeamsAdapter)
+
+
+class _Config:
+    """The configuration object botbuilder reads its credentials (and, in tests, its URLs) from."""
+
+    def __init__(self, settings, overrides: dict[str, Any]):
+        self.APP_ID = settings.microsoft_app_id
+        self.APP_PASSWORD = settings.microsoft_app_password.get_secret_value()
+        self.APP_TYPE = settings.microsoft_app_type or "MultiTenant"
+        self.APP_TENANTID = settings.microsoft_app_tenant_id
+        for name, value in overrides.items():
+            setattr(self, name, value)
+
+
+def build(
+    runtime, *, flush_every: float = FLUSH_EVERY, auth: dict[str, Any] | None = None
+) -> TeamsAdapter:
+    """Build the Teams adapter; `auth` overrides botbuilder's token URLs (tests' fake connector)."""
+    from botbuilder.integration.aiohttp import (
+        CloudAdapter,
+        ConfigurationBotFrameworkAuthentication,
+    )
+
+    settings = runtime.settings
+    cloud = CloudAdapter(ConfigurationBotFrameworkAuthentication(_Config(settings, auth or {})))
+    delivery = TeamsDelivery(
+        sessions=runtime.sessions,
+        connector=Connector(cloud, settings.microsoft_app_id),
+        clock=runtime.clock,
+    )
+    handlers = TeamsHandlers(
+        conversations=runtime.conversations,
+        digests=runtime.digests,
+        tracking=runtime.tracking,
+        delivery=delivery,
+        flow=runtime.flow,
+        clock=runtime.clock,
+    )
+    return TeamsAdapter(cloud, handlers, delivery, settings.microsoft_app_id, flush_every)
+
+
+def _refuse(status: int, message: str) -> web.Response:
+    return web.json_response({"error": message}, status=status)
+
+
+async def messages(request: web.Request) -> web.Response:
+    """Take one Bot Framework activity: check it and its token, handle it, answer at once."""
+    from botbuilder.schema import Activity
+
+    adapter = request.app[TEAMS]
+    if request.content_type != "application/json":
+        return _refuse(415, "activities are JSON: send Content-Type: application/json")
+    try:
+        body = await request.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return _refuse(400, "the body is not valid JSON")
+    if not isinstance(body, dict) or not isinstance(body.get("type"), str):
+        return _refuse(400, "the body is not a Bot Framework activity (it has no type)")
+    header = request.headers.get("Authorization", "")
+    if adapter.app_id and not header:
+        return _refuse(401, "a Bot Framework token is required")
+    activity = Activity().deserialize(body)
+    authenticate = adapter.cloud.bot_framework_authentication.authenticate_request
+    try:
+        # botbuilder fetches token keys with blocking `requests`: keep that off the event loop.
+        result = await asyncio.to_thread(asyncio.run, authenticate(activity, header))
+    except Exception as error:  # a bad token raises jwt, permission and attribute errors alike
+        log.warning("refused a Teams request whose token did not verify (%s)", type(error).__name__)
+        return _refuse(401, "the Bot Framework token did not verify")
+
+    async def logic(turn_context) -> None:
+        await adapter.handlers.on_activity(body)
+
+    try:
+        await adapter.cloud.process_activity(result, activity, logic)
+    except (SQLAlchemyError, OSError):
+        log.exception("database error while handling a Teams activity")
+        return _refuse(503, "mlplan cannot reach its database; nothing was changed")
+    return web.Response(status=200)
+
+
+async def _flush_pending(app: web.Application):
+    adapter = app[TEAMS]
+    async with flushing(adapter.delivery, every=adapter.flush_every):
+        yield
+
+
+def register(app: web.Application, runtime, **options) -> None:
+    """Mount Teams at POST /api/messages (anonymous when no app id is set)."""
+    adapter = build(runtime, **options)
+    app[TEAMS] = adapter
+    app.router.add_post("/api/messages", messages)
+    app.cleanup_ctx.append(_flush_pending)

@@ -1,0 +1,454 @@
+"""Queue Teams messages with the change that causes them, then send them through the Bot Framework.
+
+Every message, a reply as much as a reminder, is an outbox row whose payload names where it
+goes (`to`: a key of `storage.teams`) and the activity to send. Rows are sent proactively
+through the stored conversation reference (`CloudAdapter.continue_conversation`), so a reply
+that fails is retried later like any other message, and nothing is lost when a process dies
+between storing an answer and sending the next question.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Hashable
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.conversation import Outcome, Speaker
+from bot.sender import OutboxSender, backoff
+from bot.teams import render
+from flows.replies import IntakeDone, SectionDone
+from storage import outbox
+from storage import teams as references
+from storage.models import Outgoing, Person
+
+log = logging.getLogger("mlplan.teams")
+PLATFORM = "msteams"
+# What the connector answers when the bot can no longer write there (removed, chat deleted).
+GONE = {403, 404}
+# Errors another try cannot fix: the activity itself was refused.
+REFUSED = {400, 413}
+
+
+def person_key(person_id: str) -> str:
+    """Key of a person's personal chat with the bot."""
+    return f"person:{person_id}"
+
+
+def conversation_key(conversation_id: str) -> str:
+    """Key of a chat, a channel, or one reply chain of a channel."""
+    return f"conversation:{conversation_id}"
+
+
+def project_key(project_id: int) -> str:
+    """Key of the conversation where a project's intake lives."""
+    return f"project:{project_id}"
+
+
+def digest_key(target_id: str) -> str:
+    """Key of a digest subscriber: a person (29:…) or a channel or chat (19:…, a:…)."""
+    return (
+        conversation_key(target_id)
+        if target_id.startswith(("19:", "a:"))
+        else person_key(target_id)
+    )
+
+
+class Gone(Exception):
+    """The connector refused a conversation for good (403/404): the bot cannot write there."""
+
+
+class Connector:
+    """Send and update activities through botbuilder's CloudAdapter (every botbuilder call is here)."""
+
+    def __init__(self, adapter, app_id: str):
+        self.adapter = adapter
+        self.app_id = app_id
+
+    async def post(self, reference: dict[str, Any], activity: dict[str, Any]) -> str:
+        """Send an activity into a referenced conversation; return its id."""
+        from botbuilder.schema import Activity, ConversationReference
+
+        sent: dict[str, str] = {}
+
+        async def send(turn_context) -> None:
+            response = await turn_context.send_activity(Activity().deserialize(activity))
+            sent["id"] = response.id if response is not None else ""
+
+        await self.adapter.continue_conversation(
+            ConversationReference().deserialize(reference), send, bot_app_id=self.app_id
+        )
+        return sent.get("id", "")
+
+    async def update(self, reference: dict[str, Any], activity_id: str, activity: dict) -> None:
+        """Replace an activity mlplan sent earlier."""
+        from botbuilder.schema import Activity, ConversationReference
+
+        async def change(turn_context) -> None:
+            replacement = Activity().deserialize(activity)
+            replacement.id = activity_id
+            await turn_context.update_activity(replacement)
+
+        await self.adapter.continue_conversation(
+            ConversationReference().deserialize(reference), change, bot_app_id=self.app_id
+        )
+
+    async def open_personal(self, seed: dict[str, Any], person_id: str) -> dict[str, Any]:
+        """Open (or find) the personal chat of a person; return its conversation reference.
+
+        `seed` is any working reference of the same tenant: it names the service URL and the bot.
+        """
+        from botbuilder.core import TurnContext
+        from botbuilder.schema import ChannelAccount, ConversationParameters
+
+        tenant = seed.get("tenantId")
+        parameters = ConversationParameters(
+            is_group=False,
+            bot=ChannelAccount(
+                **{k: v for k, v in (seed.get("bot") or {}).items() if k in ("id", "name")}
+            ),
+            members=[ChannelAccount(id=person_id)],
+            tenant_id=tenant,
+            channel_data={"tenant": {"id": tenant}} if tenant else None,
+        )
+        opened: dict[str, Any] = {}
+
+        async def keep(turn_context) -> None:
+            opened.update(TurnContext.get_conversation_reference(turn_context.activity).serialize())
+
+        await self.adapter.create_conversation(
+            self.app_id,
+            keep,
+            parameters,
+            channel_id=seed.get("channelId", PLATFORM),
+            service_url=seed["serviceUrl"],
+        )
+        opened["tenantId"] = tenant
+        return opened
+
+
+def _status(error: Exception) -> int | None:
+    """Read the HTTP status of a connector error (msrest's HttpOperationError), if it has one."""
+    response = getattr(error, "response", None)
+    return getattr(response, "status_code", None) or getattr(response, "status", None)
+
+
+class TeamsDelivery(OutboxSender):
+    """Turn outcomes into outbox rows, and send due rows through the Bot Framework connector."""
+
+    platform = PLATFORM
+
+    def __init__(
+        self,
+        *,
+        sessions: async_sessionmaker,
+        connector: Connector,
+        clock: Callable[[], datetime],
+    ):
+        super().__init__(sessions=sessions, clock=clock)
+        self.connector = connector
+
+    # Queueing, inside the transaction that stores the change.
+
+    def sink_for(
+        self, *, here: str, reference: dict[str, Any], pressed: dict[str, Any] | None = None
+    ) -> Callable[[AsyncSession, int, Outcome, Speaker], Awaitable[None]]:
+        """Make the sink for one activity: `here` is the key of the conversation it came from."""
+
+        async def sink(
+            session: AsyncSession, workspace_id: int, outcome: Outcome, speaker: Speaker
+        ) -> None:
+            now = self.clock()
+            project = outcome.project
+            project_id = project.id if project else None
+
+            def queue(to: str, activity: dict[str, Any], **options: Any) -> None:
+                outbox.enqueue(
+                    session=session,
+                    workspace_id=workspace_id,
+                    platform=PLATFORM,
+                    payload={"to": to, "activity": activity},
+                    now=now,
+                    project_id=project_id,
+                    **options,
+                )
+
+            if outcome.private:
+                for reply in outcome.replies:
+                    queue(here, render.render(reply, project_id=project_id or 0))
+                return
+            if outcome.created:
+                await references.remember(
+                    session=session,
+                    workspace_id=workspace_id,
+                    key=project_key(project.id),
+                    reference=reference,
+                    now=now,
+                )
+                parent = render.parent_message(
+                    name=project.name, owner=project.owner, progress=project.progress
+                )
+                queue(project_key(project.id), parent, starts_thread=True)
+            if pressed is not None and outcome.stored and pressed.get("id"):
+                note = render.answered_note(
+                    question_label=pressed["label"], shown=pressed["shown"], person=speaker.person()
+                )
+                queue(here, note, method="update", target_id=pressed["id"])
+            to = project_key(project.id) if project is not None else here
+            for reply in outcome.replies:
+                queue(to, render.render(reply, project_id=project_id or 0))
+            if project is not None and any(
+                isinstance(r, SectionDone | IntakeDone) for r in outcome.replies
+            ):
+                parent = render.parent_message(
+                    name=project.name, owner=project.owner, progress=project.progress
+                )
+                queue(project_key(project.id), parent, method="update", in_thread=True)
+
+        return sink
+
+    def reminder_sink(self, *, here: str, activity_id: str | None):
+        """Make the sink that updates a reminder card once one of its items was acted on."""
+
+        async def sink(session: AsyncSession, workspace_id: int, acted, speaker: Speaker) -> None:
+            if not activity_id:
+                return
+            card = await _latest_card(session, workspace_id, activity_id)
+            if card is None:
+                return
+            activity = render.reminder_after_action(
+                card,
+                ref=f"{acted.kind}:{acted.item_id}",
+                title=acted.title,
+                shown=acted.shown,
+                person=speaker.person(),
+            )
+            outbox.enqueue(
+                session=session,
+                workspace_id=workspace_id,
+                platform=PLATFORM,
+                payload={"to": here, "activity": activity},
+                now=self.clock(),
+                method="update",
+                target_id=activity_id,
+            )
+
+        return sink
+
+    def enqueue_to(
+        self,
+        session: AsyncSession,
+        *,
+        workspace_id: int,
+        to: str,
+        activity: dict[str, Any],
+        now: datetime,
+        project_id: int | None = None,
+    ) -> None:
+        """Queue one activity for a conversation key in the current transaction."""
+        outbox.enqueue(
+            session=session,
+            workspace_id=workspace_id,
+            platform=PLATFORM,
+            payload={"to": to, "activity": activity},
+            now=now,
+            project_id=project_id,
+        )
+
+    # Sending.
+
+    def conversation_of(self, row: Outgoing) -> Hashable:
+        if row.project_id is not None:
+            return ("project", row.project_id)
+        return ("to", row.payload.get("to"))
+
+    async def _send(self, row: Outgoing, now: datetime) -> bool:
+        to = row.payload.get("to", "")
+        try:
+            reference = await self._reference(row.workspace_id, to, now)
+            if reference is None:
+                log.warning("no Teams conversation for %s; message marked failed", to.split(":")[0])
+                await self._finish(row, now, error="no_conversation", retry_at=None)
+                return False
+            if row.method == "update":
+                target = row.target_id or await self._parent_id(row)
+                if target is None:
+                    # The project's first message is still to be sent: wait for it.
+                    await self._finish(
+                        row, now, error="waiting for the parent message", retry_at=now
+                    )
+                    return False
+                await self.connector.update(reference, target, row.payload["activity"])
+                sent_id = target
+            else:
+                sent_id = await self.connector.post(reference, row.payload["activity"])
+        except Gone as gone:
+            await self._finish(row, now, error=f"conversation_gone: {gone}", retry_at=None)
+            return False
+        except Exception as error:  # msrest, requests and botbuilder raise many kinds
+            return await self._failed(row, to, error, now)
+        async with self.sessions() as session:
+            await outbox.finish(session=session, outgoing_id=row.id, now=now, sent_id=sent_id)
+            await session.commit()
+        return True
+
+    async def _failed(self, row: Outgoing, to: str, error: Exception, now: datetime) -> bool:
+        status = _status(error)
+        name = type(error).__name__
+        if status in GONE:
+            log.warning(
+                "Teams refused %s for good (%s); marking it broken", to.split(":")[0], status
+            )
+            await self._finish(row, now, error=f"conversation_gone: {status}", retry_at=None)
+            await self._broken(row, to, f"the connector answered {status}", now)
+        elif status in REFUSED:
+            log.warning("Teams refused a message (%s %s); marked failed", status, name)
+            await self._finish(row, now, error=f"refused: {status}", retry_at=None)
+        else:
+            log.warning("Teams send failed (%s %s); will retry", status or "no status", name)
+            await self._finish(
+                row, now, error=f"{name}: {status}", retry_at=now + backoff(row.attempts)
+            )
+        return False
+
+    async def _reference(self, workspace_id: int, to: str, now: datetime) -> dict | None:
+        """Find the reference for a key; open a person's personal chat when there is none yet."""
+        async with self.sessions() as session:
+            found = await references.find(session=session, workspace_id=workspace_id, key=to)
+            if found is not None and found.broken_at is not None:
+                raise Gone(found.broken_reason or "broken")
+            if found is not None:
+                return found.reference
+            if not to.startswith("person:"):
+                return None
+            seed = await references.any_working(session=session, workspace_id=workspace_id)
+        if seed is None:
+            return None
+        try:
+            opened = await self.connector.open_personal(seed.reference, to.removeprefix("person:"))
+        except Exception as error:
+            if _status(error) in GONE:  # not a member of the tenant, or the app is not installed
+                async with self.sessions() as session:
+                    await references.remember(
+                        session=session, workspace_id=workspace_id, key=to, reference={}, now=now
+                    )
+                    await references.mark_broken(
+                        session=session,
+                        workspace_id=workspace_id,
+                        key=to,
+                        reason=f"could not open a chat: {_status(error)}",
+                        now=now,
+                    )
+                    await session.commit()
+                raise Gone(f"could not open a chat: {_status(error)}") from error
+            raise
+        async with self.sessions() as session:
+            await references.remember(
+                session=session, workspace_id=workspace_id, key=to, reference=opened, now=now
+            )
+            await session.commit()
+        return opened
+
+    async def _parent_id(self, row: Outgoing) -> str | None:
+        async with self.sessions() as session:
+            return await session.scalar(
+                sa.select(Outgoing.sent_id).where(
+                    Outgoing.project_id == row.project_id,
+                    Outgoing.starts_thread.is_(True),
+                    Outgoing.status == "sent",
+                )
+            )
+
+    async def _broken(self, row: Outgoing, to: str, reason: str, now: datetime) -> None:
+        """Mark a reference broken, once; tell the project's conversation about a person's."""
+        async with self.sessions() as session:
+            newly = await references.mark_broken(
+                session=session, workspace_id=row.workspace_id, key=to, reason=reason, now=now
+            )
+            if newly and to.startswith("person:") and row.project_id is not None:
+                person = await session.scalar(
+                    sa.select(Person).where(
+                        Person.workspace_id == row.workspace_id,
+                        Person.external_id == to.removeprefix("person:"),
+                    )
+                )
+                name = person.name if person is not None and person.name else "someone"
+                text = (
+                    f"I could not reach {name} in Teams (the app was removed from their chat,"
+                    " or the chat is gone), so their reminders are paused until they message me."
+                )
+                self.enqueue_to(
+                    session,
+                    workspace_id=row.workspace_id,
+                    to=project_key(row.project_id),
+                    activity=render.text_only(text),
+                    now=now,
+                    project_id=row.project_id,
+                )
+            await session.commit()
+        if newly:
+            log.warning("Teams conversation %s marked broken: %s", to.split(":")[0], reason)
+
+
+async def _latest_card(
+    session: AsyncSession, workspace_id: int, activity_id: str
+) -> dict[str, Any] | None:
+    """Return the card of the latest version mlplan queued of an activity it sent (post or update)."""
+    rows = await session.scalars(
+        sa.select(Outgoing)
+        .where(
+            Outgoing.workspace_id == workspace_id,
+            Outgoing.platform == PLATFORM,
+            sa.or_(Outgoing.sent_id == activity_id, Outgoing.target_id == activity_id),
+        )
+        .order_by(Outgoing.id.desc())
+        .limit(1)
+    )
+    row = rows.first()
+    if row is None:
+        return None
+    for attachment in row.payload["activity"].get("attachments") or []:
+        if attachment.get("contentType") == render.CARD_CONTENT_TYPE:
+            return attachment["content"]
+    return None
+
+
+class TeamsNotifier:
+    """Reach people in Teams directly: their personal chat with the bot, via the outbox."""
+
+    def __init__(self, delivery: TeamsDelivery):
+        self.delivery = delivery
+
+    def enqueue(
+        self, session: AsyncSession, *, workspace_id: int, person_id: str, reply, now: datetime
+    ) -> None:
+        """Queue a direct message in the current transaction."""
+        project_id = getattr(reply, "project_id", None)
+        self.delivery.enqueue_to(
+            session,
+            workspace_id=workspace_id,
+            to=person_key(person_id),
+            activity=render.render(reply, project_id=project_id or 0),
+            now=now,
+            project_id=project_id,
+        )
+
+    def enqueue_digest(
+        self, session: AsyncSession, *, workspace_id: int, target_id: str, digest, now: datetime
+    ) -> None:
+        """Queue a digest, in as few messages as Teams' size limit allows, to a person or a channel."""
+        for activity in render.digest_messages(digest):
+            self.delivery.enqueue_to(
+                session,
+                workspace_id=workspace_id,
+                to=digest_key(target_id),
+                activity=activity,
+                now=now,
+            )
+
+    async def send(self, now: datetime) -> int:
+        """Send what is due in Teams' outbox."""
+        return await self.delivery.deliver(now)

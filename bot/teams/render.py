@@ -1,0 +1,606 @@
+"""Render neutral replies as Microsoft Teams message activities carrying Adaptive Cards."""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import re
+import unicodedata
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from flows.replies import Ask, Card, Field, IntakeDone, Reminder, Reply, Say, SectionDone, Show
+from flows.summary import person_name
+
+SCHEMA_VERSION = "1.5"  # the Adaptive Cards version Teams supports in bot messages
+SCHEMA_URL = "http://adaptivecards.io/schemas/adaptive-card.json"
+CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
+
+# Teams refuses a message over about 28 KB. Bot Framework adds the conversation, sender,
+# recipient and channel data to an activity on its way out, so ours keep room for those.
+MAX_ACTIVITY_BYTES = 28_000
+ENVELOPE_ROOM = 2_000
+ACTIVITY_BUDGET = MAX_ACTIVITY_BYTES - ENVELOPE_ROOM
+
+# Nothing in Teams or the libraries cuts text for us; these keep each piece readable.
+TEXT_LIMIT = 3000  # an activity's plain `text`
+PROMPT_LIMIT = 5000
+BLOCK_LIMIT = 3000  # a refusal, a Say, a card's warnings
+FIELD_LIMIT = 2000
+# When a card's fields would not fit in one activity, each value is first cut this short.
+FIELD_TIGHT_LIMIT = 300
+NOTE_LIMIT = 2000  # a section intro, a footer, the current answer, an example
+LABEL_LIMIT = 200
+TITLE_LIMIT = 300
+NAME_LIMIT = 100
+BUTTON_TITLE_LIMIT = 75
+ITEM_LIMIT = 1000  # a reminder item's title and reason
+MAX_ACTIONS = 100
+# Teams lays out only a handful of buttons side by side (its host config caps one set at about
+# six), so a question's buttons go into sets of five.
+ACTIONS_PER_SET = 5
+MAX_REMINDER_ITEMS = 20
+CUT_NOTE = " … (cut)"
+WORD_SLACK = 40  # cut at a space if there is one this close to the limit
+BAR_CELLS = 10
+# Text limits are multiplied by these in turn until an activity fits (many-byte characters,
+# JSON escapes): a safety net, as the limits above keep ordinary replies well under the size.
+SCALES = (1.0, 0.5, 0.2, 0.05)
+
+# A Teams user id ("29:…"), an AAD user id ("8:orgid:…") or an AAD object id (a GUID).
+TEAMS_USER_ID = re.compile(
+    r"^(?:29:|8:orgid:)\S+$|^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$",
+    re.IGNORECASE,
+)
+_AT_TAG = re.compile(r"<(\s*/?\s*at\b[^<>]*)>", re.IGNORECASE)
+_AT_OPEN = re.compile(r"<(?=\s*/?\s*at\b)", re.IGNORECASE)
+_BREAKS = re.compile(r"(?:\r?\n)+")
+_SPACES = re.compile(r"\s+")
+_JOINERS = {"\u200d", "\ufe0e", "\ufe0f"}  # zero-width joiner, variation selectors
+
+
+# Text
+
+
+def teams_text(text: str) -> str:
+    """Adapt neutral or typed text to Teams: commands without `/mlplan `, no `<at>` tags."""
+    text = text.replace("/mlplan ", "")
+    # Teams turns `<at>Name</at>` into a mention; typed text must never make one.
+    text = _AT_TAG.sub(r"‹\1›", text)
+    return _AT_OPEN.sub("‹", text)
+
+
+def _attached(char: str) -> bool:
+    """Tell whether a character belongs to the one before it (accent, joiner, selector)."""
+    return char in _JOINERS or unicodedata.combining(char) != 0
+
+
+def cut(text: str, limit: int) -> str:
+    """Cut text to at most `limit` characters, at a space when one is near, marking the cut."""
+    if len(text) <= limit:
+        return text
+    end = max(0, limit - len(CUT_NOTE))
+    while 0 < end < len(text) and (_attached(text[end]) or text[end - 1] in _JOINERS):
+        end -= 1
+    space = max(text.rfind(" ", 0, end), text.rfind("\n", 0, end))
+    if space > 0 and end - space <= WORD_SLACK:
+        end = space
+    return text[:end].rstrip() + CUT_NOTE
+
+
+def fit(text: str, limit: int) -> str:
+    """Make text safe for a TextBlock or a fact and cut it to at most `limit` characters.
+
+    A single line break is lost in Adaptive Cards markdown, so breaks become paragraph breaks.
+    """
+    return cut(_BREAKS.sub("\n\n", teams_text(text)), limit)
+
+
+def _plain(text: str, limit: int) -> str:
+    """Fit text for a button title: one line, never empty."""
+    return cut(_SPACES.sub(" ", teams_text(text)).strip(), limit) or "…"
+
+
+def _limit(limit: int, scale: float) -> int:
+    return max(len(CUT_NOTE) + 20, int(limit * scale))
+
+
+def _bar(done: int, total: int) -> str:
+    """Draw progress as ten cells; full only when everything is done, empty only at zero."""
+    if total <= 0:
+        filled = 0
+    else:
+        filled = math.floor(BAR_CELLS * done / total)
+        if done > 0:  # floor keeps the bar short of full until everything is done
+            filled = max(filled, 1)
+    filled = max(0, min(BAR_CELLS, filled))
+    return "▰" * filled + "▱" * (BAR_CELLS - filled)
+
+
+# Mentions
+
+
+def teams_user_id(person: Mapping[str, Any] | None) -> str | None:
+    """Return the person's id when it is one Teams can mention, else None."""
+    person_id = person.get("id") if person else None
+    if isinstance(person_id, str) and TEAMS_USER_ID.match(person_id):
+        return person_id
+    return None
+
+
+class _Mentions:
+    """The mentions a card makes, one entity per person.
+
+    Only people given as data (a Field's person, an owner, who pressed a button) are mentioned;
+    typed text never is, as teams_text neutralises its `<at>` tags.
+    """
+
+    def __init__(self, entities: Iterable[Mapping[str, Any]] = ()) -> None:
+        self.by_text: dict[str, dict[str, Any]] = {e["text"]: dict(e) for e in entities}
+
+    def tag(self, person: Mapping[str, Any] | None) -> str | None:
+        """Return `<at>Name</at>` for a person with a Teams id, else None."""
+        person_id = teams_user_id(person)
+        if person is None or person_id is None:
+            return None
+        name = _name(person)
+        text = f"<at>{name}</at>"
+        known = self.by_text.get(text)
+        if known is not None and known["mentioned"]["id"] != person_id:
+            return None  # two people by one name: Teams could not tell which one is meant
+        self.by_text[text] = {
+            "type": "mention",
+            "text": text,
+            "mentioned": {"id": person_id, "name": name},
+        }
+        return text
+
+    def used_in(self, content: Any) -> list[dict[str, Any]]:
+        """List the entities whose text the content shows (a dropped field mentions nobody)."""
+        serialized = json.dumps(content, ensure_ascii=False)
+        return [
+            entity
+            for text, entity in self.by_text.items()
+            if json.dumps(text, ensure_ascii=False)[1:-1] in serialized
+        ]
+
+
+def _name(person: Mapping[str, Any]) -> str:
+    """Name a person in one line, without the leading `@` (a mention shows its own)."""
+    return cut(_SPACES.sub(" ", teams_text(person_name(person).removeprefix("@"))), NAME_LIMIT)
+
+
+def _who(person: Mapping[str, Any], mentions: _Mentions) -> str:
+    """Name a person: a mention when the id is Teams', else the plain name."""
+    return mentions.tag(person) or fit(person_name(person), NAME_LIMIT)
+
+
+# Elements and activities
+
+
+def _text(text: str, **style: Any) -> dict[str, Any]:
+    return {"type": "TextBlock", "text": text, "wrap": True, **style}
+
+
+def _heading(text: str) -> dict[str, Any]:
+    return _text(text, size="Large", weight="Bolder", style="heading")
+
+
+def _subtle(text: str) -> dict[str, Any]:
+    return _text(text, isSubtle=True, spacing="Small")
+
+
+def _attention(text: str) -> dict[str, Any]:
+    return _text(text, color="Attention")
+
+
+def _submit(title: str, data: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "Action.Submit", "title": _plain(title, BUTTON_TITLE_LIMIT), "data": data}
+
+
+def _card(
+    body: list[dict[str, Any]],
+    *,
+    actions: list[dict[str, Any]] | None = None,
+    mentions: _Mentions | None = None,
+) -> dict[str, Any]:
+    """Assemble an Adaptive Card, full width, with the mention entities its body uses."""
+    card: dict[str, Any] = {
+        "type": "AdaptiveCard",
+        "$schema": SCHEMA_URL,
+        "version": SCHEMA_VERSION,
+        "body": body,
+    }
+    if actions:
+        card["actions"] = actions
+    msteams: dict[str, Any] = {"width": "Full"}
+    entities = mentions.used_in(body) if mentions else []
+    if entities:
+        msteams["entities"] = entities
+    card["msteams"] = msteams
+    return card
+
+
+def _activity(
+    text: str,
+    card: dict[str, Any],
+    value: dict[str, Any] | None = None,
+    *,
+    limit: int = TEXT_LIMIT,
+) -> dict[str, Any]:
+    """Wrap a card in a message activity; `text` is the plain fallback (notifications, search)."""
+    activity: dict[str, Any] = {
+        "type": "message",
+        "text": fit(text, limit) or "…",
+        "attachments": [{"contentType": CARD_CONTENT_TYPE, "content": card}],
+    }
+    if value is not None:
+        activity["value"] = value
+    return activity
+
+
+def activity_size(activity: Mapping[str, Any]) -> int:
+    """Count the bytes of an activity as it is sent: UTF-8 JSON."""
+    return len(json.dumps(activity, ensure_ascii=False).encode())
+
+
+def _fits(activity: Mapping[str, Any]) -> bool:
+    return activity_size(activity) <= ACTIVITY_BUDGET
+
+
+def _scaled(build: Callable[[float], dict[str, Any]]) -> dict[str, Any]:
+    """Build an activity with ever shorter texts until it fits Teams' size limit."""
+    for scale in SCALES:
+        activity = build(scale)
+        if _fits(activity):
+            return activity
+    raise ValueError(f"cannot fit {activity['text'][:80]!r} into {ACTIVITY_BUDGET} bytes")
+
+
+# Replies
+
+
+def render(reply: Reply, *, project_id: int) -> dict[str, Any]:
+    """Render one neutral reply as a Teams message activity carrying an Adaptive Card."""
+    if isinstance(reply, Ask):
+        return _scaled(lambda scale: _ask(reply, project_id, scale))
+    if isinstance(reply, Say):
+        return _scaled(lambda scale: _say(reply.text, scale))
+    if isinstance(reply, SectionDone):
+        payload = {"project_id": project_id, "section_id": reply.section_id}
+        return _card_activity(reply.card, _event("mlplan_section_complete", payload, reply.card))
+    if isinstance(reply, IntakeDone):
+        payload = {"project_id": project_id}
+        return _card_activity(reply.card, _event("mlplan_intake_complete", payload, reply.card))
+    if isinstance(reply, Show):
+        return _card_activity(reply.card, None)
+    if isinstance(reply, Reminder):
+        return _scaled(lambda scale: _reminder(reply, scale))
+    raise TypeError(f"no Teams rendering for {type(reply).__name__}")
+
+
+def _say(text: str, scale: float) -> dict[str, Any]:
+    shown = fit(text, _limit(BLOCK_LIMIT, scale))
+    return _activity(shown, _card([_text(shown)]))
+
+
+def _event(name: str, payload: dict[str, Any], card: Card) -> dict[str, Any]:
+    if card.progress is not None:
+        payload["progress"] = list(card.progress)
+    return {name: payload}
+
+
+def _ask(ask: Ask, project_id: int, scale: float) -> dict[str, Any]:
+    question = ask.question
+    body: list[dict[str, Any]] = []
+    if ask.refusal:
+        body.append(_attention("⚠️ " + fit(ask.refusal, _limit(BLOCK_LIMIT, scale))))
+    elif ask.opens_section:
+        title = f"{ask.section.order}. {ask.section.title}"
+        body.append(_heading(fit(title, _limit(TITLE_LIMIT, scale))))
+        body.append(_subtle(fit(ask.section.intro, _limit(NOTE_LIMIT, scale))))
+    body.append(_text(fit(question.prompt, _limit(PROMPT_LIMIT, scale))))
+    if ask.current is not None:
+        current = fit(ask.current, _limit(NOTE_LIMIT, scale))
+        body.append(
+            _subtle(f"Current answer: {current}. Reply to change it, or `skip` to keep it.")
+        )
+    example = fit(question.example, _limit(NOTE_LIMIT, scale))
+    body.append(_subtle(f"Question {ask.number} of {ask.total} · e.g. {example}"))
+
+    buttons, hidden = _buttons(ask)
+    if hidden:
+        body.append(_subtle(f"… {hidden} more choices not shown as buttons: type your answer."))
+    actions = None
+    if len(buttons) <= ACTIONS_PER_SET:
+        actions = buttons
+    else:
+        body += [
+            {"type": "ActionSet", "actions": buttons[start : start + ACTIONS_PER_SET]}
+            for start in range(0, len(buttons), ACTIONS_PER_SET)
+        ]
+    value = {"mlplan_question": ask.metadata(project_id)}
+    return _activity(
+        question.prompt, _card(body, actions=actions), value, limit=_limit(TEXT_LIMIT, scale)
+    )
+
+
+def _buttons(ask: Ask) -> tuple[list[dict[str, Any]], int]:
+    """Return the question's buttons, and how many choices had no room for one."""
+    qid = ask.question.id
+
+    def answer(title: str, text: str, shown: str) -> dict[str, Any]:
+        data = {"mlplan_answer": {"question_id": qid, "answer": text, "shown": shown}}
+        return _submit(title, data)
+
+    buttons: list[dict[str, Any]] = []
+    hidden = 0
+    if ask.question.kind == "choice":
+        choices = ask.question.choices
+        room = MAX_ACTIONS - 2
+        buttons = [answer(choice, choice, choice) for choice in choices[:room]]
+        hidden = max(0, len(choices) - room)
+    elif ask.question.kind == "yesno":
+        buttons = [answer("Yes", "yes", "Yes"), answer("No", "no", "No")]
+    buttons.append(answer("Skip", "skip", "skipped"))
+    buttons.append(answer("Answer later", "skip", "left for later"))
+    return buttons, hidden
+
+
+# Cards
+
+
+def _more_note(hidden: int) -> dict[str, Any]:
+    fields = "field" if hidden == 1 else "fields"
+    return _subtle(
+        teams_text(
+            f"… {hidden} more {fields} not shown: see `/mlplan status <project>` or `mlplan export`"
+        )
+    )
+
+
+def _fact(field: Field, limit: int, mentions: _Mentions) -> dict[str, str]:
+    """Write one field as a fact, with its person as a mention when Teams knows them."""
+    title = fit(field.label, LABEL_LIMIT)
+    tag = mentions.tag(field.person)
+    if tag and field.person is not None:
+        before, found, after = field.value.partition(person_name(field.person))
+        if not found:  # the value does not name the person as we would: name them first
+            before, after = "", f" · {field.value}" if field.value else ""
+        lead = fit(before, limit) + tag
+        if len(lead) + len(CUT_NOTE) < limit:
+            return {"title": title, "value": lead + fit(after, limit - len(lead))}
+    return {"title": title, "value": fit(field.value, limit)}
+
+
+def _card_body(
+    card: Card, mentions: _Mentions, size_of: Callable[[list[dict[str, Any]]], int]
+) -> list[dict[str, Any]]:
+    """Lay a card out as title, progress, fields, warnings and footer, within the size budget.
+
+    Values are cut short before any field is dropped; dropped fields are counted in a note.
+    """
+    for scale in SCALES:
+        body = _card_body_at(card, mentions, size_of, scale)
+        if body is not None:
+            return body
+    raise ValueError(f"cannot fit the card {card.title[:80]!r} into {ACTIVITY_BUDGET} bytes")
+
+
+def _card_body_at(
+    card: Card,
+    mentions: _Mentions,
+    size_of: Callable[[list[dict[str, Any]]], int],
+    scale: float,
+) -> list[dict[str, Any]] | None:
+    """Lay the card out with texts cut to this scale; None when even no field fits."""
+    head = [_heading(fit(card.title, _limit(TITLE_LIMIT, scale)))]
+    if card.progress is not None:
+        done, total = card.progress
+        head.append(_subtle(f"{_bar(done, total)}  {done} of {total} questions answered"))
+    tail = []
+    if card.warnings:
+        warnings = "\n".join(f"⚠️ {warning}" for warning in card.warnings)
+        tail.append(_attention(fit(warnings, _limit(BLOCK_LIMIT, scale))))
+    if card.footer:
+        tail.append(_subtle(fit(card.footer, _limit(NOTE_LIMIT, scale))))
+
+    def body(facts: list[dict[str, str]], hidden: int) -> list[dict[str, Any]]:
+        middle = [{"type": "FactSet", "facts": facts}] if facts else []
+        return head + middle + ([_more_note(hidden)] if hidden else []) + tail
+
+    facts: list[dict[str, str]] = []
+    for limit in (FIELD_LIMIT, FIELD_TIGHT_LIMIT):
+        facts = [_fact(field, _limit(limit, scale), mentions) for field in card.fields]
+        if size_of(body(facts, 0)) <= ACTIVITY_BUDGET:
+            return body(facts, 0)
+    # Keep the most fields that fit beside the note: the size grows with the count, so bisect.
+    low, high = -1, len(facts) - 1
+    while low < high:
+        middle = (low + high + 1) // 2
+        if size_of(body(facts[:middle], len(facts) - middle)) <= ACTIVITY_BUDGET:
+            low = middle
+        else:
+            high = middle - 1
+    return body(facts[:low], len(facts) - low) if low >= 0 else None
+
+
+def _card_activity(card: Card, value: dict[str, Any] | None) -> dict[str, Any]:
+    mentions = _Mentions()
+
+    def build(body: list[dict[str, Any]]) -> dict[str, Any]:
+        return _activity(card.title, _card(body, mentions=mentions), value)
+
+    return build(_card_body(card, mentions, lambda body: activity_size(build(body))))
+
+
+def digest_messages(digest) -> list[dict[str, Any]]:
+    """Render a digest as few activities as Teams' size allows: whole cards, packed in order."""
+    mentions = _Mentions()  # one for the digest, so one name never stands for two people
+    longest_text = f"{digest.title} ({len(digest.cards)} of {len(digest.cards)})"
+
+    def build(text: str, bodies: list[list[dict[str, Any]]]) -> dict[str, Any]:
+        containers = [
+            {
+                "type": "Container",
+                "items": body,
+                **({"separator": True, "spacing": "Large"} if n else {}),
+            }
+            for n, body in enumerate(bodies)
+        ]
+        return _activity(text, _card(containers, mentions=mentions))
+
+    bodies = [
+        _card_body(card, mentions, lambda body: activity_size(build(longest_text, [body])))
+        for card in digest.cards
+    ]
+    parts: list[list[list[dict[str, Any]]]] = []
+    for body in bodies:
+        if parts and _fits(build(longest_text, [*parts[-1], body])):
+            parts[-1].append(body)
+        else:
+            parts.append([body])
+    total = len(parts)
+    return [
+        build(digest.title if total == 1 else f"{digest.title} ({n} of {total})", part)
+        for n, part in enumerate(parts, 1)
+    ]
+
+
+# Reminders
+
+
+REMINDER_ACTIONS = (("done", "Done"), ("snooze1", "Snooze a day"), ("snooze7", "Snooze a week"))
+
+
+def _reminder(reply: Reminder, scale: float) -> dict[str, Any]:
+    """Render a batched reminder: each item with Done, Snooze a day, Snooze a week, New date."""
+    heading = "You own new items" if reply.new_owner else "Reminder"
+    body = [_heading(fit(f"{heading}: {reply.project}", _limit(TITLE_LIMIT, scale)))]
+    if reply.note:
+        body.append(_subtle(fit(reply.note, _limit(NOTE_LIMIT, scale))))
+    for item in reply.items[:MAX_REMINDER_ITEMS]:
+        title = fit(item.title, _limit(LABEL_LIMIT, scale))
+        reason = fit(item.reason, _limit(ITEM_LIMIT, scale))
+        body.append(_text(f"**{title}**: {reason}", separator=True))
+        body.append(_reminder_actions(item.kind, item.id))
+    hidden = len(reply.items) - MAX_REMINDER_ITEMS
+    if hidden > 0:
+        project = fit(reply.project, _limit(TITLE_LIMIT, scale))
+        body.append(_subtle(f"… and {hidden} more: `milestone list {project}`"))
+    titles = ", ".join(item.title for item in reply.items)
+    lead = "You own new items in" if reply.new_owner else "Reminder for"
+    text = f"{lead} {reply.project}: {titles}"
+    return _activity(text, _card(body), limit=_limit(TEXT_LIMIT, scale))
+
+
+def _reminder_actions(kind: str, item_id: int) -> dict[str, Any]:
+    """Build one item's buttons; the set's id lets reminder_after_action find it."""
+
+    def data(verb: str) -> dict[str, Any]:
+        return {"mlplan_remind": {"verb": verb, "kind": kind, "id": item_id}}
+
+    new_date = {
+        "type": "Action.ShowCard",
+        "title": "New date",
+        "card": {
+            "type": "AdaptiveCard",
+            "body": [
+                {
+                    "type": "Input.Date",
+                    "id": due_input_id(kind, item_id),
+                    "label": "New due date",
+                    "isRequired": True,
+                    "errorMessage": "Pick a date.",
+                }
+            ],
+            "actions": [_submit("Save", data("due"))],
+        },
+    }
+    return {
+        "type": "ActionSet",
+        "id": f"remind:{kind}:{item_id}",
+        "actions": [*(_submit(label, data(verb)) for verb, label in REMINDER_ACTIONS), new_date],
+    }
+
+
+def due_input_id(kind: str, item_id: int) -> str:
+    """Name one item's date input; Teams sends its value beside the Save button's data.
+
+    Each item needs its own name: Teams' mobile clients do not render a card whose inputs share
+    an id, even when each sits in its own Action.ShowCard.
+    """
+    return f"due:{kind}:{item_id}"
+
+
+def submitted_due(value: Mapping[str, Any]) -> str | None:
+    """Read the date (YYYY-MM-DD) that a reminder's Save press sent, or None when it sent none."""
+    remind = value.get("mlplan_remind")
+    if not isinstance(remind, Mapping):
+        return None
+    due = value.get(due_input_id(remind.get("kind"), remind.get("id")))
+    return due if isinstance(due, str) and due else None
+
+
+def reminder_after_action(
+    card: dict[str, Any], *, ref: str, title: str, shown: str, person: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Replace one item's buttons in a reminder with what was done and by whom; keep the others'."""
+    target = f"remind:{ref}"
+
+    def build(scale: float) -> dict[str, Any]:
+        content = copy.deepcopy(card)
+        msteams = content.setdefault("msteams", {})
+        mentions = _Mentions(msteams.get("entities", ()))
+        limit = _limit(LABEL_LIMIT, scale)
+        line = f"{fit(title, limit)}: {fit(shown, limit)} ({_who(person, mentions)})"
+        content["body"] = [
+            _subtle(line)
+            if element.get("type") == "ActionSet" and element.get("id") == target
+            else element
+            for element in content.get("body", [])
+        ]
+        entities = mentions.used_in(content["body"])
+        if entities:
+            msteams["entities"] = entities
+        else:
+            msteams.pop("entities", None)
+        return _activity(f"{title}: {shown}", content, limit=_limit(TEXT_LIMIT, scale))
+
+    return _scaled(build)
+
+
+# Other messages
+
+
+def answered_note(*, question_label: str, shown: str, person: Mapping[str, Any]) -> dict:
+    """Render what replaces a question once a button answered it: the answer, and no buttons."""
+
+    def build(scale: float) -> dict[str, Any]:
+        mentions = _Mentions()
+        label = fit(question_label, _limit(LABEL_LIMIT, scale))
+        answer = fit(shown, _limit(BLOCK_LIMIT, scale))
+        line = f"**{label}**: {answer} (answered by {_who(person, mentions)})"
+        card = _card([_text(line)], mentions=mentions)
+        return _activity(f"{question_label}: {shown}", card, limit=_limit(TEXT_LIMIT, scale))
+
+    return _scaled(build)
+
+
+def parent_message(*, name: str, owner: Mapping[str, Any], progress: tuple[int, int]) -> dict:
+    """Render the first message of a project's conversation: name, owner and progress."""
+    mentions = _Mentions()
+    done, total = progress
+    body = [
+        _heading(f"Planning {fit(name, TITLE_LIMIT)}"),
+        _text(f"Owner: {_who(owner, mentions)}"),
+        _subtle(f"Progress: {done} of {total} questions {_bar(done, total)}"),
+    ]
+    text = f"Planning {name}, owned by {person_name(owner)}"
+    return _activity(text, _card(body, mentions=mentions))
+
+
+def text_only(text: str) -> dict[str, Any]:
+    """Render a short private answer (help, an error) as a plain message activity."""
+    return {"type": "message", "text": fit(text, TEXT_LIMIT) or "…"}
