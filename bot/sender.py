@@ -76,14 +76,22 @@ class OutboxSender:
             async with self.sessions() as session:
                 claimed = await outbox.claim(session=session, outgoing_id=row.id, now=now)
                 await session.commit()
-            if claimed and await self._send(row, now):
+            if not claimed:
+                held.add(conversation)
+                continue
+            outcome = await self._send(row, now)
+            if outcome:
                 sent += 1
-            else:
+            elif outcome is False:  # to be tried again: what follows it waits
                 held.add(conversation)
         return sent
 
-    async def _send(self, row: Outgoing, now: datetime) -> bool:
-        """Send one claimed row and record the outcome; return True when it went out."""
+    async def _send(self, row: Outgoing, now: datetime) -> bool | None:
+        """Send one claimed row and record the outcome.
+
+        Return True when it went out, False when it is to be tried again (the conversation's
+        later messages wait for it), None when it was given up (they go on without it).
+        """
         raise NotImplementedError
 
     async def _finish(

@@ -75,6 +75,8 @@ class Connector:
         sent: dict[str, str] = {}
 
         async def send(turn_context) -> None:
+            # Reply to the referenced message (a channel's reply chain), or post anew (no id).
+            turn_context.activity.id = reference.get("activityId")
             response = await turn_context.send_activity(Activity().deserialize(activity))
             sent["id"] = response.id if response is not None else ""
 
@@ -265,14 +267,14 @@ class TeamsDelivery(OutboxSender):
             return ("project", row.project_id)
         return ("to", row.payload.get("to"))
 
-    async def _send(self, row: Outgoing, now: datetime) -> bool:
+    async def _send(self, row: Outgoing, now: datetime) -> bool | None:
         to = row.payload.get("to", "")
         try:
             reference = await self._reference(row.workspace_id, to, now)
             if reference is None:
                 log.warning("no Teams conversation for %s; message marked failed", to.split(":")[0])
                 await self._finish(row, now, error="no_conversation", retry_at=None)
-                return False
+                return None
             if row.method == "update":
                 target = row.target_id or await self._parent_id(row)
                 if target is None:
@@ -287,7 +289,7 @@ class TeamsDelivery(OutboxSender):
                 sent_id = await self.connector.post(reference, row.payload["activity"])
         except Gone as gone:
             await self._finish(row, now, error=f"conversation_gone: {gone}", retry_at=None)
-            return False
+            return None
         except Exception as error:  # msrest, requests and botbuilder raise many kinds
             return await self._failed(row, to, error, now)
         async with self.sessions() as session:
@@ -295,7 +297,7 @@ class TeamsDelivery(OutboxSender):
             await session.commit()
         return True
 
-    async def _failed(self, row: Outgoing, to: str, error: Exception, now: datetime) -> bool:
+    async def _failed(self, row: Outgoing, to: str, error: Exception, now: datetime) -> bool | None:
         status = _status(error)
         name = type(error).__name__
         if status in GONE:
@@ -304,14 +306,15 @@ class TeamsDelivery(OutboxSender):
             )
             await self._finish(row, now, error=f"conversation_gone: {status}", retry_at=None)
             await self._broken(row, to, f"the connector answered {status}", now)
-        elif status in REFUSED:
+            return None
+        if status in REFUSED:
             log.warning("Teams refused a message (%s %s); marked failed", status, name)
             await self._finish(row, now, error=f"refused: {status}", retry_at=None)
-        else:
-            log.warning("Teams send failed (%s %s); will retry", status or "no status", name)
-            await self._finish(
-                row, now, error=f"{name}: {status}", retry_at=now + backoff(row.attempts)
-            )
+            return None
+        log.warning("Teams send failed (%s %s); will retry", status or "no status", name)
+        await self._finish(
+            row, now, error=f"{name}: {status}", retry_at=now + backoff(row.attempts)
+        )
         return False
 
     async def _reference(self, workspace_id: int, to: str, now: datetime) -> dict | None:

@@ -89,9 +89,8 @@ class TeamsHarness:
 
     async def press(self, sent: Sent, data: dict[str, Any], **kwargs: Any):
         """Press an Action.Submit button of a card mlplan sent: a message with `value`, no text."""
-        body = self.activity(
-            conversation=sent.conversation, value=data, replyToId=sent.id, **kwargs
-        )
+        kwargs.setdefault("conversation", sent.conversation)
+        body = self.activity(value=data, replyToId=sent.id, **kwargs)
         response = await self.post(body)
         assert response.status == 200, await response.text()
         await self.settle()

@@ -1,0 +1,79 @@
+"""A whole intake through Teams' HTTP endpoint: typed answers, card buttons, mentions, a retry."""
+
+import sqlalchemy as sa
+
+from storage import projects as store
+from storage.models import Project
+from tests.bot.teams.conftest import PERSONAL
+from tests.transcript import PROJECT, Script, plan_inputs
+
+
+def teams_form(text: str) -> dict:
+    """Type an answer as Teams sends it: a Slack-style mention becomes `<at>` and its entity."""
+    if text.startswith("<@") and text.endswith(">"):
+        user_id, _, name = text[2:-1].partition("|")
+        tag = f"<at>{name}</at>"
+        entity = {"type": "mention", "text": tag, "mentioned": {"id": user_id, "name": name}}
+        return {"text": tag, "entities": [entity]}
+    return {"text": text}
+
+
+def button(sent, answer: str) -> dict | None:
+    """Find a question card's Action.Submit whose answer is this text."""
+    actions = list(sent.card.get("actions", []))
+    for element in sent.card["body"]:
+        actions += element.get("actions", [])
+    for action in actions:
+        data = action.get("data", {}).get("mlplan_answer", {})
+        if data.get("answer", "").lower() == answer.lower():
+            return action["data"]
+    return None
+
+
+async def test_a_whole_intake_in_a_personal_chat_stores_every_answer_and_ends_with_the_plan_card(
+    teams, flow
+):
+    _, expected, refusals = plan_inputs(flow)
+    await teams.say(f"new {PROJECT}")
+    script = Script()
+    pressed = retried = 0
+    for _ in range(400):  # a bound far above the questions and refusals of the plan
+        if teams.fake.sent(lambda s: "mlplan_intake_complete" in s.value):
+            break
+        sent = teams.last_question()
+        question = flow.questions[sent.value["mlplan_question"]["question_id"]]
+        for text in script.inputs_for(question):
+            data = button(sent, text) if question.kind in ("choice", "yesno") else None
+            if data is not None and text != "skip":
+                pressed += 1
+                await teams.press(sent, data)
+                continue
+            body = await teams.say(**teams_form(text))
+            if question.id == "current_solution" and not retried:
+                retried += 1  # the connector delivers the same activity again: handled once
+                assert (await teams.post(body)).status == 200
+                await teams.settle()
+    else:
+        raise AssertionError("the intake did not complete")
+
+    sent = teams.fake.sent()
+    assert all(s.conversation == PERSONAL for s in sent)
+    assert len([s for s in sent if "mlplan_intake_complete" in s.value]) == 1
+    sections = [
+        s.value["mlplan_section_complete"]["section_id"]
+        for s in sent
+        if "mlplan_section_complete" in s.value
+    ]
+    assert sections == [s.id for s in flow.sections]
+    assert pressed >= 5
+    refused = [s for s in teams.fake.questions() if s.card["body"][0].get("color") == "Attention"]
+    assert len(refused) == len(refusals) == 7
+    async with teams.runtime.sessions() as session:
+        project = await session.scalar(sa.select(Project))
+        answers = await store.latest_answers(session=session, project_id=project.id)
+    assert answers == expected.answers
+    assert project.intake_done_at is not None
+    # Each pressed card was replaced by what was answered, without its buttons.
+    updates = teams.fake.sent(lambda s: s.method == "update")
+    assert len(updates) >= pressed
+    assert all("actions" not in (u.card or {}) for u in updates)
