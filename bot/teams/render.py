@@ -229,10 +229,14 @@ def _activity(
     *,
     limit: int = TEXT_LIMIT,
 ) -> dict[str, Any]:
-    """Wrap a card in a message activity; `text` is the plain fallback (notifications, search)."""
+    """Wrap a card in a message activity; `summary` is the plain fallback (notifications, search).
+
+    The fallback is not `text`: Teams shows an activity's text above its card, so every question
+    would be written twice.
+    """
     activity: dict[str, Any] = {
         "type": "message",
-        "text": fit(text, limit) or "…",
+        "summary": fit(text, limit) or "…",
         "attachments": [{"contentType": CARD_CONTENT_TYPE, "content": card}],
     }
     if value is not None:

@@ -45,6 +45,11 @@ class Sent:
     status: int = 200
 
     @property
+    def text(self) -> str:
+        """What a person reads first: the text, or a card's summary."""
+        return self.activity.get("text") or self.activity.get("summary") or ""
+
+    @property
     def value(self) -> dict[str, Any]:
         return self.activity.get("value") or {}
 
@@ -105,7 +110,7 @@ class FakeConnector:
         while len(found := self.sent(predicate)) < count:
             if time.monotonic() > deadline:
                 seen = "\n".join(
-                    f"  {s.method} {s.conversation} [{s.status}]: {s.activity.get('text')!r}"
+                    f"  {s.method} {s.conversation} [{s.status}]: {s.text!r}"
                     for s in self.activities
                 )
                 raise AssertionError(f"expected {count} matching activities; got:\n{seen}")

@@ -11,7 +11,7 @@ async def test_new_in_a_personal_chat_asks_the_first_question(teams):
     assert len(sent) == 2, [s.activity.get("text") for s in sent]
     parent, question = sent
     assert parent.conversation == PERSONAL
-    assert "Churn model" in parent.activity["text"]
+    assert "Churn model" in parent.text
     meta = question.value["mlplan_question"]
     assert meta["question_id"] == teams.runtime.flow.sections[0].questions[0].id
     assert meta["kind"]

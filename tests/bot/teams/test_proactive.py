@@ -59,8 +59,8 @@ async def test_a_new_owner_and_a_due_milestone_reach_them_in_a_personal_chat_ope
     assert created["channelData"]["tenant"]["id"] == created["tenantID"] == "tenant-1"
     notices = to(teams, BEN_CHAT)
     assert len(notices) == 2
-    assert "You own new items" in notices[0].activity["text"]
-    assert "Baseline" in notices[1].activity["text"] and notices[1].card["version"] == "1.5"
+    assert "You own new items" in notices[0].text
+    assert "Baseline" in notices[1].text and notices[1].card["version"] == "1.5"
     # Ticking again sends nothing twice; the opened chat is reused, not opened again.
     await tick(teams, MONDAY + timedelta(minutes=1))
     assert len(to(teams, BEN_CHAT)) == 2 and len(teams.fake.created) == 1
@@ -90,9 +90,9 @@ async def test_a_reminder_waits_for_nine_in_the_owners_teams_time_zone(teams):
         "list", mention_bot=True, conversation=CHANNEL, user=BEN, timezone="America/New_York"
     )
     await tick(teams, datetime(2026, 11, 23, 13, 59, tzinfo=UTC))  # 08:59 in New York
-    assert not [s for s in to(teams, BEN_CHAT) if s.activity["text"].startswith("Reminder")]
+    assert not [s for s in to(teams, BEN_CHAT) if s.text.startswith("Reminder")]
     await tick(teams, datetime(2026, 11, 23, 14, 0, tzinfo=UTC))
-    assert [s for s in to(teams, BEN_CHAT) if s.activity["text"].startswith("Reminder")]
+    assert [s for s in to(teams, BEN_CHAT) if s.text.startswith("Reminder")]
 
 
 async def test_a_digest_goes_to_a_subscriber_personal_chat_and_to_a_channel(teams):
@@ -101,13 +101,13 @@ async def test_a_digest_goes_to_a_subscriber_personal_chat_and_to_a_channel(team
     await teams.say("digest subscribe here", mention_bot=True, conversation=CHANNEL)
     report = await tick(teams, MONDAY + timedelta(days=7))
     assert report.digests == 2
-    personal = [s for s in to(teams, "a:1personal-ada") if "Weekly ML digest" in s.activity["text"]]
-    channel = [s for s in to(teams, CHANNEL) if "Weekly ML digest" in s.activity["text"]]
+    personal = [s for s in to(teams, "a:1personal-ada") if "Weekly ML digest" in s.text]
+    channel = [s for s in to(teams, CHANNEL) if "Weekly ML digest" in s.text]
     assert personal and channel
     assert channel[0].method == "send"  # a new post in the channel, not a reply in some chain
     assert "Churn model" in str(personal[0].card)
     await tick(teams, MONDAY + timedelta(days=7, minutes=1))
-    assert len([s for s in to(teams, CHANNEL) if "Weekly ML digest" in s.activity["text"]]) == 1
+    assert len([s for s in to(teams, CHANNEL) if "Weekly ML digest" in s.text]) == 1
 
 
 async def test_a_chat_the_bot_was_removed_from_is_marked_reported_once_and_not_retried(teams):
@@ -127,7 +127,7 @@ async def test_a_chat_the_bot_was_removed_from_is_marked_reported_once_and_not_r
     assert broken.broken_at is not None and "403" in broken.broken_reason
     assert len(failed) == 2 and all("conversation_gone" in f.last_error for f in failed)
     await teams.adapter.delivery.deliver()  # the report was queued during that round
-    reports = [s for s in to(teams, chain) if "could not reach Ben Okafor" in s.activity["text"]]
+    reports = [s for s in to(teams, chain) if "could not reach Ben Okafor" in s.text]
     assert len(reports) == 1
     attempts = len(teams.fake.activities)
     await tick(
@@ -137,4 +137,4 @@ async def test_a_chat_the_bot_was_removed_from_is_marked_reported_once_and_not_r
     # Ben writes to the bot again: the fresh reference heals, and reminders flow again.
     await teams.say("hello again", user=BEN, conversation=BEN_CHAT, kind="personal")
     await tick(teams, MONDAY + timedelta(days=4))
-    assert [s for s in to(teams, BEN_CHAT) if s.activity["text"].startswith("Reminder")]
+    assert [s for s in to(teams, BEN_CHAT) if s.text.startswith("Reminder")]

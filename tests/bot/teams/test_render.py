@@ -163,10 +163,10 @@ def check_activity(activity: dict) -> dict:
     serialized = json.dumps(activity, ensure_ascii=False)
     assert len(serialized.encode()) < MAX_ACTIVITY_BYTES
     assert activity["type"] == "message"
-    assert isinstance(activity["text"], str) and 0 < len(activity["text"]) <= 3000
-    assert "<at>" not in activity["text"]
+    assert isinstance(activity["summary"], str) and 0 < len(activity["summary"]) <= 3000
+    assert "<at>" not in activity["summary"]
     assert "/mlplan " not in serialized
-    assert set(activity) <= {"type", "text", "attachments", "value"}
+    assert set(activity) <= {"type", "summary", "attachments", "value"}  # no text: shown twice
     (attachment,) = activity["attachments"]
     assert attachment["contentType"] == CARD_CONTENT_TYPE
     check_card(attachment["content"])
@@ -367,7 +367,7 @@ def test_choice_question_has_a_button_per_choice_and_skip_and_later():
             "choices": ["MVP", "Growth", "Maturity"],
         }
     }
-    assert activity["text"] == FLOW.questions["stage"].prompt
+    assert activity["summary"] == FLOW.questions["stage"].prompt
     check_activity(activity)
 
 
@@ -481,7 +481,7 @@ def test_card_layout_and_show_has_no_value():
     activity = render(Show(card), project_id=7)
 
     assert "value" not in activity
-    assert activity["text"] == "Status: Churn"
+    assert activity["summary"] == "Status: Churn"
     content = check_activity(activity)
     assert content["msteams"] == {"width": "Full"}
     assert content["body"] == [
@@ -545,7 +545,7 @@ def test_section_done_value():
     assert activity["value"] == {
         "mlplan_section_complete": {"project_id": 7, "section_id": "intake", "progress": [9, 81]}
     }
-    assert activity["text"] == "Section 1 of 7 done"
+    assert activity["summary"] == "Section 1 of 7 done"
     check_activity(activity)
 
 
@@ -597,7 +597,7 @@ def test_ten_thousand_character_values_are_cut_and_fit():
     assert all(v.endswith(CUT_NOTE) and len(v) <= 2000 and LONG.startswith(v[:-8]) for v in values)
     assert content["body"][0]["text"].endswith(CUT_NOTE) and len(content["body"][0]["text"]) <= 300
     assert all(len(text) <= 5000 for text in all_texts(content))
-    assert len(activity["text"]) <= 3000
+    assert len(activity["summary"]) <= 3000
 
 
 def test_many_long_values_are_shortened_before_any_field_is_dropped():
@@ -651,7 +651,7 @@ def test_ten_thousand_characters_are_cut_everywhere():
         assert CUT_NOTE in json.dumps(activity, ensure_ascii=False)
     say = card_of(activities[0])["body"][0]["text"]
     assert len(say) <= 3000 and LONG.startswith(say.removesuffix(CUT_NOTE))
-    assert activities[0]["text"] == say
+    assert activities[0]["summary"] == say
     assert all_texts(card_of(activities[3]))[0].endswith("(answered by <at>ann</at>)")
     assert len(text_only(LONG)["text"]) <= 3000
 
@@ -688,7 +688,7 @@ def test_field_with_a_teams_person_is_a_mention(person_id):
     assert content["msteams"]["entities"] == [
         {"type": "mention", "text": "<at>ann</at>", "mentioned": {"id": person_id, "name": "ann"}}
     ]
-    assert "<at>" not in activity["text"]
+    assert "<at>" not in activity["summary"]
 
 
 @pytest.mark.parametrize(
@@ -794,7 +794,7 @@ def test_typed_at_tags_never_mention_anywhere():
 def test_say_is_one_wrapped_text_block_with_the_same_fallback():
     activity = render(Say("Type `/mlplan status Churn` to see it"), project_id=7)
 
-    assert activity["text"] == "Type `status Churn` to see it"
+    assert activity["summary"] == "Type `status Churn` to see it"
     assert card_of(activity)["body"] == [
         {"type": "TextBlock", "text": "Type `status Churn` to see it", "wrap": True}
     ]
@@ -817,7 +817,7 @@ def test_reminder_has_each_items_buttons_and_a_date_picker():
     activity = render(reminder(1, note="Reply here or use the buttons."), project_id=5)
 
     card = check_activity(activity)
-    assert activity["text"] == "Reminder for Churn: Item 0"
+    assert activity["summary"] == "Reminder for Churn: Item 0"
     assert "value" not in activity
     body = card["body"]
     assert body[0]["text"] == "Reminder: Churn"
@@ -865,7 +865,7 @@ def test_new_owner_reminder_says_so():
     activity = render(reminder(2, new_owner=True), project_id=5)
 
     assert card_of(activity)["body"][0]["text"] == "You own new items: Churn"
-    assert activity["text"] == "You own new items in Churn: Item 0, Item 1"
+    assert activity["summary"] == "You own new items in Churn: Item 0, Item 1"
     check_activity(activity)
 
 
@@ -902,7 +902,7 @@ def test_reminder_after_action_replaces_only_that_items_buttons():
     assert content["msteams"]["entities"] == [
         {"type": "mention", "text": "<at>ann</at>", "mentioned": {"id": TEAMS_ID, "name": "ann"}}
     ]
-    assert activity["text"] == "Item 1: snoozed to Fri 27 Nov"
+    assert activity["summary"] == "Item 1: snoozed to Fri 27 Nov"
 
     bo = {"id": "u2", "name": "bo"}
     again = reminder_after_action(content, ref="doc:100", title="Item 0", shown="done", person=bo)
@@ -928,7 +928,7 @@ def test_answered_note_has_no_buttons_and_no_value():
     ]
     assert not all_actions(content)
     assert "value" not in activity
-    assert activity["text"] == "Stage: MVP & more"
+    assert activity["summary"] == "Stage: MVP & more"
 
 
 def test_answered_note_names_a_person_without_a_teams_id():
@@ -947,7 +947,7 @@ def test_parent_message_names_the_project_owner_and_progress():
         "Progress: 12 of 81 questions ▰▱▱▱▱▱▱▱▱▱",
     ]
     assert len(content["msteams"]["entities"]) == 1
-    assert activity["text"] == "Planning Churn, owned by @ann"
+    assert activity["summary"] == "Planning Churn, owned by @ann"
     assert "value" not in activity
 
 
@@ -1006,7 +1006,7 @@ def test_digest_of_one_project_is_one_activity():
     (activity,) = digest_messages(digest)
 
     card = check_activity(activity)
-    assert activity["text"] == digest.title
+    assert activity["summary"] == digest.title
     assert digest_titles([activity]) == [card.title for card in digest.cards]
     assert [c.get("separator", False) for c in card["body"]] == [False] + [True] * (
         len(digest.cards) - 1
@@ -1028,7 +1028,7 @@ def test_digest_of_60_projects_is_split_into_valid_activities(shown):
     if shown == 60:
         assert total > 1
     if total > 1:
-        assert [a["text"] for a in activities] == [
+        assert [a["summary"] for a in activities] == [
             f"{digest.title} ({n} of {total})" for n in range(1, total + 1)
         ]
     # as few activities as the size allows: no two neighbours would fit in one
