@@ -3,8 +3,11 @@
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+import sqlalchemy as sa
+
 from bot.app import build_scheduler
 from bot.slack.app import build
+from storage.models import DigestSubscription
 
 # Monday 19 Oct 2026, 09:00 in Berlin (CEST, UTC+2); Europe leaves summer time on Sunday 25 Oct.
 BEFORE_DST_END = datetime(2026, 10, 19, 7, 0, tzinfo=UTC)
@@ -134,3 +137,11 @@ def test_a_digest_of_300_projects_stays_within_slacks_limits(flow):
         texts = json.dumps(message["blocks"])
         assert len(texts) < 3 * BLOCKS_TEXT_BUDGET
     assert "and 250 more: `/mlplan list`" in json.dumps(messages, ensure_ascii=False)
+
+
+async def test_digest_subscribe_here_subscribes_the_channel_the_command_was_typed_in(slack):
+    answer = await subscribe(slack, "digest subscribe here")
+    assert "to this channel" in answer["text"]
+    async with slack.runtime.sessions() as session:
+        subscription = await session.scalar(sa.select(DigestSubscription))
+    assert (subscription.target_kind, subscription.target_id) == ("channel", "C1")
