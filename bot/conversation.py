@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from flows import engine, export, summary
 from flows.engine import State, Turn
 from flows.model import Flow
-from flows.replies import Card, Field, Reply, Say, Show
+from flows.replies import Card, Field, IntakeDone, Reply, Say, SectionDone, Show
 from storage import outbox
 from storage import projects as store
 from storage.models import DocItem, Milestone, Project
@@ -77,6 +77,28 @@ class Outcome:
     private: bool = False
     created: bool = False
     duplicate: bool = False
+
+    def messages(self, *, pressed: bool = False) -> list[tuple[str, Reply | None]]:
+        """Say, in order, which messages an adapter sends for this outcome.
+
+        `private` (each reply, to the speaker alone where the platform can), `parent` (a new
+        project's first message), `answered` (the pressed question's card, replaced by its
+        answer), `reply` (each reply, in the project's conversation) and `parent_update` (the
+        first message again, once a section is done). Adapters only place and render them.
+        """
+        if self.private:
+            return [("private", reply) for reply in self.replies]
+        messages: list[tuple[str, Reply | None]] = []
+        if self.created:
+            messages.append(("parent", None))
+        if pressed and self.stored:
+            messages.append(("answered", None))
+        messages += [("reply", reply) for reply in self.replies]
+        if self.project is not None and any(
+            isinstance(r, SectionDone | IntakeDone) for r in self.replies
+        ):
+            messages.append(("parent_update", None))
+        return messages
 
 
 Sink = Callable[[AsyncSession, int, Outcome, "Speaker"], Awaitable[None]]

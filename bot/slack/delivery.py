@@ -17,7 +17,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.conversation import Outcome, Speaker
 from bot.sender import OutboxSender, backoff
 from bot.slack import render
-from flows.replies import IntakeDone, SectionDone
 from storage import outbox
 from storage.models import Outgoing, Project, Workspace
 
@@ -89,8 +88,8 @@ class SlackDelivery(OutboxSender):
                 "project_id": project_id,
             }
             in_thread = project is not None and (project.thread is not None or outcome.created)
-            if outcome.private:
-                for reply in outcome.replies:
+            for kind, reply in outcome.messages(pressed=pressed is not None):
+                if kind == "private":
                     message = render.render(reply, project_id=project_id or 0)
                     message.pop("metadata", None)
                     outbox.enqueue(
@@ -101,46 +100,47 @@ class SlackDelivery(OutboxSender):
                         in_thread=in_thread,
                         payload=message,
                     )
-                return
-            if outcome.created:
-                parent = render.parent_message(
-                    name=project.name, owner=project.owner, progress=project.progress
-                )
-                outbox.enqueue(
-                    **common,
-                    channel=channel,
-                    starts_thread=True,
-                    payload=parent,
-                    response_url=response_url,
-                )
-            if pressed is not None and outcome.stored:
-                note = render.answered_note(
-                    question_label=pressed["label"], shown=pressed["shown"], person=speaker.person()
-                )
-                outbox.enqueue(
-                    **common,
-                    method="update",
-                    channel=channel,
-                    target_id=pressed["ts"],
-                    payload=note,
-                )
-            for reply in outcome.replies:
-                outbox.enqueue(
-                    **common,
-                    channel=channel,
-                    in_thread=True,
-                    payload=render.render(reply, project_id=project_id),
-                    response_url=response_url,
-                )
-            if project is not None and any(
-                isinstance(r, SectionDone | IntakeDone) for r in outcome.replies
-            ):
-                parent = render.parent_message(
-                    name=project.name, owner=project.owner, progress=project.progress
-                )
-                outbox.enqueue(
-                    **common, method="update", channel=channel, in_thread=True, payload=parent
-                )
+                elif kind == "reply":
+                    outbox.enqueue(
+                        **common,
+                        channel=channel,
+                        in_thread=True,
+                        payload=render.render(reply, project_id=project_id),
+                        response_url=response_url,
+                    )
+                elif kind == "answered":
+                    note = render.answered_note(
+                        question_label=pressed["label"],
+                        shown=pressed["shown"],
+                        person=speaker.person(),
+                    )
+                    outbox.enqueue(
+                        **common,
+                        method="update",
+                        channel=channel,
+                        target_id=pressed["ts"],
+                        payload=note,
+                    )
+                else:  # the parent message, or its update once a section is done
+                    parent = render.parent_message(
+                        name=project.name, owner=project.owner, progress=project.progress
+                    )
+                    if kind == "parent":
+                        outbox.enqueue(
+                            **common,
+                            channel=channel,
+                            starts_thread=True,
+                            payload=parent,
+                            response_url=response_url,
+                        )
+                    else:
+                        outbox.enqueue(
+                            **common,
+                            method="update",
+                            channel=channel,
+                            in_thread=True,
+                            payload=parent,
+                        )
 
         return sink
 

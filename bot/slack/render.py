@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import re
-import unicodedata
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -20,6 +19,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from bot.text import JOINERS, attached, progress_bar
 from flows.replies import Ask, Card, Field, IntakeDone, Reminder, Reply, Say, SectionDone, Show
 from flows.summary import person_name
 
@@ -43,21 +43,14 @@ FIELD_TIGHT_LIMIT = 300
 LABEL_LIMIT = 200  # a field's label, before its value
 CUT_NOTE = " … (cut)"
 WORD_SLACK = 40  # cut at a space if there is one this close to the limit
-BAR_CELLS = 10
 
 SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]+$")
 _ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
-_JOINERS = {"\u200d", "\ufe0e", "\ufe0f"}  # zero-width joiner, variation selectors
 
 
 def escape(text: str) -> str:
     """Escape text that people typed for Slack mrkdwn, so it never pings, links or mentions."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _attached(char: str) -> bool:
-    """Tell whether a character belongs to the one before it (accent, joiner, selector)."""
-    return char in _JOINERS or unicodedata.combining(char) != 0
 
 
 def _prefix(text: str, budget: int, width: Mapping[str, int]) -> str:
@@ -69,7 +62,7 @@ def _prefix(text: str, budget: int, width: Mapping[str, int]) -> str:
         if size > budget:
             break
         end += 1
-    while 0 < end < len(text) and (_attached(text[end]) or text[end - 1] in _JOINERS):
+    while 0 < end < len(text) and (attached(text[end]) or text[end - 1] in JOINERS):
         end -= 1
     space = max(text.rfind(" ", 0, end), text.rfind("\n", 0, end))
     if space > 0 and end - space <= WORD_SLACK:
@@ -109,18 +102,6 @@ def mention(person: Mapping[str, Any] | None) -> str | None:
 def _person(person: Mapping[str, Any], limit: int = 200) -> str:
     """Name a person in mrkdwn: a mention when the id is Slack's, else the escaped name."""
     return mention(person) or fit(person_name(person), limit)
-
-
-def _bar(done: int, total: int) -> str:
-    """Draw progress as ten cells; full only when everything is done, empty only at zero."""
-    if total <= 0:
-        filled = 0
-    else:
-        filled = math.floor(BAR_CELLS * done / total)
-        if done > 0:  # floor keeps the bar short of full until everything is done
-            filled = max(filled, 1)
-    filled = max(0, min(BAR_CELLS, filled))
-    return "▰" * filled + "▱" * (BAR_CELLS - filled)
 
 
 def _md(text: str) -> MarkdownTextObject:
@@ -379,7 +360,7 @@ def _card(card: Card, metadata: dict[str, Any] | None) -> dict[str, Any]:
     head: list[Block] = [_header(card.title)]
     if card.progress is not None:
         done, total = card.progress
-        head.append(_context(f"{_bar(done, total)}  {done} of {total} questions answered"))
+        head.append(_context(f"{progress_bar(done, total)}  {done} of {total} questions answered"))
     tail: list[Block] = []
     if card.warnings:
         warnings = "\n".join(f":warning: {w}" for w in card.warnings)
@@ -418,7 +399,7 @@ def parent_message(*, name: str, owner: dict, progress: tuple[int, int]) -> dict
     done, total = progress
     title = fit(name, 500)
     who = _person(owner)
-    line = f"Progress: {done} of {total} questions {_bar(done, total)}"
+    line = f"Progress: {done} of {total} questions {progress_bar(done, total)}"
     return _message(
         f"Planning {name}, owned by {person_name(owner)}",
         [_section(f"*Planning {title}*\nOwner: {who}"), _context(line)],

@@ -20,7 +20,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.conversation import Outcome, Speaker
 from bot.sender import OutboxSender, backoff
 from bot.teams import render
-from flows.replies import IntakeDone, SectionDone
 from storage import outbox
 from storage import teams as references
 from storage.models import Outgoing, Person
@@ -168,20 +167,16 @@ class TeamsDelivery(OutboxSender):
             project_id = project.id if project else None
 
             def queue(to: str, activity: dict[str, Any], **options: Any) -> None:
-                outbox.enqueue(
-                    session=session,
+                self.enqueue_to(
+                    session,
                     workspace_id=workspace_id,
-                    platform=PLATFORM,
-                    payload={"to": to, "activity": activity},
+                    to=to,
+                    activity=activity,
                     now=now,
                     project_id=project_id,
                     **options,
                 )
 
-            if outcome.private:
-                for reply in outcome.replies:
-                    queue(here, render.render(reply, project_id=project_id or 0))
-                return
             if outcome.created:
                 await references.remember(
                     session=session,
@@ -190,25 +185,30 @@ class TeamsDelivery(OutboxSender):
                     reference=reference,
                     now=now,
                 )
-                parent = render.parent_message(
-                    name=project.name, owner=project.owner, progress=project.progress
-                )
-                queue(project_key(project.id), parent, starts_thread=True)
-            if pressed is not None and outcome.stored and pressed.get("id"):
-                note = render.answered_note(
-                    question_label=pressed["label"], shown=pressed["shown"], person=speaker.person()
-                )
-                queue(here, note, method="update", target_id=pressed["id"])
             to = project_key(project.id) if project is not None else here
-            for reply in outcome.replies:
-                queue(to, render.render(reply, project_id=project_id or 0))
-            if project is not None and any(
-                isinstance(r, SectionDone | IntakeDone) for r in outcome.replies
-            ):
-                parent = render.parent_message(
-                    name=project.name, owner=project.owner, progress=project.progress
-                )
-                queue(project_key(project.id), parent, method="update", in_thread=True)
+            for kind, reply in outcome.messages(pressed=bool(pressed and pressed.get("id"))):
+                if kind in ("private", "reply"):
+                    where = here if kind == "private" else to
+                    queue(where, render.render(reply, project_id=project_id or 0))
+                elif kind == "answered":
+                    note = render.answered_note(
+                        question_label=pressed["label"],
+                        shown=pressed["shown"],
+                        person=speaker.person(),
+                    )
+                    queue(here, note, method="update", target_id=pressed["id"])
+                else:  # the parent message, or its update once a section is done
+                    parent = render.parent_message(
+                        name=project.name, owner=project.owner, progress=project.progress
+                    )
+                    first = kind == "parent"
+                    queue(
+                        to,
+                        parent,
+                        starts_thread=first,
+                        method="post" if first else "update",
+                        in_thread=not first,
+                    )
 
         return sink
 
@@ -228,11 +228,11 @@ class TeamsDelivery(OutboxSender):
                 shown=acted.shown,
                 person=speaker.person(),
             )
-            outbox.enqueue(
-                session=session,
+            self.enqueue_to(
+                session,
                 workspace_id=workspace_id,
-                platform=PLATFORM,
-                payload={"to": here, "activity": activity},
+                to=here,
+                activity=activity,
                 now=self.clock(),
                 method="update",
                 target_id=activity_id,
@@ -248,16 +248,19 @@ class TeamsDelivery(OutboxSender):
         to: str,
         activity: dict[str, Any],
         now: datetime,
-        project_id: int | None = None,
+        **options: Any,
     ) -> None:
-        """Queue one activity for a conversation key in the current transaction."""
+        """Queue one activity for a conversation key in the current transaction.
+
+        `options` are the outbox's: project_id, method ("update" with target_id), starts_thread.
+        """
         outbox.enqueue(
             session=session,
             workspace_id=workspace_id,
             platform=PLATFORM,
             payload={"to": to, "activity": activity},
             now=now,
-            project_id=project_id,
+            **options,
         )
 
     # Sending.

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import copy
 import json
-import math
 import re
-import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from bot.text import JOINERS, attached, progress_bar
 from flows.replies import Ask, Card, Field, IntakeDone, Reminder, Reply, Say, SectionDone, Show
 from flows.summary import person_name
 
@@ -43,7 +42,6 @@ ACTIONS_PER_SET = 5
 MAX_REMINDER_ITEMS = 20
 CUT_NOTE = " … (cut)"
 WORD_SLACK = 40  # cut at a space if there is one this close to the limit
-BAR_CELLS = 10
 # Text limits are multiplied by these in turn until an activity fits (many-byte characters,
 # JSON escapes): a safety net, as the limits above keep ordinary replies well under the size.
 SCALES = (1.0, 0.5, 0.2, 0.05)
@@ -57,7 +55,6 @@ _AT_TAG = re.compile(r"<(\s*/?\s*at\b[^<>]*)>", re.IGNORECASE)
 _AT_OPEN = re.compile(r"<(?=\s*/?\s*at\b)", re.IGNORECASE)
 _BREAKS = re.compile(r"(?:\r?\n)+")
 _SPACES = re.compile(r"\s+")
-_JOINERS = {"\u200d", "\ufe0e", "\ufe0f"}  # zero-width joiner, variation selectors
 
 
 # Text
@@ -71,17 +68,12 @@ def teams_text(text: str) -> str:
     return _AT_OPEN.sub("‹", text)
 
 
-def _attached(char: str) -> bool:
-    """Tell whether a character belongs to the one before it (accent, joiner, selector)."""
-    return char in _JOINERS or unicodedata.combining(char) != 0
-
-
 def cut(text: str, limit: int) -> str:
     """Cut text to at most `limit` characters, at a space when one is near, marking the cut."""
     if len(text) <= limit:
         return text
     end = max(0, limit - len(CUT_NOTE))
-    while 0 < end < len(text) and (_attached(text[end]) or text[end - 1] in _JOINERS):
+    while 0 < end < len(text) and (attached(text[end]) or text[end - 1] in JOINERS):
         end -= 1
     space = max(text.rfind(" ", 0, end), text.rfind("\n", 0, end))
     if space > 0 and end - space <= WORD_SLACK:
@@ -104,18 +96,6 @@ def _plain(text: str, limit: int) -> str:
 
 def _limit(limit: int, scale: float) -> int:
     return max(len(CUT_NOTE) + 20, int(limit * scale))
-
-
-def _bar(done: int, total: int) -> str:
-    """Draw progress as ten cells; full only when everything is done, empty only at zero."""
-    if total <= 0:
-        filled = 0
-    else:
-        filled = math.floor(BAR_CELLS * done / total)
-        if done > 0:  # floor keeps the bar short of full until everything is done
-            filled = max(filled, 1)
-    filled = max(0, min(BAR_CELLS, filled))
-    return "▰" * filled + "▱" * (BAR_CELLS - filled)
 
 
 # Mentions
@@ -402,7 +382,7 @@ def _card_body_at(
     head = [_heading(fit(card.title, _limit(TITLE_LIMIT, scale)))]
     if card.progress is not None:
         done, total = card.progress
-        head.append(_subtle(f"{_bar(done, total)}  {done} of {total} questions answered"))
+        head.append(_subtle(f"{progress_bar(done, total)}  {done} of {total} questions answered"))
     tail = []
     if card.warnings:
         warnings = "\n".join(f"⚠️ {warning}" for warning in card.warnings)
@@ -599,7 +579,7 @@ def parent_message(*, name: str, owner: Mapping[str, Any], progress: tuple[int, 
     body = [
         _heading(f"Planning {fit(name, TITLE_LIMIT)}"),
         _text(f"Owner: {_who(owner, mentions)}"),
-        _subtle(f"Progress: {done} of {total} questions {_bar(done, total)}"),
+        _subtle(f"Progress: {done} of {total} questions {progress_bar(done, total)}"),
     ]
     text = f"Planning {name}, owned by {person_name(owner)}"
     return _activity(text, _card(body, mentions=mentions))
