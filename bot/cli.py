@@ -71,6 +71,17 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument(
         "--output", "-o", type=Path, help="write to this file instead of standard output"
     )
+    package = commands.add_parser(
+        "teams-package", help="write the Teams app package (manifest and icons) to upload"
+    )
+    package.add_argument(
+        "--base-url", required=True, help="the public https address of `mlplan serve`"
+    )
+    package.add_argument("--app-id", help="the bot's Microsoft App ID (default: MICROSOFT_APP_ID)")
+    package.add_argument("--version", default="1.0.0", help="the app version (default: 1.0.0)")
+    package.add_argument(
+        "--output", "-o", type=Path, default=Path("mlplan-teams.zip"), help="the zip to write"
+    )
     return parser
 
 
@@ -95,6 +106,7 @@ def main(argv: list[str] | None = None) -> int:
         "chat": _chat,
         "db": _db,
         "export": _export,
+        "teams-package": _teams_package,
     }[args.command]
     try:
         return asyncio.run(handler(settings, args))
@@ -104,6 +116,27 @@ def main(argv: list[str] | None = None) -> int:
         # The reader went away (`mlplan export x | head`): not an error worth a traceback.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+
+
+async def _teams_package(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.teams.package import build_package
+
+    app_id = args.app_id or settings.microsoft_app_id
+    if not app_id:
+        print("mlplan: set MICROSOFT_APP_ID or pass --app-id", file=sys.stderr)
+        return 2
+    try:
+        path = build_package(
+            app_id=app_id, base_url=args.base_url, version=args.version, output=args.output
+        )
+    except ValueError as err:
+        print(f"mlplan: {err}", file=sys.stderr)
+        return 2
+    print(
+        f"Wrote {path}: upload it in Teams (Apps → Manage your apps → Upload an app) or in the"
+        " Teams admin center (Manage apps → Upload new app)."
+    )
+    return 0
 
 
 async def _db(settings: Settings, args: argparse.Namespace) -> int:

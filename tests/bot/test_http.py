@@ -68,7 +68,7 @@ async def test_serve_starts_without_credentials_and_says_how_to_connect(tmp_path
         stderr=subprocess.PIPE,
     )
     try:
-        lines = [(await asyncio.wait_for(process.stdout.readline(), 60)).decode() for _ in range(2)]
+        lines = [(await asyncio.wait_for(process.stdout.readline(), 60)).decode() for _ in range(3)]
         async with (
             aiohttp.ClientSession() as http,
             http.get(f"http://127.0.0.1:{port}/healthz") as response,
@@ -80,4 +80,5 @@ async def test_serve_starts_without_credentials_and_says_how_to_connect(tmp_path
         await process.wait()
     assert f"http://127.0.0.1:{port}" in lines[0]
     assert "Slack is not connected: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET" in lines[1]
+    assert "anonymous local mode" in lines[2] and "MICROSOFT_APP_ID" in lines[2]
     assert (tmp_path / "fresh.db").exists()
