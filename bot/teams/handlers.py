@@ -188,12 +188,15 @@ class TeamsHandlers:
             await self.conversations.remember(place=where.place, speaker=speaker, now=now)
 
     async def on_install(self, body: dict[str, Any]) -> None:
-        """Greet a chat or channel the bot was just added to, and keep its reference."""
+        """Greet a chat or channel the bot was just added to, and keep its reference.
+
+        Teams announces an install twice (installationUpdate, then conversationUpdate with the
+        bot among the members added): the first only keeps the reference, the second greets.
+        """
         bot_id = (body.get("recipient") or {}).get("id")
         added = [m.get("id") for m in body.get("membersAdded") or []]
-        if body.get("type") == "conversationUpdate" and bot_id not in added:
-            return
-        if body.get("type") == "installationUpdate" and body.get("action") != "add":
+        greet = body.get("type") == "conversationUpdate" and bot_id in added
+        if not greet and body.get("action") != "add":
             return
         now = self.clock()
         where, speaker = where_of(body), speaker_of(body)
@@ -206,6 +209,8 @@ class TeamsHandlers:
                 where.channel,
             )
         await self.remember(where, speaker, now)
+        if not greet:
+            return
         greeting = f"{WELCOME}\n\n{help_text('')}"
         async with self.conversations.sessions() as session:
             workspace_id = await workspace_id_of(session, where.place, now)

@@ -50,6 +50,18 @@ async def test_someone_else_joining_a_chat_is_not_greeted(teams):
     assert teams.fake.sent() == []
 
 
+async def test_a_personal_install_keeps_the_reference_and_greets_once(teams):
+    assert (await teams.post(teams.activity(type="installationUpdate", action="add"))).status == 200
+    added = teams.activity(type="conversationUpdate", membersAdded=[{"id": BOT_ID}])
+    assert (await teams.post(added)).status == 200
+    await teams.settle()
+    [greeting] = teams.fake.sent()
+    assert greeting.conversation == PERSONAL and "mlplan" in greeting.text
+    async with teams.runtime.sessions() as session:
+        keys = set(await session.scalars(sa.select(TeamsConversation.key)))
+    assert {"person:29:1ada", f"conversation:{PERSONAL}"} <= keys
+
+
 async def test_help_list_and_status_answer_in_a_channel_post_reply_chain(teams):
     await teams.say("new Churn model", mention_bot=True, conversation=CHANNEL)
     post = await teams.say("list", mention_bot=True, conversation=CHANNEL)
