@@ -267,15 +267,17 @@ class TeamsHandlers:
             await sink(session, workspace_id, _private(outcome), speaker)
             await session.commit()
 
+    async def _say(self, where: Where, speaker: Speaker, text: str) -> None:
+        await self._private(where, speaker, Outcome((Say(text),)))
+
     async def _command(self, where: Where, speaker: Speaker, text: str, now: datetime) -> None:
-        say = lambda message: self._private(where, speaker, Outcome((_say(message),)))  # noqa: E731
         try:
             parsed = parse_command(text, prefix="")
         except CommandError as err:
-            await say(str(err))
+            await self._say(where, speaker, str(err))
             return
         if parsed.name == "help":
-            await say(help_text(""))
+            await self._say(where, speaker, help_text(""))
             return
         if parsed.name == "digest" and parsed.action == "preview":
             digest = await self.digests.preview(place=where.place, speaker=speaker, now=now)
@@ -371,9 +373,7 @@ class TeamsHandlers:
             except ValueError:
                 due = None
             if due is None:
-                await self._private(
-                    where, speaker, Outcome((_say("Pick a date first, then press Save."),))
-                )
+                await self._say(where, speaker, "Pick a date first, then press Save.")
                 return
         try:
             acted = await self.tracking.act(
@@ -389,14 +389,10 @@ class TeamsHandlers:
                 ),
             )
         except (ValueError, TypeError) as err:
-            await self._private(where, speaker, Outcome((_say(str(err).capitalize() + "."),)))
+            await self._say(where, speaker, str(err).capitalize() + ".")
             return
         if acted is None:
-            await self._private(where, speaker, Outcome((_say("That item no longer exists."),)))
-
-
-def _say(text: str) -> Say:
-    return Say(text)
+            await self._say(where, speaker, "That item no longer exists.")
 
 
 def _private(outcome: Outcome) -> Outcome:

@@ -138,3 +138,29 @@ async def test_a_chat_the_bot_was_removed_from_is_marked_reported_once_and_not_r
     await teams.say("hello again", user=BEN, conversation=BEN_CHAT, kind="personal")
     await tick(teams, MONDAY + timedelta(days=4))
     assert [s for s in to(teams, BEN_CHAT) if s.text.startswith("Reminder")]
+
+
+async def test_a_new_date_from_the_reminder_card_moves_the_milestone(teams):
+    from bot.teams.render import due_input_id
+
+    await plan_in_channel(teams)
+    await tick(teams, MONDAY)
+    reminder = to(teams, BEN_CHAT)[-1]
+    save = next(
+        a["data"]
+        for element in reminder.card["body"]
+        for show in element.get("actions", [])
+        if show["type"] == "Action.ShowCard"
+        for a in show["card"]["actions"]
+    )
+    ref = save["mlplan_remind"]
+    field = due_input_id(ref["kind"], ref["id"])
+    await teams.press(
+        reminder, {**save, field: "2020-01-01"}, user=BEN, conversation=BEN_CHAT, kind="personal"
+    )
+    assert "today or later" in teams.fake.sent()[-1].text
+    await teams.press(
+        reminder, {**save, field: "2026-12-15"}, user=BEN, conversation=BEN_CHAT, kind="personal"
+    )
+    async with teams.runtime.sessions() as session:
+        assert str(await session.scalar(sa.select(Milestone.due))) == "2026-12-15"
