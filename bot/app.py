@@ -108,7 +108,7 @@ async def _ticking(app: web.Application):
     )
     ticker = start_ticking(scheduler, clock=runtime.clock)
     yield
-    ticker.shutdown(wait=False)
+    await ticker.stop()
 
 
 def connection_hint(settings: Settings) -> str:

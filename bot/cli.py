@@ -279,7 +279,7 @@ async def _worker(settings: Settings, args: argparse.Namespace) -> int:
     try:
         await _stop_on_signals().wait()
     finally:
-        ticker.shutdown(wait=False)
+        await ticker.stop()
         if adapter is not None:
             await adapter.delivery.drain()
         await runtime.close()

@@ -7,6 +7,7 @@ missed tick or a second scheduler never sends anything twice. APScheduler only w
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import defaultdict
 from collections.abc import Callable
@@ -296,18 +297,40 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def start_ticking(
-    scheduler: Scheduler, *, clock: Callable[[], datetime] = utcnow, every: int = TICK_EVERY
-):
-    """Run `tick(now)` every minute in the running loop with APScheduler; return the scheduler."""
-    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+class Ticker:
+    """APScheduler calling `tick(now)` every minute, and a stop that lets a running tick finish.
 
-    async def run() -> None:
+    APScheduler's `shutdown(wait=False)` leaves a running coroutine job behind; closing the
+    database under it would leave it waiting forever on a connection that is gone.
+    """
+
+    def __init__(self, scheduler: Scheduler, clock: Callable[[], datetime], every: int):
+        from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+        self.scheduler = scheduler
+        self.clock = clock
+        self._running: set[asyncio.Task] = set()
+        self._aps = AsyncIOScheduler(timezone=UTC)
+        self._aps.add_job(
+            self._run,
+            "interval",
+            seconds=every,
+            next_run_time=clock(),
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=30,
+        )
+
+    async def _run(self) -> None:
+        task = asyncio.current_task()
+        self._running.add(task)
         try:
-            report = await scheduler.tick(clock())
+            report = await self.scheduler.tick(self.clock())
         except Exception:  # the next tick tries again; claims make that safe
             log.exception("tick failed")
             return
+        finally:
+            self._running.discard(task)
         if report.reminders or report.digests or report.sent:
             log.info(
                 "tick: %d reminders, %d digests queued; %d messages sent",
@@ -316,15 +339,17 @@ def start_ticking(
                 report.sent,
             )
 
-    ticker = AsyncIOScheduler(timezone=UTC)
-    ticker.add_job(
-        run,
-        "interval",
-        seconds=every,
-        next_run_time=clock(),
-        coalesce=True,
-        max_instances=1,
-        misfire_grace_time=30,
-    )
-    ticker.start()
+    async def stop(self, timeout: float = 30) -> None:
+        """Stop ticking; wait (a while) for a tick that is running to finish."""
+        self._aps.shutdown(wait=False)
+        if self._running:
+            await asyncio.wait(set(self._running), timeout=timeout)
+
+
+def start_ticking(
+    scheduler: Scheduler, *, clock: Callable[[], datetime] = utcnow, every: int = TICK_EVERY
+) -> Ticker:
+    """Run `tick(now)` every minute in the running loop with APScheduler; `await stop()` it."""
+    ticker = Ticker(scheduler, clock, every)
+    ticker._aps.start()
     return ticker

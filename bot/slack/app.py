@@ -214,6 +214,6 @@ async def run_socket_mode(
             await stop.wait()
     finally:
         if ticker is not None:
-            ticker.shutdown(wait=False)
+            await ticker.stop()
         await handler.close_async()
     return adapter
