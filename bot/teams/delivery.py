@@ -128,6 +128,7 @@ class Connector:
             service_url=seed["serviceUrl"],
         )
         opened["tenantId"] = tenant
+        opened["activityId"] = None  # a new message, not a reply to one
         return opened
 
 

@@ -176,6 +176,8 @@ class TeamsHandlers:
                         "id": where.place.channel,
                     }
                     reference["activityId"] = None
+                if key.startswith("person:"):  # reminders are new messages, not replies
+                    reference["activityId"] = None
                 await references.remember(
                     session=session,
                     workspace_id=workspace_id,

@@ -59,6 +59,7 @@ async def test_a_new_owner_and_a_due_milestone_reach_them_in_a_personal_chat_ope
     assert created["channelData"]["tenant"]["id"] == created["tenantID"] == "tenant-1"
     notices = to(teams, BEN_CHAT)
     assert len(notices) == 2
+    assert all(n.method == "send" for n in notices)  # new messages, not replies to an old one
     assert "You own new items" in notices[0].text
     assert "Baseline" in notices[1].text and notices[1].card["version"] == "1.5"
     # Ticking again sends nothing twice; the opened chat is reused, not opened again.
