@@ -7,6 +7,7 @@ order (a later message waits while an earlier one is being retried), and records
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import contextlib
 import logging
@@ -28,7 +29,7 @@ def backoff(attempts: int) -> timedelta:
     return min(timedelta(seconds=15) * (2 ** min(attempts, 12)), MAX_BACKOFF)
 
 
-class OutboxSender:
+class OutboxSender(abc.ABC):
     """Claim due outbox rows of one platform and send them, one conversation in order."""
 
     platform: str
@@ -86,13 +87,13 @@ class OutboxSender:
                 held.add(conversation)
         return sent
 
+    @abc.abstractmethod
     async def _send(self, row: Outgoing, now: datetime) -> bool | None:
         """Send one claimed row and record the outcome.
 
         Return True when it went out, False when it is to be tried again (the conversation's
         later messages wait for it), None when it was given up (they go on without it).
         """
-        raise NotImplementedError
 
     async def _finish(
         self, row: Outgoing, now: datetime, *, error: str, retry_at: datetime | None
