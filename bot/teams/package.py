@@ -9,14 +9,15 @@ from importlib import resources
 from pathlib import Path
 from urllib.parse import urlsplit
 
-GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
-SEMVER = re.compile(r"^\d+\.\d+\.\d+$")
+GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
+# Teams' schema refuses leading zeros ("1.02.0"), so this does too.
+SEMVER = re.compile(r"(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)")
 ICONS = ("color.png", "outline.png")
 
 
 def manifest(*, app_id: str, base_url: str, version: str) -> dict:
     """Fill in the manifest template; raise ValueError saying what is wrong with an input."""
-    if not GUID.match(app_id):
+    if not GUID.fullmatch(app_id):
         raise ValueError(
             f"the app id {app_id!r} is not a GUID: use the bot's Microsoft App ID"
             " (MICROSOFT_APP_ID), like 9f1c2d3e-4b5a-6978-8a9b-0c1d2e3f4a5b"
@@ -26,7 +27,12 @@ def manifest(*, app_id: str, base_url: str, version: str) -> dict:
         raise ValueError(
             f"the base URL {base_url!r} must be https://<host>: Teams only opens https links"
         )
-    if not SEMVER.match(version):
+    if parts.query or parts.fragment or parts.username:
+        raise ValueError(
+            f"the base URL {base_url!r} must be a plain https://<host>[/<path>], with no"
+            " user, query or fragment: the privacy and terms links are built on it"
+        )
+    if not SEMVER.fullmatch(version):
         raise ValueError(f"the version {version!r} must look like 1.0.0 (major.minor.patch)")
     values = {
         "{{MICROSOFT_APP_ID}}": app_id,

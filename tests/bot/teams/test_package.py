@@ -7,6 +7,7 @@ import struct
 import zipfile
 import zlib
 
+import jsonschema
 import pytest
 
 from bot.cli import main
@@ -85,6 +86,116 @@ def test_the_package_holds_a_filled_in_manifest_and_two_icons(package):
     assert len(manifest["description"]["full"]) <= 4000
 
 
+# The parts of Teams' v1.17 manifest schema that a bot-only app uses (the official schema is
+# online only): required fields, the GUID and version patterns, the length and count limits.
+_TEXT = {"type": "string", "minLength": 1}
+_HTTPS = {"type": "string", "pattern": "^https://[^\\s{}]+$", "maxLength": 2048}
+MANIFEST_SUBSET = {
+    "type": "object",
+    "required": [
+        "manifestVersion",
+        "version",
+        "id",
+        "developer",
+        "name",
+        "description",
+        "icons",
+        "accentColor",
+    ],
+    "properties": {
+        "manifestVersion": {"const": "1.17"},
+        "version": {"pattern": "^(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)$"},
+        "id": {"pattern": "^[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}$"},
+        "developer": {
+            "type": "object",
+            "required": ["name", "websiteUrl", "privacyUrl", "termsOfUseUrl"],
+            "properties": {
+                "name": {**_TEXT, "maxLength": 32},
+                "websiteUrl": _HTTPS,
+                "privacyUrl": _HTTPS,
+                "termsOfUseUrl": _HTTPS,
+            },
+        },
+        "name": {
+            "type": "object",
+            "required": ["short"],
+            "properties": {
+                "short": {**_TEXT, "maxLength": 30},
+                "full": {**_TEXT, "maxLength": 100},
+            },
+        },
+        "description": {
+            "type": "object",
+            "required": ["short", "full"],
+            "properties": {
+                "short": {**_TEXT, "maxLength": 80},
+                "full": {**_TEXT, "maxLength": 4000},
+            },
+        },
+        "icons": {
+            "type": "object",
+            "required": ["color", "outline"],
+            "properties": {"color": _TEXT, "outline": _TEXT},
+        },
+        "accentColor": {"type": "string", "pattern": "^#[0-9a-fA-F]{6}$"},
+        "bots": {
+            "type": "array",
+            "maxItems": 1,
+            "items": {
+                "type": "object",
+                "required": ["botId", "scopes"],
+                "properties": {
+                    "botId": {"pattern": "^[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}$"},
+                    "scopes": {
+                        "type": "array",
+                        "uniqueItems": True,
+                        "items": {"enum": ["personal", "team", "groupChat"]},
+                    },
+                    "supportsFiles": {"type": "boolean"},
+                    "isNotificationOnly": {"type": "boolean"},
+                    "commandLists": {
+                        "type": "array",
+                        "maxItems": 3,
+                        "items": {
+                            "type": "object",
+                            "required": ["scopes", "commands"],
+                            "properties": {
+                                "commands": {
+                                    "type": "array",
+                                    "maxItems": 10,
+                                    "items": {
+                                        "type": "object",
+                                        "required": ["title", "description"],
+                                        "additionalProperties": False,
+                                        "properties": {
+                                            "title": {**_TEXT, "maxLength": 32},
+                                            "description": {**_TEXT, "maxLength": 128},
+                                        },
+                                    },
+                                },
+                            },
+                        },
+                    },
+                },
+            },
+        },
+        "validDomains": {
+            "type": "array",
+            "items": {"type": "string", "pattern": "^[^/:\\s{}]+$", "maxLength": 2048},
+        },
+    },
+}
+
+
+def test_the_manifest_fits_the_teams_schema_rules_a_bot_uses(package):
+    manifest = json.loads(package["manifest.json"])
+    jsonschema.validate(manifest, MANIFEST_SUBSET)
+    icons = manifest["icons"]
+    assert {icons["color"], icons["outline"]} == {"color.png", "outline.png"} <= set(package)
+    with pytest.raises(jsonschema.ValidationError):  # the subset does refuse something
+        jsonschema.validate({**manifest, "accentColor": "indigo"}, MANIFEST_SUBSET)
+
+
 def test_every_listed_command_is_one_mlplan_understands(package):
     manifest = json.loads(package["manifest.json"])
     [commands] = manifest["bots"][0]["commandLists"]
@@ -109,8 +220,11 @@ def test_the_icons_have_the_sizes_and_colours_teams_requires(package):
     ("field", "value", "says"),
     [
         ("app_id", "not-a-guid", "is not a GUID"),
+        ("app_id", APP_ID + "\n", "is not a GUID"),
         ("base_url", "http://mlplan.example.com", "must be https://"),
+        ("base_url", "https://mlplan.example.com/?x=1", "no user, query or fragment"),
         ("version", "1.0", "must look like 1.0.0"),
+        ("version", "1.02.0", "must look like 1.0.0"),
     ],
 )
 def test_bad_inputs_are_refused_with_what_to_fix(tmp_path, field, value, says):
