@@ -46,7 +46,7 @@ async def remember_person(
     now: datetime,
     **fields: Any,
 ) -> Person:
-    """Record or refresh what mlplan knows of a person (name, email, time zone, conversation)."""
+    """Record or refresh what mlplan knows of a person (name, email, time zone)."""
     query = sa.select(Person).where(
         Person.workspace_id == workspace_id, Person.external_id == person["id"]
     )

@@ -34,6 +34,7 @@ from bot.teams.delivery import (
 from bot.tracking import Tracking
 from flows.model import Flow
 from flows.replies import Say
+from storage import projects as people
 from storage import teams as references
 
 log = logging.getLogger("mlplan.teams")
@@ -160,24 +161,20 @@ class TeamsHandlers:
         self.delivery.kick()
 
     async def remember(self, where: Where, speaker: Speaker, now: datetime) -> None:
-        """Keep the references that let mlplan write here later, and what Teams says of the person."""
+        """Keep the references that let mlplan write here later, and what Teams says of the person.
+
+        One transaction: this runs for every activity.
+        """
+        new_post = {**where.reference, "activityId": None}  # a new message, not a reply
+        kept = {where.here: where.reference}
+        if where.channel:  # the channel itself, for a digest subscribed there
+            channel = {**where.reference["conversation"], "id": where.place.channel}
+            kept[conversation_key(where.place.channel)] = {**new_post, "conversation": channel}
+        if where.personal:  # reminders to this person go here
+            kept[person_key(speaker.id)] = new_post
         async with self.conversations.sessions() as session:
             workspace_id = await workspace_id_of(session, where.place, now)
-            keys = [where.here]
-            if where.channel:  # the channel itself, for a digest subscribed there
-                keys.append(conversation_key(where.place.channel))
-            if where.personal:
-                keys.append(person_key(speaker.id))
-            for key in keys:
-                reference = dict(where.reference)
-                if key == conversation_key(where.place.channel) and where.channel:
-                    reference["conversation"] = {
-                        **reference["conversation"],
-                        "id": where.place.channel,
-                    }
-                    reference["activityId"] = None
-                if key.startswith("person:"):  # reminders are new messages, not replies
-                    reference["activityId"] = None
+            for key, reference in kept.items():
                 await references.remember(
                     session=session,
                     workspace_id=workspace_id,
@@ -185,9 +182,15 @@ class TeamsHandlers:
                     reference=reference,
                     now=now,
                 )
+            if speaker.timezone or speaker.name:
+                await people.remember_person(
+                    session=session,
+                    workspace_id=workspace_id,
+                    person=speaker.person(),
+                    now=now,
+                    timezone=speaker.timezone,
+                )
             await session.commit()
-        if speaker.timezone or speaker.name:
-            await self.conversations.remember(place=where.place, speaker=speaker, now=now)
 
     async def on_install(self, body: dict[str, Any]) -> None:
         """Greet a chat or channel the bot was just added to, and keep its reference.
@@ -266,7 +269,7 @@ class TeamsHandlers:
         sink = self.delivery.sink_for(here=where.here, reference=where.reference)
         async with self.conversations.sessions() as session:
             workspace_id = await workspace_id_of(session, where.place, self.clock())
-            await sink(session, workspace_id, _private(outcome), speaker)
+            await sink(session, workspace_id, _privately(outcome), speaker)
             await session.commit()
 
     async def _say(self, where: Where, speaker: Speaker, text: str) -> None:
@@ -397,5 +400,5 @@ class TeamsHandlers:
             await self._say(where, speaker, "That item no longer exists.")
 
 
-def _private(outcome: Outcome) -> Outcome:
+def _privately(outcome: Outcome) -> Outcome:
     return Outcome(outcome.replies, outcome.project, private=True)
