@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from bot import http
 from bot.conversation import Conversations
+from bot.core import Core
 from bot.digests import Digests
 from bot.scheduler import Scheduler, start_ticking
 from bot.settings import Settings
@@ -38,6 +39,17 @@ class Runtime:
     digests: Digests
     tracking: Tracking
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    core: Core = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.core = Core(
+            sessions=self.sessions,
+            flow=self.flow,
+            conversations=self.conversations,
+            digests=self.digests,
+            tracking=self.tracking,
+            clock=lambda: self.clock(),  # tests replace the runtime's clock after it is built
+        )
 
     async def close(self) -> None:
         """Release the database connections."""

@@ -193,7 +193,7 @@ async def _chat(settings: Settings, args: argparse.Namespace) -> int:
     runtime = await build_runtime(settings)
     user = args.user or getpass.getuser() or "you"
     chat = Chat(
-        conversations=runtime.conversations,
+        core=runtime.core,
         user=user,
         out=sys.stdout,
         renderer=TerminalRenderer(colour=supports_colour(sys.stdout)),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import difflib
-import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 USAGE = {
@@ -44,9 +44,14 @@ class Command:
     fields: tuple[str, ...] = ()
 
 
+def _lead(prefix: str) -> str:
+    """Write what comes before a command's name: `/mlplan `, nothing, or `/` (the terminal's)."""
+    return prefix if prefix in ("", "/") else f"{prefix} "
+
+
 def help_text(prefix: str) -> str:
     """Describe every command, prefixed as the platform types it (`/mlplan` or nothing)."""
-    lead = f"{prefix} " if prefix else ""
+    lead = _lead(prefix)
     lines = [f"`{lead}{USAGE[name]}`: {SUMMARY[name]}" for name in USAGE]
     lines.append(
         "In a project's thread, reply to answer; `skip`, `back`, `status` and `help` work there too."
@@ -54,11 +59,21 @@ def help_text(prefix: str) -> str:
     return "\n".join(lines)
 
 
-def parse_command(text: str, *, prefix: str = "") -> Command:
-    """Parse the text after the command prefix into a Command, or raise CommandError."""
+def _no_channel(text: str) -> str | None:
+    return None
+
+
+def parse_command(
+    text: str, *, prefix: str = "", channel_of: Callable[[str], str | None] = _no_channel
+) -> Command:
+    """Parse the text after the command prefix into a Command, or raise CommandError.
+
+    `channel_of` reads a channel the way the platform writes one (a Slack channel link); where
+    a platform has none, `here` names the channel or chat the command was typed in.
+    """
     word, _, rest = text.strip().partition(" ")
     name, rest = word.lower(), rest.strip()
-    lead = f"{prefix} " if prefix else ""
+    lead = _lead(prefix)
     if not name or name == "help":
         return Command("help")
     if name not in USAGE:
@@ -68,7 +83,7 @@ def parse_command(text: str, *, prefix: str = "") -> Command:
     if name == "list":
         return Command("list")
     if name == "digest":
-        return _digest(rest, lead)
+        return _digest(rest, lead, channel_of)
     if name in ("milestone", "doc"):
         return _tracked(name, rest, lead)
     if not rest:
@@ -83,11 +98,9 @@ def parse_command(text: str, *, prefix: str = "") -> Command:
 
 # `digest subscribe here`: the channel or chat the command was typed in.
 HERE = "here"
-# A channel as Slack sends it in a slash command (<#C123|name>), or a bare channel id.
-_CHANNEL = re.compile(r"^(?:<#(?P<ref>[CG][A-Z0-9]+)(?:\|[^>]*)?>|(?P<bare>[CG][A-Z0-9]{6,}))$")
 
 
-def _digest(rest: str, lead: str) -> Command:
+def _digest(rest: str, lead: str, channel_of: Callable[[str], str | None]) -> Command:
     action, _, target = rest.partition(" ")
     action, target = action.lower(), target.strip()
     usage = f"Usage: `{lead}{USAGE['digest']}`"
@@ -97,12 +110,13 @@ def _digest(rest: str, lead: str) -> Command:
         return Command("digest", action=action)
     if target.lower() == HERE:
         return Command("digest", action=action, channel=HERE)
-    match = _CHANNEL.match(target)
-    if match is None:
+    channel = channel_of(target)
+    if channel is None:
         raise CommandError(
-            f"I could not read {target!r} as a channel: pick it with `#` so that it shows as a link. {usage}"
+            f"I could not read {target!r} as a channel: pick it with `#` so that it shows as a"
+            f" link, or type `here` in the channel. {usage}"
         )
-    return Command("digest", action=action, channel=match["ref"] or match["bare"])
+    return Command("digest", action=action, channel=channel)
 
 
 # How many `;`-separated parts each action takes after the project: (fewest, most).

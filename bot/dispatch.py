@@ -1,7 +1,7 @@
 """Run a parsed command against the services, the same way for every platform.
 
-Adapters parse a command (`bot.commands.parse_command`), answer `help` and command errors
-themselves, render a digest preview in their own format, and hand everything else here.
+The core (`bot.core`) parses a command, answers `help`, command errors and a digest preview,
+and hands everything else here.
 """
 
 from __future__ import annotations

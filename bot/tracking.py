@@ -77,7 +77,9 @@ class Tracking:
                 item.status, item.done_at, item.done_by = "done", now, speaker.person()
                 shown = "done"
             elif action == "due":
-                if due is None or due < today:
+                if due is None:
+                    raise ValueError("pick a date first, then press Save")
+                if due < today:
                     raise ValueError("a new due date must be today or later")
                 item.due, item.snoozed_until, item.status = due, None, "open"
                 value, shown = due.isoformat(), f"new date {format_day(due)}"

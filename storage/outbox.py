@@ -147,3 +147,23 @@ async def latest_blocks(*, session: AsyncSession, channel: str, ts: str) -> list
         .limit(1)
     )
     return list(row.payload.get("blocks", [])) if row is not None else []
+
+
+async def latest_payload(
+    *, session: AsyncSession, workspace_id: int, platform: str, message_id: str
+) -> dict[str, Any] | None:
+    """Return the payload of the latest version mlplan queued of a message it sent (post or update)."""
+    row = await session.scalar(
+        sa.select(Outgoing)
+        .where(
+            Outgoing.workspace_id == workspace_id,
+            Outgoing.platform == platform,
+            sa.or_(
+                Outgoing.sent_id == message_id,
+                sa.and_(Outgoing.method == "update", Outgoing.target_id == message_id),
+            ),
+        )
+        .order_by(Outgoing.id.desc())
+        .limit(1)
+    )
+    return dict(row.payload) if row is not None else None

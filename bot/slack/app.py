@@ -22,7 +22,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.sender import flushing
 from bot.slack.delivery import NotInstalled, SlackDelivery
-from bot.slack.handlers import register_listeners
+from bot.slack.handlers import SlackListeners
 
 log = logging.getLogger("mlplan.slack")
 # The bot scopes an OAuth install asks for; slack/manifest.yml declares the same (a test checks).
@@ -107,16 +107,12 @@ def build(
             return client
 
     delivery = SlackDelivery(sessions=runtime.sessions, client_for=client_for, clock=runtime.clock)
-    register_listeners(
-        bolt,
-        conversations=runtime.conversations,
-        digests=runtime.digests,
-        tracking=runtime.tracking,
+    SlackListeners(
+        core=runtime.core,
         delivery=delivery,
-        flow=runtime.flow,
         command=settings.mlplan_slash_command,
         clock=runtime.clock,
-    )
+    ).register(bolt)
     return SlackAdapter(bolt=bolt, client=client, delivery=delivery, flush_every=flush_every)
 
 

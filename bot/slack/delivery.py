@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any
 
 import aiohttp
 import sqlalchemy as sa
@@ -14,7 +13,6 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.conversation import Outcome, Speaker
 from bot.sender import OutboxSender, backoff
 from bot.slack import render
 from storage import outbox
@@ -51,7 +49,7 @@ class NotInstalled(LookupError):
 
 
 class SlackDelivery(OutboxSender):
-    """Turn outcomes into outbox rows, and send due rows to the Slack Web API."""
+    """Send due outbox rows to the Slack Web API (the core queued them)."""
 
     platform = PLATFORM
 
@@ -64,118 +62,6 @@ class SlackDelivery(OutboxSender):
     ):
         super().__init__(sessions=sessions, clock=clock)
         self.client_for = client_for
-
-    def sink_for(
-        self,
-        *,
-        channel: str,
-        response_url: str | None = None,
-        pressed: dict[str, Any] | None = None,
-    ) -> Callable[[AsyncSession, int, Outcome, Speaker], Awaitable[None]]:
-        """Make the sink for one request: where it came from and which button message, if any."""
-
-        async def sink(
-            session: AsyncSession, workspace_id: int, outcome: Outcome, speaker: Speaker
-        ) -> None:
-            now = self.clock()
-            project = outcome.project
-            project_id = project.id if project else None
-            common = {
-                "session": session,
-                "workspace_id": workspace_id,
-                "platform": PLATFORM,
-                "now": now,
-                "project_id": project_id,
-            }
-            in_thread = project is not None and (project.thread is not None or outcome.created)
-            for kind, reply in outcome.messages(pressed=pressed is not None):
-                if kind == "private":
-                    message = render.render(reply, project_id=project_id or 0)
-                    message.pop("metadata", None)
-                    outbox.enqueue(
-                        **common,
-                        method="ephemeral",
-                        channel=channel,
-                        user_id=speaker.id,
-                        in_thread=in_thread,
-                        payload=message,
-                    )
-                elif kind == "reply":
-                    outbox.enqueue(
-                        **common,
-                        channel=channel,
-                        in_thread=True,
-                        payload=render.render(reply, project_id=project_id),
-                        response_url=response_url,
-                    )
-                elif kind == "answered":
-                    note = render.answered_note(
-                        question_label=pressed["label"],
-                        shown=pressed["shown"],
-                        person=speaker.person(),
-                    )
-                    outbox.enqueue(
-                        **common,
-                        method="update",
-                        channel=channel,
-                        target_id=pressed["ts"],
-                        payload=note,
-                    )
-                else:  # the parent message, or its update once a section is done
-                    parent = render.parent_message(
-                        name=project.name, owner=project.owner, progress=project.progress
-                    )
-                    if kind == "parent":
-                        outbox.enqueue(
-                            **common,
-                            channel=channel,
-                            starts_thread=True,
-                            payload=parent,
-                            response_url=response_url,
-                        )
-                    else:
-                        outbox.enqueue(
-                            **common,
-                            method="update",
-                            channel=channel,
-                            in_thread=True,
-                            payload=parent,
-                        )
-
-        return sink
-
-    def reminder_sink(self, *, channel: str, ts: str, blocks: list[dict[str, Any]] | None = None):
-        """Make the sink that updates a reminder in place once one of its items was acted on.
-
-        Slack sends a pressed message's blocks with the press; a modal's submission does not, so
-        then the latest version mlplan sent of that message is taken from the outbox.
-        """
-
-        async def sink(session: AsyncSession, workspace_id: int, acted, speaker: Speaker) -> None:
-            current = (
-                blocks
-                if blocks is not None
-                else await outbox.latest_blocks(session=session, channel=channel, ts=ts)
-            )
-            payload = render.reminder_after_action(
-                current,
-                ref=f"{acted.kind}:{acted.item_id}",
-                title=acted.title,
-                shown=acted.shown,
-                person=speaker.person(),
-            )
-            outbox.enqueue(
-                session=session,
-                workspace_id=workspace_id,
-                platform=PLATFORM,
-                payload=payload,
-                now=self.clock(),
-                method="update",
-                channel=channel,
-                target_id=ts,
-            )
-
-        return sink
 
     async def _send(self, row: Outgoing, now: datetime) -> bool:
         async with self.sessions() as session:

@@ -1,4 +1,4 @@
-"""Translate Slack payloads into conversation calls: the slash command, thread replies, edits, buttons."""
+"""Translate Slack payloads into inbound values for the core: the slash command, replies, edits, buttons, forms."""
 
 from __future__ import annotations
 
@@ -7,35 +7,45 @@ import json
 import logging
 import re
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
-from sqlalchemy.exc import SQLAlchemyError
 
-from bot.commands import HERE, CommandError, help_text, parse_command
-from bot.conversation import Conversations, Outcome, Place, Speaker
-from bot.digests import Digests
-from bot.dispatch import posts_in_thread, run_command
+from bot import inbound as said
+from bot.conversation import Place, Speaker
+from bot.core import Core, Handled
+from bot.dispatch import posts_in_thread
 from bot.slack import render
 from bot.slack.delivery import SlackDelivery
-from bot.tracking import Tracking
-from flows.model import Flow
+from bot.slack.placement import PLATFORM, SlackPlacement
+from flows.digest import Digest
 
 log = logging.getLogger("mlplan.slack")
-PLATFORM = "slack"
 # Message subtypes that are a person writing in a thread; everything else (joins, bot posts,
 # deletions, topic changes) is not an answer.
 PERSON_SUBTYPES = {None, "thread_broadcast", "file_share"}
-DATABASE_DOWN = "mlplan cannot reach its database right now, so nothing was changed. Please try again in a minute."
+REMINDER_ACTION = re.compile(r"^remind:(done|snooze1|snooze7|date):(milestone|doc):[0-9]+$")
 
 
-def _ephemeral(outcome: Outcome) -> dict[str, Any]:
-    """Put private replies into one ephemeral response to the slash command."""
+class DatabaseDown(RuntimeError):
+    """The database cannot be reached: Slack gets a 500 and delivers the event again."""
+
+
+def _typed(text: str) -> str:
+    """Undo Slack's escaping of what the person typed (&amp; &lt; &gt;); mentions stay as markup."""
+    return html.unescape(text or "")
+
+
+def _ephemeral(handled: Handled) -> dict[str, Any]:
+    """Put the replies shown at once into one ephemeral response to the slash command."""
+    outcome = handled.outcome
+    project_id = outcome.project.id if outcome is not None and outcome.project else 0
     blocks, texts = [], []
-    for reply in outcome.replies:
-        message = render.render(reply, project_id=outcome.project.id if outcome.project else 0)
+    for reply in handled.at_once:
+        if isinstance(reply, Digest):
+            return _preview(reply)
+        message = render.render(reply, project_id=project_id)
         blocks.extend(message.get("blocks", []))
         texts.append(message["text"])
     return {
@@ -45,20 +55,9 @@ def _ephemeral(outcome: Outcome) -> dict[str, Any]:
     }
 
 
-def _speaker(user_id: str, name: str | None = None) -> Speaker:
-    return Speaker(id=user_id, name=name)
-
-
-def _typed(text: str) -> str:
-    """Undo Slack's escaping of what the person typed (&amp; &lt; &gt;); mentions stay as markup."""
-    return html.unescape(text or "")
-
-
-async def _preview(
-    digests: Digests, place: Place, speaker: Speaker, now: datetime
-) -> dict[str, Any]:
-    """Render the digest the speaker would get now, privately: its first message."""
-    messages = render.digest_messages(await digests.preview(place=place, speaker=speaker, now=now))
+def _preview(digest: Digest) -> dict[str, Any]:
+    """Show the digest the speaker would get now, privately: its first message."""
+    messages = render.digest_messages(digest)
     first = messages[0]
     more = (
         f" This preview shows the first of {len(messages)} messages." if len(messages) > 1 else ""
@@ -66,89 +65,65 @@ async def _preview(
     return {"text": first["text"] + more, "blocks": first["blocks"], "response_type": "ephemeral"}
 
 
-async def learn_person(
-    conversations: Conversations, delivery: SlackDelivery, place: Place, user_id: str, now: datetime
-) -> None:
-    """Ask Slack once for a person's name, email and time zone (dates are read in it)."""
-    if await conversations.knows_timezone(place=place, person_id=user_id, now=now):
-        return
-    try:
-        client = await delivery.client_for(place.workspace)
-        user = (await client.users_info(user=user_id))["user"]
-    except Exception:  # a missing scope or an outage: dates stay in the default zone
-        log.warning("could not read users.info for a person; using the default time zone")
-        return
-    profile = user.get("profile") or {}
-    speaker = Speaker(
-        id=user_id,
-        name=user.get("name") or profile.get("display_name"),
-        email=profile.get("email"),
-        timezone=user.get("tz"),
-    )
-    await conversations.remember(place=place, speaker=speaker, now=now)
+class SlackListeners:
+    """What mlplan does with each Slack payload: translate it, hand it to the core, kick the sender."""
 
+    def __init__(
+        self,
+        *,
+        core: Core,
+        delivery: SlackDelivery,
+        command: str,
+        clock: Callable[[], datetime],
+    ):
+        self.core = core
+        self.delivery = delivery
+        self.command = command
+        self.clock = clock
 
-def register_listeners(
-    bolt: AsyncApp,
-    *,
-    conversations: Conversations,
-    digests: Digests,
-    tracking: Tracking,
-    delivery: SlackDelivery,
-    flow: Flow,
-    command: str,
-    clock: Callable[[], datetime],
-) -> None:
-    """Attach mlplan's listeners to a Bolt app."""
+    def register(self, bolt: AsyncApp) -> None:
+        """Attach the listeners to a Bolt app."""
+        bolt.command(self.command)(self.on_command)
+        bolt.event("message")(self.on_message)
+        bolt.action(re.compile(r"^(answer|skip|later):"))(self.on_button)
+        bolt.action(REMINDER_ACTION)(self.on_reminder_button)
+        bolt.view("mlplan_new_date")(self.on_new_date)
 
-    @bolt.command(command)
-    async def on_command(ack, body: dict[str, Any]) -> None:
-        now = clock()
+    def placement(self, channel: str, **options: Any) -> SlackPlacement:
+        return SlackPlacement(channel=channel, prefix=self.command, **options)
+
+    async def handle(
+        self, event: said.Inbound, place: Place, speaker: Speaker, out: SlackPlacement
+    ) -> Handled:
+        handled = await self.core.handle(event, place=place, speaker=speaker, out=out)
+        if handled.queued:
+            self.delivery.kick()
+        return handled
+
+    async def on_command(self, ack, body: dict[str, Any]) -> None:
+        """`/mlplan …`: answered privately in the ack, or in a project's thread."""
         place = Place(PLATFORM, body["team_id"], body["channel_id"])
-        speaker = _speaker(body["user_id"], body.get("user_name"))
-        try:
-            parsed = parse_command(body.get("text", ""), prefix=command)
-        except CommandError as err:
-            await ack(text=render.escape(str(err)), response_type="ephemeral")
-            return
-        try:
-            if parsed.name == "help":
-                await ack(text=render.escape(help_text(command)), response_type="ephemeral")
-                return
-            if parsed.name == "digest" and parsed.action == "preview":
-                await ack(**await _preview(digests, place, speaker, now))
-                return
-            if parsed.name == "digest" and parsed.channel == HERE:
-                parsed = replace(parsed, channel=body["channel_id"])
-            outcome = await run_command(
-                parsed,
-                place=place,
-                speaker=speaker,
-                now=now,
-                conversations=conversations,
-                digests=digests,
-                tracking=tracking,
-                sink=delivery.sink_for(
-                    channel=body["channel_id"], response_url=body.get("response_url")
-                ),
-            )
-        except (SQLAlchemyError, OSError):
-            log.exception("database error while handling %s", command)
-            await ack(text=DATABASE_DOWN, response_type="ephemeral")
-            return
-        if outcome.private or not posts_in_thread(parsed):
-            await ack(**_ephemeral(outcome))
+        speaker = Speaker(id=body["user_id"], name=body.get("user_name"))
+        out = self.placement(
+            body["channel_id"], response_url=body.get("response_url"), answers_at_once=True
+        )
+        handled = await self.handle(said.Ran(body.get("text", "")), place, speaker, out)
+        if handled.at_once:
+            await ack(**_ephemeral(handled))
         else:
             await ack()
-            delivery.kick()
-        if parsed.name == "digest" or (posts_in_thread(parsed) and not outcome.private):
-            delivery.spawn(learn_person(conversations, delivery, place, speaker.id, now))
+        parsed, outcome = handled.command, handled.outcome
+        if parsed is not None and (
+            parsed.name == "digest"
+            or (posts_in_thread(parsed) and outcome is not None and not outcome.private)
+        ):
+            self.delivery.spawn(self.learn_person(place, speaker.id))
 
-    @bolt.event("message")
-    async def on_message(body: dict[str, Any], event: dict[str, Any]) -> None:
+    async def on_message(self, body: dict[str, Any], event: dict[str, Any]) -> None:
+        """A reply in a thread answers its project's open question; an edit revises an answer."""
         subtype = event.get("subtype")
         if subtype == "message_changed":
-            await _on_edit(body, event)
+            await self.on_edit(body, event)
             return
         if subtype not in PERSON_SUBTYPES or event.get("bot_id") or not event.get("user"):
             return
@@ -156,20 +131,18 @@ def register_listeners(
         if not thread or thread == event.get("ts"):
             return  # a message in the channel itself, not a reply in a thread
         place = Place(PLATFORM, body["team_id"], event["channel"], thread)
-        outcome = await conversations.reply(
-            place=place,
-            speaker=_speaker(event["user"]),
-            text=_typed(event.get("text", "")),
-            now=clock(),
-            sink=delivery.sink_for(channel=event["channel"]),
-            event_id=body.get("event_id"),
-            source_id=event["ts"],
+        typed = said.Typed(
+            _typed(event.get("text", "")), source_id=event["ts"], event_id=body.get("event_id")
         )
-        if outcome is not None and not outcome.duplicate:
-            delivery.kick()
-            delivery.spawn(learn_person(conversations, delivery, place, event["user"], clock()))
+        handled = await self.handle(
+            typed, place, Speaker(id=event["user"]), self.placement(event["channel"])
+        )
+        if handled.database_down:
+            raise DatabaseDown("the database cannot be reached; Slack will deliver this again")
+        if handled.outcome is not None and not handled.outcome.duplicate:
+            self.delivery.spawn(self.learn_person(place, event["user"]))
 
-    async def _on_edit(body: dict[str, Any], event: dict[str, Any]) -> None:
+    async def on_edit(self, body: dict[str, Any], event: dict[str, Any]) -> None:
         message = event.get("message") or {}
         thread = message.get("thread_ts")
         if (
@@ -182,50 +155,44 @@ def register_listeners(
         if (event.get("previous_message") or {}).get("text") == message.get("text"):
             return  # an unfurl or a reaction changed the message, not its words
         place = Place(PLATFORM, body["team_id"], event["channel"], thread)
-        outcome = await conversations.revise(
-            place=place,
-            speaker=_speaker(message["user"]),
-            source_id=message["ts"],
-            text=_typed(message.get("text", "")),
-            now=clock(),
-            sink=delivery.sink_for(channel=event["channel"]),
-            event_id=body.get("event_id"),
+        edited = said.Edited(
+            message["ts"], _typed(message.get("text", "")), event_id=body.get("event_id")
         )
-        if outcome is not None and not outcome.duplicate:
-            delivery.kick()
+        handled = await self.handle(
+            edited, place, Speaker(id=message["user"]), self.placement(event["channel"])
+        )
+        if handled.database_down:
+            raise DatabaseDown("the database cannot be reached; Slack will deliver this again")
 
-    @bolt.action(re.compile(r"^(answer|skip|later):"))
-    async def on_button(ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+    async def on_button(self, ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+        """A question's choice, Skip or Answer later."""
         await ack()
         kind, question_id = action["action_id"].split(":")[:2]
-        if question_id not in flow.questions:
-            return
         message = body.get("message") or {}
         channel = body["channel"]["id"]
         thread = message.get("thread_ts")
         if not thread:
             return
-        text = {"answer": action.get("value", ""), "skip": "skip", "later": "skip"}[kind]
-        shown = {"skip": "skipped", "later": "left for later"}.get(kind, text)
-        pressed = {"ts": message["ts"], "label": flow.questions[question_id].label, "shown": shown}
-        outcome = await conversations.reply(
-            place=Place(PLATFORM, body["team"]["id"], channel, thread),
-            speaker=_speaker(body["user"]["id"], body["user"].get("username")),
-            text=text,
-            now=clock(),
-            sink=delivery.sink_for(channel=channel, pressed=pressed),
-            expected_question=question_id,
+        pressed = said.Pressed(
+            question_id, kind, value=action.get("value", ""), message_id=message["ts"]
         )
-        if outcome is not None:
-            delivery.kick()
+        handled = await self.handle(
+            pressed,
+            Place(PLATFORM, body["team"]["id"], channel, thread),
+            Speaker(id=body["user"]["id"], name=body["user"].get("username")),
+            self.placement(channel),
+        )
+        await self.at_once(handled, body.get("response_url"))
 
-    @bolt.action(re.compile(r"^remind:(done|snooze1|snooze7|date):(milestone|doc):[0-9]+$"))
-    async def on_reminder_button(ack, body: dict[str, Any], action: dict[str, Any], client) -> None:
+    async def on_reminder_button(
+        self, ack, body: dict[str, Any], action: dict[str, Any], client
+    ) -> None:
+        """A reminder's Done, Snooze a day, Snooze a week; New date opens a form."""
+        await ack()
         _, verb, kind, item_id = action["action_id"].split(":")
         message = body.get("message") or {}
         channel = body["channel"]["id"]
         if verb == "date":
-            await ack()
             title = _reminder_title(message, f"{kind}:{item_id}")
             context = json.dumps(
                 {"kind": kind, "id": int(item_id), "channel": channel, "ts": message.get("ts")}
@@ -235,46 +202,68 @@ def register_listeners(
             )
             await client.views_open(trigger_id=body["trigger_id"], view=modal)
             return
-        await ack()
-        acted = await tracking.act(
-            place=Place(PLATFORM, body["team"]["id"]),
-            speaker=_speaker(body["user"]["id"], body["user"].get("username")),
-            kind=kind,
-            item_id=int(item_id),
-            action=verb,
-            now=clock(),
-            sink=delivery.reminder_sink(
-                channel=channel, ts=message["ts"], blocks=message.get("blocks", [])
-            ),
+        acted = said.ActedOnItem(
+            kind,
+            int(item_id),
+            verb,
+            message_id=message.get("ts"),
+            message=message.get("blocks", []),
         )
-        if acted is None:
-            delivery.spawn(_say_privately(body.get("response_url"), "That item no longer exists."))
-            return
-        delivery.kick()
+        handled = await self.handle(
+            acted,
+            Place(PLATFORM, body["team"]["id"]),
+            Speaker(id=body["user"]["id"], name=body["user"].get("username")),
+            self.placement(channel, response_url=body.get("response_url"), answers_at_once=True),
+        )
+        await self.at_once(handled, body.get("response_url"))
 
-    @bolt.view("mlplan_new_date")
-    async def on_new_date(ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+    async def on_new_date(self, ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        """The New date form: a refused date is shown beside its field."""
         context = json.loads(view.get("private_metadata") or "{}")
         chosen = view["state"]["values"]["due"]["date"].get("selected_date")
-        try:
-            acted = await tracking.act(
-                place=Place(PLATFORM, body["team"]["id"]),
-                speaker=_speaker(body["user"]["id"], body["user"].get("username")),
-                kind=context["kind"],
-                item_id=context["id"],
-                action="due",
-                due=date.fromisoformat(chosen) if chosen else None,
-                now=clock(),
-                sink=delivery.reminder_sink(channel=context["channel"], ts=context["ts"])
-                if context.get("ts")
-                else None,
-            )
-        except ValueError as err:
-            await ack(response_action="errors", errors={"due": str(err).capitalize() + "."})
+        acted = said.ActedOnItem(
+            context["kind"],
+            context["id"],
+            "due",
+            due=date.fromisoformat(chosen) if chosen else None,
+            message_id=context.get("ts"),
+        )
+        handled = await self.handle(
+            acted,
+            Place(PLATFORM, body["team"]["id"]),
+            Speaker(id=body["user"]["id"], name=body["user"].get("username")),
+            self.placement(context["channel"], answers_at_once=True),
+        )
+        if handled.refusal is not None:
+            await ack(response_action="errors", errors={"due": handled.refusal})
+        else:
+            await ack()
+
+    async def at_once(self, handled: Handled, response_url: str | None) -> None:
+        """Say privately, through the request's response_url, what the core did not queue."""
+        if handled.at_once and response_url:
+            text = "\n".join(getattr(reply, "text", "") for reply in handled.at_once)
+            self.delivery.spawn(_say_privately(response_url, text))
+
+    async def learn_person(self, place: Place, user_id: str) -> None:
+        """Ask Slack once for a person's name, email and time zone (dates are read in it)."""
+        conversations, now = self.core.conversations, self.clock()
+        if await conversations.knows_timezone(place=place, person_id=user_id, now=now):
             return
-        await ack()
-        if acted is not None:
-            delivery.kick()
+        try:
+            client = await self.delivery.client_for(place.workspace)
+            user = (await client.users_info(user=user_id))["user"]
+        except Exception:  # a missing scope or an outage: dates stay in the default zone
+            log.warning("could not read users.info for a person; using the default time zone")
+            return
+        profile = user.get("profile") or {}
+        speaker = Speaker(
+            id=user_id,
+            name=user.get("name") or profile.get("display_name"),
+            email=profile.get("email"),
+            timezone=user.get("tz"),
+        )
+        await conversations.remember(place=place, speaker=speaker, now=now)
 
 
 def _reminder_title(message: dict[str, Any], ref: str) -> str:
@@ -288,8 +277,10 @@ def _reminder_title(message: dict[str, Any], ref: str) -> str:
     return "This item"
 
 
-async def _say_privately(response_url: str | None, text: str) -> None:
-    if response_url:
-        from slack_sdk.webhook.async_client import AsyncWebhookClient
+async def _say_privately(response_url: str, text: str) -> None:
+    from slack_sdk.webhook.async_client import AsyncWebhookClient
 
+    try:
         await AsyncWebhookClient(response_url).send(text=text, response_type="ephemeral")
+    except Exception:
+        log.warning("could not answer privately through a response_url")

@@ -66,14 +66,7 @@ def build(
         connector=Connector(cloud, settings.microsoft_app_id),
         clock=runtime.clock,
     )
-    handlers = TeamsHandlers(
-        conversations=runtime.conversations,
-        digests=runtime.digests,
-        tracking=runtime.tracking,
-        delivery=delivery,
-        flow=runtime.flow,
-        clock=runtime.clock,
-    )
+    handlers = TeamsHandlers(core=runtime.core, delivery=delivery)
     return TeamsAdapter(cloud, handlers, delivery, settings.microsoft_app_id, flush_every)
 
 

@@ -10,14 +10,13 @@ between storing an answer and sending the next question.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Hashable
+from collections.abc import Callable, Hashable
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.conversation import Outcome, Speaker
 from bot.sender import OutboxSender, backoff
 from bot.teams import render
 from storage import outbox
@@ -139,7 +138,7 @@ def _status(error: Exception) -> int | None:
 
 
 class TeamsDelivery(OutboxSender):
-    """Turn outcomes into outbox rows, and send due rows through the Bot Framework connector."""
+    """Send due outbox rows through the Bot Framework connector (the core queued most of them)."""
 
     platform = PLATFORM
 
@@ -152,94 +151,6 @@ class TeamsDelivery(OutboxSender):
     ):
         super().__init__(sessions=sessions, clock=clock)
         self.connector = connector
-
-    # Queueing, inside the transaction that stores the change.
-
-    def sink_for(
-        self, *, here: str, reference: dict[str, Any], pressed: dict[str, Any] | None = None
-    ) -> Callable[[AsyncSession, int, Outcome, Speaker], Awaitable[None]]:
-        """Make the sink for one activity: `here` is the key of the conversation it came from."""
-
-        async def sink(
-            session: AsyncSession, workspace_id: int, outcome: Outcome, speaker: Speaker
-        ) -> None:
-            now = self.clock()
-            project = outcome.project
-            project_id = project.id if project else None
-
-            def queue(to: str, activity: dict[str, Any], **options: Any) -> None:
-                self.enqueue_to(
-                    session,
-                    workspace_id=workspace_id,
-                    to=to,
-                    activity=activity,
-                    now=now,
-                    project_id=project_id,
-                    **options,
-                )
-
-            if outcome.created:
-                await references.remember(
-                    session=session,
-                    workspace_id=workspace_id,
-                    key=project_key(project.id),
-                    reference=reference,
-                    now=now,
-                )
-            to = project_key(project.id) if project is not None else here
-            for kind, reply in outcome.messages(pressed=bool(pressed and pressed.get("id"))):
-                if kind in ("private", "reply"):
-                    where = here if kind == "private" else to
-                    queue(where, render.render(reply, project_id=project_id or 0))
-                elif kind == "answered":
-                    note = render.answered_note(
-                        question_label=pressed["label"],
-                        shown=pressed["shown"],
-                        person=speaker.person(),
-                    )
-                    queue(here, note, method="update", target_id=pressed["id"])
-                else:  # the parent message, or its update once a section is done
-                    parent = render.parent_message(
-                        name=project.name, owner=project.owner, progress=project.progress
-                    )
-                    first = kind == "parent"
-                    queue(
-                        to,
-                        parent,
-                        starts_thread=first,
-                        method="post" if first else "update",
-                        in_thread=not first,
-                    )
-
-        return sink
-
-    def reminder_sink(self, *, here: str, activity_id: str | None):
-        """Make the sink that updates a reminder card once one of its items was acted on."""
-
-        async def sink(session: AsyncSession, workspace_id: int, acted, speaker: Speaker) -> None:
-            if not activity_id:
-                return
-            card = await _latest_card(session, workspace_id, activity_id)
-            if card is None:
-                return
-            activity = render.reminder_after_action(
-                card,
-                ref=f"{acted.kind}:{acted.item_id}",
-                title=acted.title,
-                shown=acted.shown,
-                person=speaker.person(),
-            )
-            self.enqueue_to(
-                session,
-                workspace_id=workspace_id,
-                to=here,
-                activity=activity,
-                now=self.clock(),
-                method="update",
-                target_id=activity_id,
-            )
-
-        return sink
 
     def enqueue_to(
         self,
@@ -398,29 +309,6 @@ class TeamsDelivery(OutboxSender):
             await session.commit()
         if newly:
             log.warning("Teams conversation %s marked broken: %s", to.split(":")[0], reason)
-
-
-async def _latest_card(
-    session: AsyncSession, workspace_id: int, activity_id: str
-) -> dict[str, Any] | None:
-    """Return the card of the latest version mlplan queued of an activity it sent (post or update)."""
-    rows = await session.scalars(
-        sa.select(Outgoing)
-        .where(
-            Outgoing.workspace_id == workspace_id,
-            Outgoing.platform == PLATFORM,
-            sa.or_(Outgoing.sent_id == activity_id, Outgoing.target_id == activity_id),
-        )
-        .order_by(Outgoing.id.desc())
-        .limit(1)
-    )
-    row = rows.first()
-    if row is None:
-        return None
-    for attachment in row.payload["activity"].get("attachments") or []:
-        if attachment.get("contentType") == render.CARD_CONTENT_TYPE:
-            return attachment["content"]
-    return None
 
 
 class TeamsNotifier:

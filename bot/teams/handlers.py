@@ -13,36 +13,18 @@ import hashlib
 import html
 import logging
 import re
-from collections.abc import Callable
-from dataclasses import dataclass, replace
-from datetime import date, datetime
+from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
-from sqlalchemy.exc import SQLAlchemyError
-
-from bot.commands import HERE, CommandError, help_text, parse_command
-from bot.conversation import Conversations, Outcome, Place, Speaker, workspace_id_of
-from bot.digests import Digests
-from bot.dispatch import posts_in_thread, run_command
+from bot import inbound as said
+from bot.conversation import Place, Speaker
+from bot.core import Core, Handled
 from bot.teams import render
-from bot.teams.delivery import (
-    PLATFORM,
-    TeamsDelivery,
-    conversation_key,
-    person_key,
-)
-from bot.tracking import Tracking
-from flows.model import Flow
-from flows.replies import Say
-from storage import projects as people
-from storage import teams as references
+from bot.teams.delivery import PLATFORM, TeamsDelivery, conversation_key, person_key
+from bot.teams.placement import TeamsPlacement
 
 log = logging.getLogger("mlplan.teams")
-DATABASE_DOWN = "mlplan cannot reach its database right now, so nothing was changed. Please try again in a minute."
-WELCOME = (
-    "Hi, I'm mlplan: I run the planning conversation of a machine-learning project (the ML"
-    " canvas, a cost estimate, success metrics) and remind owners of milestones and documents."
-)
 _TAGS = re.compile(r"<[^<>]+>")
 
 
@@ -123,48 +105,41 @@ def message_text(body: dict[str, Any]) -> str:
     return " ".join(html.unescape(text).split())
 
 
-def event_id(body: dict[str, Any]) -> str | None:
-    """Name an activity uniquely (its id is unique only in its conversation), to handle it once."""
+def event_id(body: dict[str, Any], *, edit: bool = False) -> str | None:
+    """Name an activity uniquely (its id is unique only in its conversation), to handle it once.
+
+    An edit carries the id of the message it changed, so its words are part of its name: each
+    edit is handled once, and a repeated delivery of the same edit does nothing.
+    """
     if not body.get("id"):
         return None
     conversation = (body.get("conversation") or {}).get("id", "")
-    return "teams:" + hashlib.sha256(f"{conversation}\n{body['id']}".encode()).hexdigest()[:40]
+    name = f"{conversation}\n{body['id']}"
+    if edit:
+        name += f"\nedit\n{body.get('text') or ''}"
+    return "teams:" + hashlib.sha256(name.encode()).hexdigest()[:40]
 
 
 class TeamsHandlers:
-    """What mlplan does with each kind of activity."""
+    """Translate each kind of activity into an inbound value for the core, then kick the sender."""
 
-    def __init__(
-        self,
-        *,
-        conversations: Conversations,
-        digests: Digests,
-        tracking: Tracking,
-        delivery: TeamsDelivery,
-        flow: Flow,
-        clock: Callable[[], datetime],
-    ):
-        self.conversations = conversations
-        self.digests = digests
-        self.tracking = tracking
+    def __init__(self, *, core: Core, delivery: TeamsDelivery):
+        self.core = core
         self.delivery = delivery
-        self.flow = flow
-        self.clock = clock
 
     async def on_activity(self, body: dict[str, Any]) -> None:
         """Handle one authenticated activity; sending happens afterwards, from the outbox."""
         kind = body.get("type")
         if kind == "message":
             await self.on_message(body)
+        elif kind == "messageUpdate":
+            await self.on_edit(body)
         elif kind in ("conversationUpdate", "installationUpdate"):
             await self.on_install(body)
         self.delivery.kick()
 
-    async def remember(self, where: Where, speaker: Speaker, now: datetime) -> None:
-        """Keep the references that let mlplan write here later, and what Teams says of the person.
-
-        One transaction: this runs for every activity.
-        """
+    def placement(self, where: Where, speaker: Speaker) -> TeamsPlacement:
+        """Say where replies go, and which references let mlplan write here later."""
         new_post = {**where.reference, "activityId": None}  # a new message, not a reply
         kept = {where.here: where.reference}
         if where.channel:  # the channel itself, for a digest subscribed there
@@ -172,25 +147,21 @@ class TeamsHandlers:
             kept[conversation_key(where.place.channel)] = {**new_post, "conversation": channel}
         if where.personal:  # reminders to this person go here
             kept[person_key(speaker.id)] = new_post
-        async with self.conversations.sessions() as session:
-            workspace_id = await workspace_id_of(session, where.place, now)
-            for key, reference in kept.items():
-                await references.remember(
-                    session=session,
-                    workspace_id=workspace_id,
-                    key=key,
-                    reference=reference,
-                    now=now,
-                )
-            if speaker.timezone or speaker.name:
-                await people.remember_person(
-                    session=session,
-                    workspace_id=workspace_id,
-                    person=speaker.person(),
-                    now=now,
-                    timezone=speaker.timezone,
-                )
-            await session.commit()
+        return TeamsPlacement(
+            here_key=where.here,
+            reference=where.reference,
+            # In a personal chat, "here" is the person; elsewhere it is the chat or channel.
+            subscribes=None if where.personal else where.place.channel,
+            references=kept,
+        )
+
+    async def handle(self, event: said.Inbound, where: Where, speaker: Speaker) -> Handled:
+        handled = await self.core.handle(
+            event, place=where.place, speaker=speaker, out=self.placement(where, speaker)
+        )
+        if handled.database_down:
+            await self.say_now(where, handled.refusal or "")
+        return handled
 
     async def on_install(self, body: dict[str, Any]) -> None:
         """Greet a chat or channel the bot was just added to, and keep its reference.
@@ -203,7 +174,6 @@ class TeamsHandlers:
         greet = body.get("type") == "conversationUpdate" and bot_id in added
         if not greet and body.get("action") != "add":
             return
-        now = self.clock()
         where, speaker = where_of(body), speaker_of(body)
         if where.channel:  # greet in the channel, not in a reply chain of nothing
             where = Where(
@@ -213,49 +183,28 @@ class TeamsHandlers:
                 where.personal,
                 where.channel,
             )
-        await self.remember(where, speaker, now)
-        if not greet:
-            return
-        greeting = f"{WELCOME}\n\n{help_text('')}"
-        async with self.conversations.sessions() as session:
-            workspace_id = await workspace_id_of(session, where.place, now)
-            self.delivery.enqueue_to(
-                session,
-                workspace_id=workspace_id,
-                to=where.here,
-                activity=render.text_only(greeting),
-                now=now,
-            )
-            await session.commit()
+        await self.handle(said.Installed(greet=greet), where, speaker)
 
     async def on_message(self, body: dict[str, Any]) -> None:
-        now = self.clock()
-        where, speaker = where_of(body), speaker_of(body)
+        """Translate a message: a card's button, a command, or an answer."""
         if (body.get("from") or {}).get("role") == "bot":
             return
-        try:
-            await self.remember(where, speaker, now)
-            value = body.get("value")
-            if isinstance(value, dict) and "mlplan_answer" in value:
-                await self._pressed(body, where, speaker, value["mlplan_answer"], now)
-                return
-            if isinstance(value, dict) and "mlplan_remind" in value:
-                await self._remind(body, where, speaker, value, now)
-                return
-            text = message_text(body)
-            if not text:
-                return
-            if text.startswith("/"):
-                await self._command(where, speaker, text[1:], now)
-            elif text.lower() != "list" and await self.conversations.asking_here(
-                place=where.place, now=now
-            ):
-                await self._answer(body, where, speaker, text, now)
-            else:
-                await self._command(where, speaker, text, now)
-        except (SQLAlchemyError, OSError):
-            log.exception("database error while handling a Teams message")
-            await self.say_now(where, DATABASE_DOWN)
+        event = inbound_of(body, where_of(body))
+        if event is not None:
+            await self.handle(event, where_of(body), speaker_of(body))
+
+    async def on_edit(self, body: dict[str, Any]) -> None:
+        """An edited message makes a new version of the answer it gave, as in Slack."""
+        event = (body.get("channelData") or {}).get("eventType")
+        if event not in (None, "editMessage") or not body.get("id"):
+            return  # undeleting or other changes are not new words
+        if (body.get("from") or {}).get("role") == "bot":
+            return
+        text = message_text(body)
+        if not text:
+            return
+        edited = said.Edited(body["id"], text, event_id=event_id(body, edit=True))
+        await self.handle(edited, where_of(body), speaker_of(body))
 
     async def say_now(self, where: Where, text: str) -> None:
         """Tell the person something at once, bypassing the database (which may be down)."""
@@ -264,141 +213,53 @@ class TeamsHandlers:
         except Exception:
             log.warning("could not tell a Teams user that the database is down")
 
-    async def _private(self, where: Where, speaker: Speaker, outcome: Outcome) -> None:
-        """Answer in the conversation the message came from (Teams has no private replies)."""
-        sink = self.delivery.sink_for(here=where.here, reference=where.reference)
-        async with self.conversations.sessions() as session:
-            workspace_id = await workspace_id_of(session, where.place, self.clock())
-            await sink(session, workspace_id, _privately(outcome), speaker)
-            await session.commit()
 
-    async def _say(self, where: Where, speaker: Speaker, text: str) -> None:
-        await self._private(where, speaker, Outcome((Say(text),)))
-
-    async def _command(self, where: Where, speaker: Speaker, text: str, now: datetime) -> None:
-        try:
-            parsed = parse_command(text, prefix="")
-        except CommandError as err:
-            await self._say(where, speaker, str(err))
-            return
-        if parsed.name == "help":
-            await self._say(where, speaker, help_text(""))
-            return
-        if parsed.name == "digest" and parsed.action == "preview":
-            digest = await self.digests.preview(place=where.place, speaker=speaker, now=now)
-            async with self.conversations.sessions() as session:
-                workspace_id = await workspace_id_of(session, where.place, now)
-                for activity in render.digest_messages(digest):
-                    self.delivery.enqueue_to(
-                        session,
-                        workspace_id=workspace_id,
-                        to=where.here,
-                        activity=activity,
-                        now=now,
-                    )
-                await session.commit()
-            return
-        if parsed.name == "digest" and parsed.channel == HERE:
-            # In a personal chat, "here" is the person; elsewhere it is the chat or channel.
-            parsed = replace(parsed, channel=None if where.personal else where.place.channel)
-        sink = self.delivery.sink_for(here=where.here, reference=where.reference)
-        outcome = await run_command(
-            parsed,
-            place=where.place,
-            speaker=speaker,
-            now=now,
-            conversations=self.conversations,
-            digests=self.digests,
-            tracking=self.tracking,
-            sink=sink if posts_in_thread(parsed) else None,
-        )
-        if outcome.private or not posts_in_thread(parsed):  # else the sink queued it
-            await self._private(where, speaker, outcome)
-
-    async def _answer(
-        self, body: dict[str, Any], where: Where, speaker: Speaker, text: str, now: datetime
-    ) -> None:
-        await self.conversations.reply(
-            place=where.place,
-            speaker=speaker,
-            text=text,
-            now=now,
-            sink=self.delivery.sink_for(here=where.here, reference=where.reference),
-            event_id=event_id(body),
-            source_id=body.get("id"),
-        )
-
-    async def _pressed(
-        self,
-        body: dict[str, Any],
-        where: Where,
-        speaker: Speaker,
-        data: Any,
-        now: datetime,
-    ) -> None:
-        """Take a question card's button: it answers like typed text, if still the open question."""
-        if not isinstance(data, dict) or data.get("question_id") not in self.flow.questions:
-            return
-        question_id = data["question_id"]
+def inbound_of(body: dict[str, Any], where: Where) -> said.Inbound | None:
+    """Translate a message activity into what the person did, or None when it says nothing."""
+    value = body.get("value")
+    if isinstance(value, dict) and "mlplan_answer" in value:
+        data = value["mlplan_answer"]
+        if not isinstance(data, dict):
+            return None
         answer = str(data.get("answer") or "")
-        pressed = {
-            "id": body.get("replyToId"),
-            "label": self.flow.questions[question_id].label,
-            "shown": str(data.get("shown") or answer),
-        }
-        await self.conversations.reply(
-            place=where.place,
-            speaker=speaker,
-            text=answer,
-            now=now,
-            sink=self.delivery.sink_for(
-                here=where.here, reference=where.reference, pressed=pressed
-            ),
+        return said.Pressed(
+            str(data.get("question_id")),
+            "answer",
+            value=answer,
+            shown=str(data.get("shown") or answer),
+            message_id=body.get("replyToId"),
             event_id=event_id(body),
-            expected_question=question_id,
         )
+    if isinstance(value, dict) and "mlplan_remind" in value:
+        return _reminder_press(body, value)
+    text = message_text(body)
+    if not text:
+        return None
+    if text.startswith("/"):
+        return said.Ran(text[1:])
+    if where.channel and where.place.thread == body.get("id"):
+        return said.Ran(text)  # a new post in a channel: always a command
+    if text.lower() == "list":
+        return said.Ran(text)
+    return said.Typed(text, source_id=body.get("id"), event_id=event_id(body), or_command=True)
 
-    async def _remind(
-        self, body: dict[str, Any], where: Where, speaker: Speaker, value: dict, now: datetime
-    ) -> None:
-        """Take a reminder card's button: done, snooze a day or a week, or a new date."""
-        data = value.get("mlplan_remind")
-        if not isinstance(data, dict) or data.get("verb") not in (
-            "done",
-            "snooze1",
-            "snooze7",
-            "due",
-        ):
-            return
-        due = None
-        if data["verb"] == "due":
-            chosen = render.submitted_due(value)
-            try:
-                due = date.fromisoformat(chosen) if chosen else None
-            except ValueError:
-                due = None
-            if due is None:
-                await self._say(where, speaker, "Pick a date first, then press Save.")
-                return
+
+def _reminder_press(body: dict[str, Any], value: dict[str, Any]) -> said.Inbound | None:
+    """Translate a reminder card's button: done, snooze a day or a week, or a new date."""
+    data = value.get("mlplan_remind")
+    if not isinstance(data, dict) or data.get("verb") not in ("done", "snooze1", "snooze7", "due"):
+        return None
+    due = None
+    if data["verb"] == "due":
+        chosen = render.submitted_due(value)
         try:
-            acted = await self.tracking.act(
-                place=Place(PLATFORM, where.place.workspace),
-                speaker=speaker,
-                kind=str(data.get("kind")),
-                item_id=int(data.get("id")),
-                action=data["verb"],
-                due=due,
-                now=now,
-                sink=self.delivery.reminder_sink(
-                    here=where.here, activity_id=body.get("replyToId")
-                ),
-            )
-        except (ValueError, TypeError) as err:
-            await self._say(where, speaker, str(err).capitalize() + ".")
-            return
-        if acted is None:
-            await self._say(where, speaker, "That item no longer exists.")
-
-
-def _privately(outcome: Outcome) -> Outcome:
-    return Outcome(outcome.replies, outcome.project, private=True)
+            due = date.fromisoformat(chosen) if chosen else None
+        except ValueError:
+            due = None
+    try:
+        item_id = int(data.get("id"))
+    except (TypeError, ValueError):
+        return None
+    return said.ActedOnItem(
+        str(data.get("kind")), item_id, data["verb"], due=due, message_id=body.get("replyToId")
+    )

@@ -7,9 +7,13 @@ from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from typing import TextIO
 
-from bot.conversation import Conversations, Outcome, Place, Speaker
+from bot import inbound as said
+from bot.conversation import Place, Speaker
+from bot.core import Core
+from bot.terminal.placement import PLACEMENT
 from bot.terminal.render import TerminalRenderer
 from flows import export
+from flows.digest import Digest
 
 WORKSPACE = "local"
 CHANNEL = "terminal"
@@ -29,13 +33,14 @@ class Chat:
     def __init__(
         self,
         *,
-        conversations: Conversations,
+        core: Core,
         user: str,
         out: TextIO,
         renderer: TerminalRenderer,
         clock: Callable[[], datetime],
     ):
-        self.conversations = conversations
+        self.core = core
+        self.conversations = core.conversations
         self.speaker = Speaker(id=user, name=user)
         self.out = out
         self.renderer = renderer
@@ -46,9 +51,13 @@ class Chat:
         """Return the terminal's place, in the open project's thread."""
         return Place("terminal", WORKSPACE, CHANNEL, self.project)
 
-    def show(self, outcome: Outcome) -> None:
-        """Print an outcome's replies."""
-        for reply in outcome.replies:
+    def show(self, replies) -> None:
+        """Print replies."""
+        for reply in replies:
+            if isinstance(reply, Digest):  # a digest preview: its cards, one after another
+                for card in reply.cards:
+                    print(self.renderer.card(card), file=self.out, flush=True)
+                continue
             print(self.renderer.render(reply), file=self.out, flush=True)
 
     async def start(self) -> None:
@@ -65,7 +74,7 @@ class Chat:
             return
         self.project = str(resumed.project.id)
         print(f"Resuming {resumed.project.name!r}.", file=self.out)
-        self.show(resumed)
+        self.show(resumed.replies)
 
     async def run(self, lines: AsyncIterator[str]) -> None:
         """Read lines until /quit or the end of input."""
@@ -85,10 +94,9 @@ class Chat:
 
     async def handle(self, text: str) -> None:
         """Act on one line: a slash command, or an answer in the open intake."""
-        now = self.clock()
         if text.startswith("/"):
             command, _, rest = text[1:].partition(" ")
-            await self.command(command.lower(), rest.strip(), now)
+            await self.command(command.lower(), rest.strip())
             return
         if self.project is None:
             print(
@@ -97,77 +105,50 @@ class Chat:
                 flush=True,
             )
             return
-        outcome = await self.conversations.reply(
-            place=self.place(), speaker=self.speaker, text=text, now=now
+        handled = await self.core.handle(
+            said.Typed(text), place=self.place(), speaker=self.speaker, out=PLACEMENT
         )
-        if outcome is None:  # the project vanished (deleted in another session)
-            self.project = None
+        if handled.outcome is None and not handled.database_down:
+            self.project = None  # the project vanished (deleted in another session)
             print(
                 "That project no longer exists. /list shows the projects.",
                 file=self.out,
                 flush=True,
             )
             return
-        self.show(outcome)
+        self.show(handled.at_once)
 
-    async def command(self, command: str, rest: str, now: datetime) -> None:
-        """Run one slash command."""
-        conversations = self.conversations
-        if command == "new":
-            outcome = await conversations.new_project(
-                place=Place("terminal", WORKSPACE, CHANNEL),
-                speaker=self.speaker,
-                name=rest,
-                now=now,
-            )
-            if outcome.project is not None:
-                thread = str(outcome.project.id)
-                await conversations.set_thread(
-                    place=self.place(),
-                    project_id=outcome.project.id,
-                    channel=CHANNEL,
-                    thread=thread,
-                    now=now,
-                )
-                self.project = thread
-                print(
-                    f"Planning {outcome.project.name!r}, owned by {self.speaker.id}.", file=self.out
-                )
-            self.show(outcome)
-        elif command == "list":
-            self.show(await conversations.list_projects(place=self.place(), now=now))
-        elif command == "status":
-            if not rest and self.project is not None:
-                self.show(
-                    await conversations.reply(
-                        place=self.place(), speaker=self.speaker, text="status", now=now
-                    )
-                )
-            elif not rest:
-                print("Usage: /status <project>", file=self.out, flush=True)
-            else:
-                self.show(await conversations.status(place=self.place(), name=rest, now=now))
-        elif command == "ask":
-            name, _, section = rest.rpartition(" ")
-            if not name or not section:
-                print(
-                    "Usage: /ask <project> <section>, e.g. `/ask churn model costs`",
-                    file=self.out,
-                    flush=True,
-                )
-                return
-            outcome = await conversations.ask_section(
-                place=self.place(), speaker=self.speaker, name=name, section=section, now=now
-            )
-            if outcome.project is not None:
-                self.project = str(outcome.project.id)
-            self.show(outcome)
-        elif command == "export":
+    async def command(self, command: str, rest: str) -> None:
+        """Run one slash command: the terminal's own (`/export`, `/help`), or the core's."""
+        if command == "export":
             await self.export(rest)
-        elif command == "help":
+            return
+        if command == "help":
             print(HELP, file=self.out, flush=True)
-        else:
-            print(f"Unknown command /{command}.\n{HELP}", file=self.out, flush=True)
+            return
+        if command == "status" and not rest and self.project is not None:
+            await self.handle("status")  # the open intake's status, as `status` in its thread
+            return
+        place = Place("terminal", WORKSPACE, CHANNEL) if command == "new" else self.place()
+        text = f"{command} {rest}".strip()
+        handled = await self.core.handle(
+            said.Ran(text), place=place, speaker=self.speaker, out=PLACEMENT
+        )
+        outcome = handled.outcome
+        if outcome is not None and outcome.created and outcome.project is not None:
+            thread = str(outcome.project.id)
+            await self.core.conversations.set_thread(
+                place=place,
+                project_id=outcome.project.id,
+                channel=CHANNEL,
+                thread=thread,
+                now=self.clock(),
+            )
+            self.project = thread
+            print(f"Planning {outcome.project.name!r}, owned by {self.speaker.id}.", file=self.out)
+        elif command == "ask" and outcome is not None and outcome.project is not None:
+            self.project = str(outcome.project.id)
+        self.show(handled.at_once)
 
     async def export(self, rest: str) -> None:
         """Print a project's plan of this terminal workspace."""

@@ -120,4 +120,4 @@ def test_chat_says_how_to_start_and_refuses_answers_without_a_project(engine, da
     assert result.returncode == 0, result.stderr
     assert "Start a project with `/new <project name>`" in result.stdout
     assert "No project is open" in result.stdout
-    assert "Unknown command /frobnicate" in result.stdout
+    assert "I don't know the command `frobnicate`" in result.stdout

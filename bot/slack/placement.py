@@ -1,0 +1,114 @@
+"""Place mlplan's messages in Slack: a project's thread, its parent message, or privately."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.conversation import Outcome, Speaker
+from bot.placement import PressedMessage, Row
+from bot.slack import render
+from flows.replies import Reply
+
+PLATFORM = "slack"
+# A channel as Slack sends it in a slash command (<#C123|name>), or a bare channel id.
+_CHANNEL = re.compile(r"^(?:<#(?P<ref>[CG][A-Z0-9]+)(?:\|[^>]*)?>|(?P<bare>[CG][A-Z0-9]{6,}))$")
+
+
+@dataclass(frozen=True)
+class SlackPlacement:
+    """Where one Slack request's replies go.
+
+    `answers_at_once`: a slash command answers privately in its own response (its ack), so
+    private replies are handed back instead of queued; events and buttons post them ephemerally.
+    """
+
+    channel: str
+    prefix: str = "/mlplan"
+    response_url: str | None = None
+    answers_at_once: bool = False
+
+    references: dict[str, dict[str, Any]] = field(default_factory=dict)  # Slack keeps none
+
+    platform = PLATFORM
+    remembers_speaker = False
+
+    @property
+    def here(self) -> str:
+        """Subscribe the channel the command was typed in."""
+        return self.channel
+
+    def channel_of(self, text: str) -> str | None:
+        """Read a channel link (`<#C123|ml>`) or a bare channel id."""
+        match = _CHANNEL.match(text)
+        return (match["ref"] or match["bare"]) if match else None
+
+    def project_references(self, project_id: int) -> dict[str, dict[str, Any]]:
+        """Slack reaches a project through its thread: nothing to keep."""
+        return {}
+
+    def rows(
+        self,
+        kind: str,
+        reply: Reply | None,
+        outcome: Outcome,
+        speaker: Speaker,
+        pressed: PressedMessage | None,
+    ) -> list[Row] | None:
+        """Place one message: an ephemeral, a thread reply, the parent message or an update."""
+        project = outcome.project
+        project_id = project.id if project else None
+        if kind == "private":
+            if self.answers_at_once:
+                return None
+            message = render.render(reply, project_id=project_id or 0)
+            message.pop("metadata", None)
+            in_thread = project is not None and (project.thread is not None or outcome.created)
+            return [
+                Row(
+                    message,
+                    method="ephemeral",
+                    channel=self.channel,
+                    user_id=speaker.id,
+                    in_thread=in_thread,
+                )
+            ]
+        if kind == "reply":
+            message = render.render(reply, project_id=project_id)
+            return [
+                Row(message, channel=self.channel, in_thread=True, response_url=self.response_url)
+            ]
+        if kind == "answered":
+            note = render.answered_note(
+                question_label=pressed.label, shown=pressed.shown, person=speaker.person()
+            )
+            return [Row(note, method="update", channel=self.channel, target_id=pressed.message_id)]
+        parent = render.parent_message(
+            name=project.name, owner=project.owner, progress=project.progress
+        )
+        if kind == "parent":
+            return [
+                Row(
+                    parent,
+                    channel=self.channel,
+                    starts_thread=True,
+                    response_url=self.response_url,
+                )
+            ]
+        return [Row(parent, method="update", channel=self.channel, in_thread=True)]
+
+    def shown_of(self, payload: dict[str, Any]) -> list[dict[str, Any]]:
+        """Read a queued message's blocks."""
+        return list(payload.get("blocks", []))
+
+    def reminder_update(self, current: Any, acted: Any, speaker: Speaker, message_id: str) -> Row:
+        """Replace the reminder's buttons for the item acted on with what was done."""
+        payload = render.reminder_after_action(
+            current,
+            ref=f"{acted.kind}:{acted.item_id}",
+            title=acted.title,
+            shown=acted.shown,
+            person=speaker.person(),
+        )
+        return Row(payload, method="update", channel=self.channel, target_id=message_id)

@@ -1,0 +1,96 @@
+"""Place mlplan's messages in Teams: the conversation a message came from, or a project's own."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.conversation import Outcome, Speaker
+from bot.placement import PressedMessage, Row
+from bot.teams import render
+from bot.teams.delivery import PLATFORM, project_key
+from flows.digest import Digest
+from flows.replies import Reply
+
+
+def to(key: str, activity: dict[str, Any], **options: Any) -> Row:
+    """Make an outbox row that sends an activity to a conversation key of `storage.teams`."""
+    return Row({"to": key, "activity": activity}, **options)
+
+
+@dataclass(frozen=True)
+class TeamsPlacement:
+    """Where one activity's replies go.
+
+    `here` is the key of the conversation (or channel reply chain) the activity came from:
+    Teams has no private replies, so what Slack says privately is said there. A project's
+    messages go to the conversation its intake lives in.
+    """
+
+    here_key: str
+    reference: dict[str, Any]
+    subscribes: str | None = None  # what `digest subscribe here` means: None is the person
+    references: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    platform = PLATFORM
+    prefix = ""
+    remembers_speaker = True
+
+    @property
+    def here(self) -> str | None:
+        return self.subscribes
+
+    def channel_of(self, text: str) -> str | None:
+        """Teams commands name no channels: `digest subscribe here` is typed in the channel."""
+        return None
+
+    def project_references(self, project_id: int) -> dict[str, dict[str, Any]]:
+        """A new project's conversation is the one its first command came from."""
+        return {project_key(project_id): self.reference}
+
+    def rows(
+        self,
+        kind: str,
+        reply: Reply | None,
+        outcome: Outcome,
+        speaker: Speaker,
+        pressed: PressedMessage | None,
+    ) -> list[Row]:
+        """Place one message: here, in the project's conversation, or as an update of a card."""
+        project = outcome.project
+        project_id = project.id if project else None
+        there = project_key(project.id) if project is not None else self.here_key
+        if kind == "private" and isinstance(reply, Digest):
+            return [to(self.here_key, activity) for activity in render.digest_messages(reply)]
+        if kind in ("private", "reply"):
+            key = self.here_key if kind == "private" else there
+            return [to(key, render.render(reply, project_id=project_id or 0))]
+        if kind == "answered":
+            note = render.answered_note(
+                question_label=pressed.label, shown=pressed.shown, person=speaker.person()
+            )
+            return [to(self.here_key, note, method="update", target_id=pressed.message_id)]
+        parent = render.parent_message(
+            name=project.name, owner=project.owner, progress=project.progress
+        )
+        if kind == "parent":
+            return [to(there, parent, starts_thread=True)]
+        return [to(there, parent, method="update", in_thread=True)]
+
+    def shown_of(self, payload: dict[str, Any]) -> dict[str, Any] | None:
+        """Read the Adaptive Card of a queued activity."""
+        for attachment in payload.get("activity", {}).get("attachments") or []:
+            if attachment.get("contentType") == render.CARD_CONTENT_TYPE:
+                return attachment["content"]
+        return None
+
+    def reminder_update(self, current: Any, acted: Any, speaker: Speaker, message_id: str) -> Row:
+        """Replace the reminder card's buttons for the item acted on with what was done."""
+        activity = render.reminder_after_action(
+            current,
+            ref=f"{acted.kind}:{acted.item_id}",
+            title=acted.title,
+            shown=acted.shown,
+            person=speaker.person(),
+        )
+        return to(self.here_key, activity, method="update", target_id=message_id)
