@@ -167,3 +167,36 @@ async def test_with_the_database_down_the_person_is_told_and_nothing_is_lost_sil
     finally:
         teams.runtime.conversations.sessions = real
     assert "cannot reach its database" in teams.fake.sent()[-1].text
+
+
+async def test_editing_an_answer_in_teams_makes_a_new_version_once(teams):
+    await teams.say("new Churn model")
+    first = await teams.say("Churn is high")
+    edit = teams.activity(
+        type="messageUpdate",
+        id=first["id"],
+        text="Churn is very high",
+        channelData={"tenant": {"id": "tenant-1"}, "eventType": "editMessage"},
+    )
+    for _ in range(2):  # Teams may deliver the same edit twice: one new version, one notice
+        assert (await teams.post(edit)).status == 200
+        await teams.settle()
+    async with teams.runtime.sessions() as session:
+        rows = (
+            await session.execute(
+                sa.select(Answer.question_id, Answer.value, Answer.version).order_by(Answer.id)
+            )
+        ).all()
+    assert rows == [("problem", "Churn is high", 1), ("problem", "Churn is very high", 2)]
+    notices = [s.text for s in teams.fake.sent() if "Updated" in (s.text or "")]
+    assert notices == ["Updated “Problem statement” to Churn is very high."]
+    assert teams.last_question().value["mlplan_question"]["question_id"] == "target_users"
+
+
+async def test_an_edit_of_a_message_that_answered_nothing_changes_nothing(teams):
+    body = teams.activity(type="messageUpdate", id="not-an-answer", text="hello")
+    assert (await teams.post(body)).status == 200
+    await teams.settle()
+    async with teams.runtime.sessions() as session:
+        assert (await session.scalar(sa.select(sa.func.count()).select_from(Answer))) == 0
+    assert teams.fake.sent() == []
