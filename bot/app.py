@@ -14,12 +14,13 @@ from bot import http
 from bot.conversation import Conversations
 from bot.core import Core
 from bot.digests import Digests
+from bot.notify import Notifier
 from bot.scheduler import Scheduler, start_ticking
 from bot.settings import Settings
 from bot.slack import app as slack
-from bot.slack.delivery import SlackNotifier
+from bot.slack.placement import SlackDirections
 from bot.teams import app as teams
-from bot.teams.delivery import TeamsNotifier
+from bot.teams.placement import TeamsDirections
 from bot.tracking import Tracking
 from flows.model import Flow, default_flow
 from storage import db
@@ -83,9 +84,9 @@ def build_scheduler(
     """Build the scheduler with a notifier for each connected platform."""
     notifiers = {}
     if slack_adapter is not None:
-        notifiers["slack"] = SlackNotifier(slack_adapter.delivery)
+        notifiers["slack"] = Notifier(SlackDirections(), slack_adapter.delivery)
     if teams_adapter is not None:
-        notifiers["msteams"] = TeamsNotifier(teams_adapter.delivery)
+        notifiers["msteams"] = Notifier(TeamsDirections(), teams_adapter.delivery)
     return Scheduler(
         sessions=runtime.sessions,
         default_timezone=runtime.settings.timezone,

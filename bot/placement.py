@@ -27,6 +27,9 @@ class Row:
     target_id: str | None = None
     user_id: str | None = None
     response_url: str | None = None
+    # The project whose messages this one keeps order with, when it is not a reply in its
+    # conversation (a Teams reminder); replies take their outcome's project.
+    project_id: int | None = None
 
     def options(self) -> dict[str, Any]:
         """Return the routing as the outbox's keyword arguments."""

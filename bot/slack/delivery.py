@@ -11,10 +11,9 @@ import sqlalchemy as sa
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from bot.sender import OutboxSender, backoff
-from bot.slack import render
 from storage import outbox
 from storage.models import Outgoing, Project, Workspace
 
@@ -147,42 +146,3 @@ class SlackDelivery(OutboxSender):
             await AsyncWebhookClient(row.response_url).send(text=text, response_type="ephemeral")
         except (aiohttp.ClientError, TimeoutError, OSError):
             log.warning("could not report a failed Slack message through its response_url")
-
-
-class SlackNotifier:
-    """Reach people directly in Slack: a direct message (channel = the user's id), via the outbox."""
-
-    def __init__(self, delivery: SlackDelivery):
-        self.delivery = delivery
-
-    def enqueue(
-        self, session: AsyncSession, *, workspace_id: int, person_id: str, reply, now: datetime
-    ) -> None:
-        """Queue a direct message in the current transaction."""
-        payload = render.render(reply, project_id=getattr(reply, "project_id", 0))
-        outbox.enqueue(
-            session=session,
-            workspace_id=workspace_id,
-            platform=PLATFORM,
-            payload=payload,
-            now=now,
-            channel=person_id,
-        )
-
-    def enqueue_digest(
-        self, session: AsyncSession, *, workspace_id: int, target_id: str, digest, now: datetime
-    ) -> None:
-        """Queue a digest, in as few messages as Slack's limits allow, to a person or a channel."""
-        for payload in render.digest_messages(digest):
-            outbox.enqueue(
-                session=session,
-                workspace_id=workspace_id,
-                platform=PLATFORM,
-                payload=payload,
-                now=now,
-                channel=target_id,
-            )
-
-    async def send(self, now: datetime) -> int:
-        """Send what is due in Slack's outbox."""
-        return await self.delivery.deliver(now)

@@ -9,6 +9,7 @@ from typing import Any
 from bot.conversation import Outcome, Speaker
 from bot.placement import PressedMessage, Row
 from bot.slack import render
+from flows.digest import Digest
 from flows.replies import Reply
 
 PLATFORM = "slack"
@@ -112,3 +113,18 @@ class SlackPlacement:
             person=speaker.person(),
         )
         return Row(payload, method="update", channel=self.channel, target_id=message_id)
+
+
+class SlackDirections:
+    """Reach people directly in Slack: a direct message goes to the user's id as its channel."""
+
+    platform = PLATFORM
+
+    def to_person(self, person_id: str, reply: Reply) -> Row:
+        """Place a direct message."""
+        payload = render.render(reply, project_id=getattr(reply, "project_id", 0))
+        return Row(payload, channel=person_id)
+
+    def digest(self, target_id: str, digest: Digest) -> list[Row]:
+        """Place a digest to a person or a channel, in as few messages as Slack's limits allow."""
+        return [Row(payload, channel=target_id) for payload in render.digest_messages(digest)]

@@ -8,7 +8,7 @@ from typing import Any
 from bot.conversation import Outcome, Speaker
 from bot.placement import PressedMessage, Row
 from bot.teams import render
-from bot.teams.delivery import PLATFORM, project_key
+from bot.teams.delivery import PLATFORM, digest_key, person_key, project_key
 from flows.digest import Digest
 from flows.replies import Reply
 
@@ -94,3 +94,19 @@ class TeamsPlacement:
             person=speaker.person(),
         )
         return to(self.here_key, activity, method="update", target_id=message_id)
+
+
+class TeamsDirections:
+    """Reach people in Teams directly: their personal chat with the bot, or a subscribed chat."""
+
+    platform = PLATFORM
+
+    def to_person(self, person_id: str, reply: Reply) -> Row:
+        """Place a direct message (opened by the sender if the person never chatted with mlplan)."""
+        project_id = getattr(reply, "project_id", None)
+        activity = render.render(reply, project_id=project_id or 0)
+        return to(person_key(person_id), activity, project_id=project_id)
+
+    def digest(self, target_id: str, digest: Digest) -> list[Row]:
+        """Place a digest, in as few messages as Teams' size limit allows."""
+        return [to(digest_key(target_id), activity) for activity in render.digest_messages(digest)]
