@@ -84,11 +84,16 @@ class Core:
     async def handle(
         self, event: said.Inbound, *, place: Place, speaker: Speaker, out: Placement
     ) -> Handled:
-        """Handle one inbound value; a database that cannot be reached changes nothing and says so."""
+        """Handle one inbound value; a database that cannot be reached changes nothing and says so.
+
+        Control characters are removed from everything a person or platform sent first: they
+        mean nothing to a reader, and the database may refuse them.
+        """
+        place, speaker = said.cleaned(place), said.cleaned(speaker)
         turn = _Turn(self, place, speaker, out)
         try:
             await turn.keep_references()
-            return await turn.run(event)
+            return await turn.run(said.cleaned(event))
         except (SQLAlchemyError, OSError):
             log.exception(
                 "database error while handling %s on %s", type(event).__name__, place.platform

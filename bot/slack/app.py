@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from dataclasses import dataclass
+from urllib.parse import parse_qs
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
@@ -18,6 +20,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
 from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
+from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.sender import flushing
@@ -49,6 +52,7 @@ class SlackAdapter:
     client: AsyncWebClient
     delivery: SlackDelivery
     flush_every: float
+    verifier: SignatureVerifier | None = None  # None over Socket Mode: Slack vouches for it
 
 
 SLACK = web.AppKey("slack", SlackAdapter)
@@ -113,7 +117,14 @@ def build(
         command=settings.mlplan_slash_command,
         clock=runtime.clock,
     ).register(bolt)
-    return SlackAdapter(bolt=bolt, client=client, delivery=delivery, flush_every=flush_every)
+    secret = None if socket_mode else settings.slack_signing_secret.get_secret_value()
+    return SlackAdapter(
+        bolt=bolt,
+        client=client,
+        delivery=delivery,
+        flush_every=flush_every,
+        verifier=SignatureVerifier(secret) if secret else None,
+    )
 
 
 def _many_workspaces(runtime, retry_backoff: float):
@@ -165,9 +176,40 @@ async def oauth_route(request: web.Request) -> web.Response:
     return await to_aiohttp_response(await flow.handle_callback(bolt_request))
 
 
+def malformed(body: str, content_type: str) -> str | None:
+    """Say what is wrong with a request body Slack would never send, or None when it is well formed.
+
+    Events come as a JSON object; slash commands as a form; interactions as a form whose
+    `payload` is a JSON object. Anything else would crash Bolt's parsing.
+    """
+    if content_type == "application/json":
+        try:
+            parsed = json.loads(body)
+        except ValueError:
+            return "the body is not valid JSON"
+        return None if isinstance(parsed, dict) else "the body is not a JSON object"
+    form = parse_qs(body)
+    if "payload" not in form:
+        return None
+    try:
+        payload = json.loads(form["payload"][0])
+    except ValueError:
+        return "the payload is not valid JSON"
+    return None if isinstance(payload, dict) else "the payload is not a JSON object"
+
+
 async def events(request: web.Request) -> web.Response:
-    """Hand an HTTP request from Slack to Bolt: it checks the signature, then runs a listener."""
+    """Hand an HTTP request from Slack to Bolt once its signature and its shape are checked."""
     adapter = request.app[SLACK]
+    body = await request.text()
+    if adapter.verifier is not None and not adapter.verifier.is_valid_request(
+        body, dict(request.headers)
+    ):
+        return web.json_response({"error": "invalid signature"}, status=401)
+    problem = malformed(body, request.content_type)
+    if problem is not None:
+        log.warning("refused a signed Slack request: %s", problem)
+        return web.json_response({"error": problem}, status=400)
     response = await adapter.bolt.async_dispatch(await to_bolt_request(request))
     return await to_aiohttp_response(response)
 

@@ -7,6 +7,7 @@ import json
 import logging
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -28,13 +29,128 @@ PERSON_SUBTYPES = {None, "thread_broadcast", "file_share"}
 REMINDER_ACTION = re.compile(r"^remind:(done|snooze1|snooze7|date):(milestone|doc):[0-9]+$")
 
 
+# What a payload Slack would never send raises while it is translated: it is logged and
+# ignored (with a 200, so that Slack does not send it again), never a traceback.
+MALFORMED = (KeyError, TypeError, AttributeError, ValueError, IndexError)
+
+
 class DatabaseDown(RuntimeError):
     """The database cannot be reached: Slack gets a 500 and delivers the event again."""
 
 
-def _typed(text: str) -> str:
+@dataclass(frozen=True)
+class Translated:
+    """A Slack payload in the core's terms: what the person did, where, who, and the channel."""
+
+    event: said.Inbound
+    place: Place
+    speaker: Speaker
+    channel: str
+
+
+def _str(mapping: dict[str, Any], key: str) -> str:
+    """Read a field that must be a non-empty string."""
+    value = mapping[key]
+    if not isinstance(value, str) or not value:
+        raise TypeError(f"{key} is not a non-empty string")
+    return value
+
+
+def _typed(text: Any) -> str:
     """Undo Slack's escaping of what the person typed (&amp; &lt; &gt;); mentions stay as markup."""
-    return html.unescape(text or "")
+    if text is None:
+        return ""
+    if not isinstance(text, str):
+        raise TypeError("text is not a string")
+    return html.unescape(text)
+
+
+def command_inbound(body: dict[str, Any]) -> Translated:
+    """Translate a slash command."""
+    channel = _str(body, "channel_id")
+    return Translated(
+        said.Ran(_typed(body.get("text", ""))),
+        Place(PLATFORM, _str(body, "team_id"), channel),
+        Speaker(id=_str(body, "user_id"), name=body.get("user_name")),
+        channel,
+    )
+
+
+def message_inbound(body: dict[str, Any], event: dict[str, Any]) -> Translated | None:
+    """Translate a message event: a reply in a thread, or an edit of one; None for the rest."""
+    subtype = event.get("subtype")
+    edit = subtype == "message_changed"
+    message = event["message"] if edit else event
+    if not isinstance(message, dict):
+        raise TypeError("message is not an object")
+    if not edit and subtype not in PERSON_SUBTYPES:
+        return None
+    if message.get("bot_id") or not message.get("user"):
+        return None  # another bot, or a system message
+    thread = message.get("thread_ts")
+    ts = _str(message, "ts")
+    if not thread or thread == ts:
+        return None  # a message in the channel itself, not a reply in a thread
+    if edit and (event.get("previous_message") or {}).get("text") == message.get("text"):
+        return None  # an unfurl or a reaction changed the message, not its words
+    channel = _str(event, "channel")
+    text = _typed(message.get("text", ""))
+    said_it = (
+        said.Edited(ts, text, event_id=body.get("event_id"))
+        if edit
+        else said.Typed(text, source_id=ts, event_id=body.get("event_id"))
+    )
+    place = Place(PLATFORM, _str(body, "team_id"), channel, _str(message, "thread_ts"))
+    return Translated(said_it, place, Speaker(id=_str(message, "user")), channel)
+
+
+def _presser(body: dict[str, Any]) -> Speaker:
+    user = body["user"]
+    return Speaker(id=_str(user, "id"), name=user.get("username"))
+
+
+def button_inbound(body: dict[str, Any], action: dict[str, Any]) -> Translated | None:
+    """Translate a question's choice, Skip or Answer later; None outside a thread."""
+    kind, question_id = _str(action, "action_id").split(":")[:2]
+    message = body.get("message") or {}
+    channel = _str(body["channel"], "id")
+    thread = message.get("thread_ts")
+    if not thread:
+        return None
+    value = action.get("value", "")
+    pressed = said.Pressed(question_id, kind, value=_typed(value), message_id=_str(message, "ts"))
+    place = Place(PLATFORM, _str(body["team"], "id"), channel, _str(message, "thread_ts"))
+    return Translated(pressed, place, _presser(body), channel)
+
+
+def reminder_inbound(body: dict[str, Any], action: dict[str, Any]) -> Translated:
+    """Translate a reminder's Done, Snooze a day or Snooze a week."""
+    _, verb, kind, item_id = _str(action, "action_id").split(":")
+    message = body.get("message") or {}
+    acted = said.ActedOnItem(
+        kind, int(item_id), verb, message_id=message.get("ts"), message=message.get("blocks", [])
+    )
+    channel = _str(body["channel"], "id")
+    return Translated(acted, Place(PLATFORM, _str(body["team"], "id")), _presser(body), channel)
+
+
+def new_date_inbound(body: dict[str, Any], view: dict[str, Any]) -> Translated:
+    """Translate the New date form's submission."""
+    context = json.loads(view.get("private_metadata") or "{}")
+    chosen = view["state"]["values"]["due"]["date"].get("selected_date")
+    acted = said.ActedOnItem(
+        _str(context, "kind"),
+        int(context["id"]),
+        "due",
+        due=date.fromisoformat(chosen) if chosen else None,
+        message_id=context.get("ts"),
+    )
+    place = Place(PLATFORM, _str(body["team"], "id"))
+    return Translated(acted, place, _presser(body), _str(context, "channel"))
+
+
+def _ignored(what: str, error: Exception) -> None:
+    log.warning("ignored a malformed Slack %s (%s: %s)", what, type(error).__name__, error)
 
 
 def _ephemeral(handled: Handled) -> dict[str, Any]:
@@ -89,25 +205,27 @@ class SlackListeners:
         bolt.action(REMINDER_ACTION)(self.on_reminder_button)
         bolt.view("mlplan_new_date")(self.on_new_date)
 
-    def placement(self, channel: str, **options: Any) -> SlackPlacement:
-        return SlackPlacement(channel=channel, prefix=self.command, **options)
-
-    async def handle(
-        self, event: said.Inbound, place: Place, speaker: Speaker, out: SlackPlacement
-    ) -> Handled:
-        handled = await self.core.handle(event, place=place, speaker=speaker, out=out)
+    async def handle(self, translated: Translated, **placement: Any) -> Handled:
+        """Hand a translated payload to the core, placed in its channel; kick the sender."""
+        out = SlackPlacement(channel=translated.channel, prefix=self.command, **placement)
+        handled = await self.core.handle(
+            translated.event, place=translated.place, speaker=translated.speaker, out=out
+        )
         if handled.queued:
             self.delivery.kick()
         return handled
 
     async def on_command(self, ack, body: dict[str, Any]) -> None:
         """`/mlplan …`: answered privately in the ack, or in a project's thread."""
-        place = Place(PLATFORM, body["team_id"], body["channel_id"])
-        speaker = Speaker(id=body["user_id"], name=body.get("user_name"))
-        out = self.placement(
-            body["channel_id"], response_url=body.get("response_url"), answers_at_once=True
+        try:
+            translated = command_inbound(body)
+        except MALFORMED as err:
+            _ignored("slash command", err)
+            await ack()
+            return
+        handled = await self.handle(
+            translated, response_url=body.get("response_url"), answers_at_once=True
         )
-        handled = await self.handle(said.Ran(body.get("text", "")), place, speaker, out)
         if handled.at_once:
             await ack(**_ephemeral(handled))
         else:
@@ -117,123 +235,79 @@ class SlackListeners:
             parsed.name == "digest"
             or (posts_in_thread(parsed) and outcome is not None and not outcome.private)
         ):
-            self.delivery.spawn(self.learn_person(place, speaker.id))
+            self.delivery.spawn(self.learn_person(translated.place, translated.speaker.id))
 
     async def on_message(self, body: dict[str, Any], event: dict[str, Any]) -> None:
         """A reply in a thread answers its project's open question; an edit revises an answer."""
-        subtype = event.get("subtype")
-        if subtype == "message_changed":
-            await self.on_edit(body, event)
+        try:
+            translated = message_inbound(body, event)
+        except MALFORMED as err:
+            _ignored("message event", err)
             return
-        if subtype not in PERSON_SUBTYPES or event.get("bot_id") or not event.get("user"):
+        if translated is None:
             return
-        thread = event.get("thread_ts")
-        if not thread or thread == event.get("ts"):
-            return  # a message in the channel itself, not a reply in a thread
-        place = Place(PLATFORM, body["team_id"], event["channel"], thread)
-        typed = said.Typed(
-            _typed(event.get("text", "")), source_id=event["ts"], event_id=body.get("event_id")
-        )
-        handled = await self.handle(
-            typed, place, Speaker(id=event["user"]), self.placement(event["channel"])
-        )
+        handled = await self.handle(translated)
         if handled.database_down:
             raise DatabaseDown("the database cannot be reached; Slack will deliver this again")
-        if handled.outcome is not None and not handled.outcome.duplicate:
-            self.delivery.spawn(self.learn_person(place, event["user"]))
-
-    async def on_edit(self, body: dict[str, Any], event: dict[str, Any]) -> None:
-        message = event.get("message") or {}
-        thread = message.get("thread_ts")
-        if (
-            message.get("bot_id")
-            or not message.get("user")
-            or not thread
-            or thread == message.get("ts")
-        ):
-            return
-        if (event.get("previous_message") or {}).get("text") == message.get("text"):
-            return  # an unfurl or a reaction changed the message, not its words
-        place = Place(PLATFORM, body["team_id"], event["channel"], thread)
-        edited = said.Edited(
-            message["ts"], _typed(message.get("text", "")), event_id=body.get("event_id")
-        )
-        handled = await self.handle(
-            edited, place, Speaker(id=message["user"]), self.placement(event["channel"])
-        )
-        if handled.database_down:
-            raise DatabaseDown("the database cannot be reached; Slack will deliver this again")
+        outcome = handled.outcome
+        if isinstance(translated.event, said.Typed) and outcome and not outcome.duplicate:
+            self.delivery.spawn(self.learn_person(translated.place, translated.speaker.id))
 
     async def on_button(self, ack, body: dict[str, Any], action: dict[str, Any]) -> None:
         """A question's choice, Skip or Answer later."""
         await ack()
-        kind, question_id = action["action_id"].split(":")[:2]
-        message = body.get("message") or {}
-        channel = body["channel"]["id"]
-        thread = message.get("thread_ts")
-        if not thread:
+        try:
+            translated = button_inbound(body, action)
+        except MALFORMED as err:
+            _ignored("button press", err)
             return
-        pressed = said.Pressed(
-            question_id, kind, value=action.get("value", ""), message_id=message["ts"]
-        )
-        handled = await self.handle(
-            pressed,
-            Place(PLATFORM, body["team"]["id"], channel, thread),
-            Speaker(id=body["user"]["id"], name=body["user"].get("username")),
-            self.placement(channel),
-        )
-        await self.at_once(handled, body.get("response_url"))
+        if translated is not None:
+            await self.at_once(await self.handle(translated), body.get("response_url"))
 
     async def on_reminder_button(
         self, ack, body: dict[str, Any], action: dict[str, Any], client
     ) -> None:
         """A reminder's Done, Snooze a day, Snooze a week; New date opens a form."""
         await ack()
-        _, verb, kind, item_id = action["action_id"].split(":")
-        message = body.get("message") or {}
-        channel = body["channel"]["id"]
-        if verb == "date":
-            title = _reminder_title(message, f"{kind}:{item_id}")
-            context = json.dumps(
-                {"kind": kind, "id": int(item_id), "channel": channel, "ts": message.get("ts")}
-            )
-            modal = render.new_date_modal(
-                ref=f"{kind}:{item_id}", title=title, due=None, context=context
-            )
-            await client.views_open(trigger_id=body["trigger_id"], view=modal)
+        try:
+            if action["action_id"].split(":")[1] == "date":
+                await self.open_new_date(body, action, client)
+                return
+            translated = reminder_inbound(body, action)
+        except MALFORMED as err:
+            _ignored("reminder button", err)
             return
-        acted = said.ActedOnItem(
-            kind,
-            int(item_id),
-            verb,
-            message_id=message.get("ts"),
-            message=message.get("blocks", []),
+        response_url = body.get("response_url")
+        handled = await self.handle(translated, response_url=response_url, answers_at_once=True)
+        await self.at_once(handled, response_url)
+
+    async def open_new_date(self, body: dict[str, Any], action: dict[str, Any], client) -> None:
+        """Open the form that asks for an item's new due date."""
+        _, _, kind, item_id = action["action_id"].split(":")
+        message = body.get("message") or {}
+        context = json.dumps(
+            {
+                "kind": kind,
+                "id": int(item_id),
+                "channel": _str(body["channel"], "id"),
+                "ts": message.get("ts"),
+            }
         )
-        handled = await self.handle(
-            acted,
-            Place(PLATFORM, body["team"]["id"]),
-            Speaker(id=body["user"]["id"], name=body["user"].get("username")),
-            self.placement(channel, response_url=body.get("response_url"), answers_at_once=True),
+        title = _reminder_title(message, f"{kind}:{item_id}")
+        modal = render.new_date_modal(
+            ref=f"{kind}:{item_id}", title=title, due=None, context=context
         )
-        await self.at_once(handled, body.get("response_url"))
+        await client.views_open(trigger_id=body["trigger_id"], view=modal)
 
     async def on_new_date(self, ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         """The New date form: a refused date is shown beside its field."""
-        context = json.loads(view.get("private_metadata") or "{}")
-        chosen = view["state"]["values"]["due"]["date"].get("selected_date")
-        acted = said.ActedOnItem(
-            context["kind"],
-            context["id"],
-            "due",
-            due=date.fromisoformat(chosen) if chosen else None,
-            message_id=context.get("ts"),
-        )
-        handled = await self.handle(
-            acted,
-            Place(PLATFORM, body["team"]["id"]),
-            Speaker(id=body["user"]["id"], name=body["user"].get("username")),
-            self.placement(context["channel"], answers_at_once=True),
-        )
+        try:
+            translated = new_date_inbound(body, view)
+        except MALFORMED as err:
+            _ignored("form submission", err)
+            await ack()
+            return
+        handled = await self.handle(translated, answers_at_once=True)
         if handled.refusal is not None:
             await ack(response_action="errors", errors={"due": handled.refusal})
         else:

@@ -136,3 +136,72 @@ async def test_ask_posts_one_section_in_the_projects_thread(slack):
     assert question["thread_ts"] == thread
     assert question["metadata"]["event_payload"]["question_id"] == "currency"
     assert question["metadata"]["event_payload"]["choices"][0] == "USD"
+
+
+async def test_malformed_bodies_get_a_400_and_forged_ones_a_401(slack):
+    for body, content_type in (
+        ("{not json", "application/json"),
+        ("[1, 2, 3]", "application/json"),
+        ('"a string"', "application/json"),
+        ("payload=garbage", "application/x-www-form-urlencoded"),
+        ("payload=%5B1%5D", "application/x-www-form-urlencoded"),
+    ):
+        response = await slack.post(body, content_type)
+        assert response.status == 400, body
+        assert "Traceback" not in await response.text()
+        forged = await slack.post(body, content_type, secret="wrong")
+        assert forged.status == 401, body
+    await slack.settle()
+    assert await count(slack, Project) == 0
+
+
+async def test_well_signed_events_with_odd_fields_are_ignored_with_a_200(slack, caplog):
+    thread = await slack.start()
+    odd = [
+        {"type": "message", "user": "U2", "text": "no channel", "ts": "1.1", "thread_ts": thread},
+        {"type": "message", "user": "U2", "text": "no ts", "channel": "C1", "thread_ts": thread},
+        {
+            "type": "message",
+            "user": "U2",
+            "text": 42,
+            "channel": "C1",
+            "ts": "1.2",
+            "thread_ts": thread,
+        },
+        {
+            "type": "message",
+            "user": ["U2"],
+            "text": "odd user",
+            "channel": "C1",
+            "ts": "1.3",
+            "thread_ts": thread,
+        },
+        {"type": "message", "subtype": "message_changed", "channel": "C1", "message": "not a dict"},
+        {
+            "type": "message",
+            "subtype": "message_changed",
+            "channel": "C1",
+            "message": {"user": "U2", "ts": "1", "thread_ts": thread, "text": None},
+        },
+    ]
+    for event in odd:
+        response = await slack.event(event)
+        assert response.status == 200, event
+    await slack.settle()
+    assert await count(slack, Answer) == 0
+    assert "Traceback" not in caplog.text
+    # The intake still works afterwards.
+    response, _ = await slack.say("Churn is high", thread=thread)
+    assert response.status == 200
+    await slack.settle()
+    assert await count(slack, Answer) == 1
+
+
+async def test_control_characters_in_an_answer_are_stripped_before_it_is_stored(slack):
+    thread = await slack.start()
+    response, _ = await slack.say("Churn\x00 is\x07 high\x1b[31m", thread=thread)
+    assert response.status == 200
+    await slack.settle()
+    async with slack.runtime.sessions() as session:
+        [value] = (await session.scalars(sa.select(Answer.value))).all()
+    assert value == "Churn is high"
