@@ -6,10 +6,10 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
-from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from storage import slack_oauth
 
 JSONValue = sa.JSON().with_variant(JSONB(), "postgresql")
 
@@ -268,11 +268,5 @@ class TeamsConversation(Base):
     updated_at: Mapped[datetime]
 
 
-# slack_sdk's OAuth installation and state stores, built on this metadata so Alembic owns them.
-slack_installations = SQLAlchemyInstallationStore.build_installations_table(
-    Base.metadata, "slack_installations"
-)
-slack_bots = SQLAlchemyInstallationStore.build_bots_table(Base.metadata, "slack_bots")
-slack_oauth_states = SQLAlchemyOAuthStateStore.build_oauth_states_table(
-    Base.metadata, "slack_oauth_states"
-)
+# The OAuth tables of Slack installs live on this metadata too, so that Alembic owns them.
+slack_installations, slack_bots, slack_oauth_states = slack_oauth.add_tables(Base.metadata)
