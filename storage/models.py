@@ -1,4 +1,4 @@
-"""Declare mlplan's tables: workspaces, people, projects, answers, milestones, docs, deliveries."""
+"""Declare mlplan's tables: workspaces, people, projects, answers, tracked items, outbox, deliveries."""
 
 from __future__ import annotations
 
@@ -248,8 +248,10 @@ class Outgoing(Base):
     sent_at: Mapped[datetime | None]
 
 
-class TeamsConversation(Base):
-    """A Bot Framework conversation reference, to reach a person, a chat or a project proactively.
+class ConversationReference(Base):
+    """A platform's conversation reference, to reach a person, a chat or a project proactively.
+
+    Only Teams needs these today (a Bot Framework reference), hence the table's name.
 
     `key` is `person:<user id>` (their personal chat with the bot), `conversation:<id>` (a chat,
     a channel or a channel's reply chain) or `project:<id>` (where a project's intake lives).

@@ -34,8 +34,7 @@ from bot.teams.delivery import (
 from bot.tracking import Tracking
 from flows.model import Flow
 from flows.replies import Say
-from storage import projects as people
-from storage import teams as references
+from storage import people, references
 
 log = logging.getLogger("mlplan.teams")
 DATABASE_DOWN = "mlplan cannot reach its database right now, so nothing was changed. Please try again in a minute."
@@ -183,7 +182,7 @@ class TeamsHandlers:
                     now=now,
                 )
             if speaker.timezone or speaker.name:
-                await people.remember_person(
+                await people.remember(
                     session=session,
                     workspace_id=workspace_id,
                     person=speaker.person(),
