@@ -19,7 +19,8 @@ ASYNC_DRIVERS = {
     "postgres": "postgresql+psycopg",
 }
 # The same default as mlplan's settings: a SQLite file in the working directory.
-DEFAULT_URL = "sqlite:///./mlplan.db"
+DEFAULT_FILE = "mlplan.db"
+DEFAULT_URL = f"sqlite:///./{DEFAULT_FILE}"
 # Any constant works: it only has to be the same for every mlplan process on one database.
 MIGRATION_LOCK = 0x6D6C706C
 
