@@ -19,9 +19,9 @@ from flows import engine, export, summary
 from flows.engine import State, Turn
 from flows.model import Flow
 from flows.replies import Card, Field, IntakeDone, Reply, Say, SectionDone, Show
-from storage import outbox
+from storage import outbox, people, tracked, workspaces
 from storage import projects as store
-from storage.models import DocItem, Milestone, Project
+from storage.projects import Project
 
 MAX_NAME = 80
 
@@ -114,7 +114,7 @@ def zone(name: str | None, default: ZoneInfo) -> ZoneInfo:
 
 async def workspace_id_of(session: AsyncSession, place: Place, now: datetime) -> int:
     """Return the id of the workspace a place belongs to, creating it on first sight."""
-    ws = await store.workspace(
+    ws = await workspaces.get_or_create(
         session=session, platform=place.platform, external_id=place.workspace, now=now
     )
     return ws.id
@@ -164,7 +164,7 @@ class Conversations:
     ) -> Speaker:
         if speaker.timezone is not None:
             return speaker
-        known = await store.person_timezone(
+        known = await people.timezone(
             session=session, workspace_id=workspace_id, person_id=speaker.id
         )
         return replace(speaker, timezone=known) if known else speaker
@@ -173,7 +173,7 @@ class Conversations:
         """Tell whether mlplan already knows this person's time zone."""
         async with self.sessions() as session:
             workspace_id = await workspace_id_of(session, place, now)
-            known = await store.person_timezone(
+            known = await people.timezone(
                 session=session, workspace_id=workspace_id, person_id=person_id
             )
             await session.commit()
@@ -183,7 +183,7 @@ class Conversations:
         """Store what a platform says of a person: name, email, time zone."""
         async with self.sessions() as session:
             workspace_id = await workspace_id_of(session, place, now)
-            await store.remember_person(
+            await people.remember(
                 session=session,
                 workspace_id=workspace_id,
                 person=speaker.person(),
@@ -241,7 +241,7 @@ class Conversations:
         first = engine.start(self.flow, State(name=name, sections=tuple(sections)))
         async with self.sessions() as session:
             workspace_id = await workspace_id_of(session, place, now)
-            await store.remember_person(
+            await people.remember(
                 session=session,
                 workspace_id=workspace_id,
                 person=speaker.person(),
@@ -280,7 +280,7 @@ class Conversations:
             )
             if project is not None:
                 await store.set_thread(
-                    session=session, project=project, channel_id=channel, thread_id=thread
+                    session=session, project_id=project.id, channel_id=channel, thread_id=thread
                 )
                 await session.commit()
 
@@ -485,7 +485,7 @@ class Conversations:
         if turn.state == before:
             outcome = Outcome(turn.replies, info_before, done=turn.done)
             return await self._finish(session, workspace_id, outcome, speaker, sink)
-        await store.remember_person(
+        await people.remember(
             session=session,
             workspace_id=workspace_id,
             person=speaker.person(),
@@ -505,21 +505,23 @@ class Conversations:
             source_id=source_id,
         )
         if not stored:
-            await session.rollback()  # expires `project`: only info_before is used from here on
+            await session.rollback()
             return await self._conflict(
                 info_before, workspace_id, before, speaker, text, now, sink, dedupe
             )
         answers = dict(turn.state.answers)
         if any(r.question_id == "stage" for r in turn.recorded):
-            project.stage = answers.get("stage")
+            await store.set_stage(
+                session=session, project_id=project.id, stage=answers.get("stage")
+            )
         if any(
             self.flow.questions[r.question_id].milestone or self.flow.questions[r.question_id].doc
             for r in turn.recorded
         ):
-            for kind, model in (("milestone", Milestone), ("doc", DocItem)):
+            for kind in ("milestone", "doc"):
                 items = summary.milestones(self.flow, answers, kind=kind)
-                await store.sync_tracked(
-                    session=session, project_id=project.id, kind=model, items=items, now=now
+                await tracked.sync(
+                    session=session, project_id=project.id, kind=kind, items=items, now=now
                 )
         outcome = Outcome(turn.replies, self._info(project, answers), stored=True, done=turn.done)
         return await self._finish(session, workspace_id, outcome, speaker, sink)
@@ -587,17 +589,17 @@ class Conversations:
                         "at": row.created_at.isoformat(),
                     }
                 )
-            tracked = {}
-            for key, model in (("milestones", Milestone), ("docs", DocItem)):
-                rows = await store.tracked_items(session=session, project_id=project.id, kind=model)
-                tracked[key] = [
+            items = {}
+            for key, kind in (("milestones", "milestone"), ("docs", "doc")):
+                rows = await tracked.items(session=session, project_id=project.id, kind=kind)
+                items[key] = [
                     {
                         "key": r.key,
                         "title": r.title,
                         "owner": r.owner,
                         "due": r.due.isoformat() if r.due else None,
                         "status": r.status,
-                        **({"link": r.link} if model is DocItem else {}),
+                        **({"link": r.link} if kind == "doc" else {}),
                     }
                     for r in rows
                 ]
@@ -613,7 +615,7 @@ class Conversations:
             else None,
         }
         return export.plan_document(
-            self.flow, project=header, answers=answers, history=history, **tracked
+            self.flow, project=header, answers=answers, history=history, **items
         )
 
     async def status(self, *, place: Place, name: str, now: datetime) -> Outcome:

@@ -25,9 +25,7 @@ from bot.placement import Placement, PressedMessage, Row
 from bot.tracking import Tracking
 from flows.model import Flow
 from flows.replies import Reply, Say
-from storage import outbox
-from storage import projects as people
-from storage import teams as references
+from storage import outbox, people, references
 
 log = logging.getLogger("mlplan")
 DATABASE_DOWN = (
@@ -254,7 +252,7 @@ class _Turn:
             workspace_id = await workspace_id_of(session, self.place, now)
             await self._keep(session, workspace_id, out.references, now)
             if out.remembers_speaker and (self.speaker.timezone or self.speaker.name):
-                await people.remember_person(
+                await people.remember(
                     session=session,
                     workspace_id=workspace_id,
                     person=self.speaker.person(),

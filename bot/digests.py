@@ -13,7 +13,7 @@ from flows.digest import Digest, ProjectSnapshot, TrackedItem, build_digest
 from flows.model import Flow
 from flows.replies import Say
 from storage import digests as store
-from storage import projects as projects_store
+from storage import people
 
 
 def last_fire(cron: str, tz: ZoneInfo, *, now: datetime, since: datetime) -> datetime | None:
@@ -45,7 +45,7 @@ class Digests:
         """Send the weekly digest to the speaker, or to a channel."""
         async with self.sessions() as session:
             workspace_id = await workspace_id_of(session, place, now)
-            tz = await projects_store.person_timezone(
+            tz = await people.timezone(
                 session=session, workspace_id=workspace_id, person_id=speaker.id
             )
             kind, target = ("channel", channel) if channel else ("user", speaker.id)
@@ -97,22 +97,20 @@ class Digests:
         """Assemble the digest of one workspace as of `now`; changes are counted from `since`."""
         loaded = await store.workspace_projects(session=session, workspace_id=workspace_id)
         changes = await store.changes_since(
-            session=session, project_ids=[e["project"].id for e in loaded], since=since
+            session=session, project_ids=[e.project.id for e in loaded], since=since
         )
         snapshots = [
             ProjectSnapshot(
-                id=e["project"].id,
-                name=e["project"].name,
-                stage=e["project"].stage,
-                answers=e["answers"],
+                id=e.project.id,
+                name=e.project.name,
+                stage=e.project.stage,
+                answers=e.answers,
                 milestones=tuple(
-                    TrackedItem(m.title, m.owner, m.due, m.status) for m in e["milestones"]
+                    TrackedItem(m.title, m.owner, m.due, m.status) for m in e.milestones
                 ),
-                docs=tuple(
-                    TrackedItem(d.title, d.owner, d.due, d.status, d.link) for d in e["docs"]
-                ),
-                last_activity=e["last_activity"],
-                changes_since_last=tuple(changes[e["project"].id]),
+                docs=tuple(TrackedItem(d.title, d.owner, d.due, d.status, d.link) for d in e.docs),
+                last_activity=e.last_activity,
+                changes_since_last=tuple(changes[e.project.id]),
             )
             for e in loaded
         ]
@@ -123,7 +121,7 @@ class Digests:
         async with self.sessions() as session:
             workspace_id = await workspace_id_of(session, place, now)
             tz = zone(
-                await projects_store.person_timezone(
+                await people.timezone(
                     session=session, workspace_id=workspace_id, person_id=speaker.id
                 ),
                 self.default_timezone,

@@ -23,8 +23,9 @@ from bot.digests import Digests, last_fire
 from flows.parse import format_day
 from flows.reminders import Due, Tracked, due_items
 from flows.replies import Reminder, RemindItem, Reply
-from storage import deliveries
+from storage import deliveries, people, tracked
 from storage import digests as digests_store
+from storage.tracked import ProjectItems
 
 log = logging.getLogger("mlplan.scheduler")
 # Reminders go out from this hour of the recipient's day on, never in the night.
@@ -89,9 +90,7 @@ class Scheduler:
         if not self.notifiers:
             return report
         async with self.sessions() as session:
-            projects = await deliveries.tracked_by_project(
-                session=session, platforms=tuple(self.notifiers)
-            )
+            projects = await tracked.by_project(session=session, platforms=tuple(self.notifiers))
         report.assignments = await self._assignments(projects, now)
         report.reminders = await self._reminders(projects, now)
         report.digests = await self._digests(now)
@@ -111,7 +110,7 @@ class Scheduler:
                 session=session, platforms=tuple(self.notifiers)
             )
         queued = 0
-        for subscription, platform in subscriptions:
+        for subscription in subscriptions:
             tz = zone(subscription.timezone, self.default_timezone)
             fire = last_fire(self.digest_cron, tz, now=now, since=subscription.created_at)
             if fire is None:
@@ -137,33 +136,34 @@ class Scheduler:
                     tz=tz,
                     since=since or subscription.created_at,
                 )
-                self.notifiers[platform].enqueue_digest(session, digest=digest, now=now, **target)
+                self.notifiers[subscription.platform].enqueue_digest(
+                    session, digest=digest, now=now, **target
+                )
                 await session.commit()
             queued += 1
         return queued
 
-    async def _assignments(self, projects: list, now: datetime) -> int:
+    async def _assignments(self, projects: list[ProjectItems], now: datetime) -> int:
         """Tell each new owner of an open item, once per item and owner, in one message per project."""
         wanted = {
-            f"assigned:{kind}:{row.id}:{row.owner['id']}"
-            for _, _, milestones, docs in projects
-            for kind, rows in (("milestone", milestones), ("doc", docs))
-            for row in rows
+            f"assigned:{row.kind}:{row.id}:{row.owner['id']}"
+            for entry in projects
+            for row in (*entry.milestones, *entry.docs)
             if row.status == "open" and row.owner and row.owner.get("id")
         }
         async with self.sessions() as session:
             # Most owners were told long ago: skip those keys here rather than fail a claim each tick.
             pending = wanted - await deliveries.claimed(session=session, keys=wanted)
         told = 0
-        for project, platform, milestones, docs in projects:
+        for entry in projects:
+            project = entry.project
             by_owner: dict[str, list[RemindItem]] = defaultdict(list)
-            for kind, rows in (("milestone", milestones), ("doc", docs)):
-                for row in rows:
-                    if row.owner and f"assigned:{kind}:{row.id}:{row.owner.get('id')}" in pending:
-                        due = f"due {format_day(row.due)}" if row.due else "no due date yet"
-                        by_owner[row.owner["id"]].append(
-                            RemindItem(kind, row.id, row.title, f"you own it; {due}")
-                        )
+            for row in (*entry.milestones, *entry.docs):
+                if row.owner and f"assigned:{row.kind}:{row.id}:{row.owner.get('id')}" in pending:
+                    due = f"due {format_day(row.due)}" if row.due else "no due date yet"
+                    by_owner[row.owner["id"]].append(
+                        RemindItem(row.kind, row.id, row.title, f"you own it; {due}")
+                    )
             for person_id, items in by_owner.items():
                 async with self.sessions() as session:
                     claim = {
@@ -189,7 +189,7 @@ class Scheduler:
                         note="You were named the owner of these items; mlplan will remind you as they fall due.",
                         new_owner=True,
                     )
-                    self.notifiers[platform].enqueue(
+                    self.notifiers[entry.platform].enqueue(
                         session,
                         workspace_id=project.workspace_id,
                         person_id=person_id,
@@ -200,30 +200,30 @@ class Scheduler:
                 told += 1
         return told
 
-    async def _reminders(self, projects: list, now: datetime) -> int:
+    async def _reminders(self, projects: list[ProjectItems], now: datetime) -> int:
         async with self.sessions() as session:
-            zones = await deliveries.timezones(
-                session=session, workspace_ids={p.workspace_id for p, *_ in projects}
+            zones = await people.timezones(
+                session=session, workspace_ids={e.project.workspace_id for e in projects}
             )
         queued = 0
-        for project, platform, milestones, docs in projects:
+        for entry in projects:
+            project, platform = entry.project, entry.platform
             items: list[Tracked] = []
             owners: dict[tuple[str, int], dict[str, Any] | None] = {}
-            for kind, rows in (("milestone", milestones), ("doc", docs)):
-                for row in rows:
-                    items.append(
-                        Tracked(
-                            kind,
-                            row.id,
-                            row.key,
-                            row.title,
-                            row.due,
-                            row.status,
-                            row.snoozed_until,
-                            getattr(row, "link", None),
-                        )
+            for row in (*entry.milestones, *entry.docs):
+                items.append(
+                    Tracked(
+                        row.kind,
+                        row.id,
+                        row.key,
+                        row.title,
+                        row.due,
+                        row.status,
+                        row.snoozed_until,
+                        row.link,
                     )
-                    owners[(kind, row.id)] = row.owner
+                )
+                owners[(row.kind, row.id)] = row.owner
             by_recipient: dict[str, list[Tracked]] = defaultdict(list)
             notes: dict[str, str | None] = {}
             for item in items:

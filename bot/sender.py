@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from storage import outbox
-from storage.models import Outgoing
+from storage.outbox import Message
 
 log = logging.getLogger("mlplan")
 MAX_BACKOFF = timedelta(hours=1)
@@ -60,7 +60,7 @@ class OutboxSender(abc.ABC):
         async with self._lock:  # one sender per process keeps each conversation in order
             return await self._deliver(now or self.clock())
 
-    def conversation_of(self, row: Outgoing) -> Hashable:
+    def conversation_of(self, row: Message) -> Hashable:
         """Name the conversation a row belongs to: a project's thread, or one channel."""
         return (
             ("project", row.project_id) if row.project_id is not None else ("channel", row.channel)
@@ -88,7 +88,7 @@ class OutboxSender(abc.ABC):
         return sent
 
     @abc.abstractmethod
-    async def _send(self, row: Outgoing, now: datetime) -> bool | None:
+    async def _send(self, row: Message, now: datetime) -> bool | None:
         """Send one claimed row and record the outcome.
 
         Return True when it went out, False when it is to be tried again (the conversation's
@@ -96,7 +96,7 @@ class OutboxSender(abc.ABC):
         """
 
     async def _finish(
-        self, row: Outgoing, now: datetime, *, error: str, retry_at: datetime | None
+        self, row: Message, now: datetime, *, error: str, retry_at: datetime | None
     ) -> None:
         """Record a failed try: to be tried again at `retry_at`, or (None) failed for good."""
         async with self.sessions() as session:

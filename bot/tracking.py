@@ -5,20 +5,19 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.conversation import Outcome, Place, Speaker, unknown_project, workspace_id_of, zone
 from flows.parse import ParseError, format_day, parse_date, parse_user
 from flows.replies import Card, Field, Say, Show
 from flows.summary import person_name
+from storage import people, tracked
 from storage import projects as store
-from storage.models import DocItem, ItemAction, Milestone, Project
+from storage.projects import Project
 
-MODELS = {"milestone": Milestone, "doc": DocItem}
+KINDS = ("milestone", "doc")
 ACTIONS = ("done", "snooze1", "snooze7", "due")
 
 
@@ -56,52 +55,34 @@ class Tracking:
         sink: ActSink | None = None,
     ) -> Acted | None:
         """Mark an item done, snooze it a day or a week, or give it a new date; None if not found here."""
-        if kind not in MODELS or action not in ACTIONS:
+        if kind not in KINDS or action not in ACTIONS:
             raise ValueError(f"unknown item kind or action: {kind} {action}")
-        model = MODELS[kind]
         async with self.sessions() as session:
             workspace_id = await workspace_id_of(session, place, now)
-            item = await session.scalar(
-                sa.select(model)
-                .join(Project, Project.id == model.project_id)
-                .where(model.id == item_id, Project.workspace_id == workspace_id)
+            item = await tracked.find(
+                session=session, workspace_id=workspace_id, kind=kind, item_id=item_id
             )
             if item is None:
                 return None
-            zone_name = await store.person_timezone(
+            zone_name = await people.timezone(
                 session=session, workspace_id=workspace_id, person_id=speaker.id
             )
             today = now.astimezone(zone(zone_name, self.default_timezone)).date()
-            value: Any = None
+            act = {"session": session, "kind": kind, "item_id": item.id, "now": now}
             if action == "done":
-                item.status, item.done_at, item.done_by = "done", now, speaker.person()
+                await tracked.mark_done(**act, by=speaker.person())
                 shown = "done"
             elif action == "due":
                 if due is None:
                     raise ValueError("pick a date first, then press Save")
                 if due < today:
                     raise ValueError("a new due date must be today or later")
-                item.due, item.snoozed_until, item.status = due, None, "open"
-                value, shown = due.isoformat(), f"new date {format_day(due)}"
+                await tracked.reschedule(**act, due=due, by=speaker.person())
+                shown = f"new date {format_day(due)}"
             else:
-                days = 1 if action == "snooze1" else 7
-                item.snoozed_until = today + timedelta(days=days)
-                value, shown = (
-                    item.snoozed_until.isoformat(),
-                    f"snoozed until {format_day(item.snoozed_until)}",
-                )
-            item.updated_at = now
-            session.add(
-                ItemAction(
-                    project_id=item.project_id,
-                    item_kind=kind,
-                    item_id=item.id,
-                    action="snooze" if action.startswith("snooze") else action,
-                    value=value,
-                    by=speaker.person(),
-                    at=now,
-                )
-            )
+                until = today + timedelta(days=1 if action == "snooze1" else 7)
+                await tracked.snooze(**act, until=until, by=speaker.person())
+                shown = f"snoozed until {format_day(until)}"
             acted = Acted(kind, item.id, item.title, shown, item.project_id)
             if sink is not None:
                 await sink(session, workspace_id, acted, speaker)
@@ -124,7 +105,7 @@ class Tracking:
             workspace_id, found = await self._project(session, place, project, now)
             if found is None:
                 return await self._unknown(session, workspace_id, project)
-            zone_name = await store.person_timezone(
+            zone_name = await people.timezone(
                 session=session, workspace_id=workspace_id, person_id=speaker.id
             )
             try:
@@ -139,31 +120,16 @@ class Tracking:
                 link = _link(rest[0]) if rest else None
             except ParseError as err:
                 return _private(str(err))
-            model = MODELS[kind]
-            item = model(
+            await tracked.add(
+                session=session,
                 project_id=found.id,
-                key=None,
+                kind=kind,
                 title=title[:200],
                 owner=owner,
                 due=due,
-                status="open",
-                created_at=now,
-                updated_at=now,
-            )
-            if link:
-                item.link = link
-            session.add(item)
-            await session.flush()
-            session.add(
-                ItemAction(
-                    project_id=found.id,
-                    item_kind=kind,
-                    item_id=item.id,
-                    action="add",
-                    value=due.isoformat(),
-                    by=speaker.person(),
-                    at=now,
-                )
+                link=link,
+                by=speaker.person(),
+                now=now,
             )
             await session.commit()
         noun = "Milestone" if kind == "milestone" else "Documentation item"
@@ -177,9 +143,7 @@ class Tracking:
             workspace_id, found = await self._project(session, place, project, now)
             if found is None:
                 return await self._unknown(session, workspace_id, project)
-            items = await store.tracked_items(
-                session=session, project_id=found.id, kind=MODELS[kind]
-            )
+            items = await tracked.items(session=session, project_id=found.id, kind=kind)
             await session.commit()
         fields = tuple(
             Field(
@@ -189,7 +153,7 @@ class Tracking:
                     for part in (
                         person_name(i.owner) if i.owner else "no owner",
                         f"due {format_day(i.due)}" if i.due else "no date",
-                        getattr(i, "link", None) or ("no link yet" if kind == "doc" else None),
+                        i.link or ("no link yet" if kind == "doc" else None),
                     )
                     if part
                 ),
@@ -217,35 +181,22 @@ class Tracking:
             link = _link(rest[0]) if rest else None
         except ParseError as err:
             return _private(str(err))
-        model = MODELS[kind]
         async with self.sessions() as session:
             workspace_id, found = await self._project(session, place, project, now)
             if found is None:
                 return await self._unknown(session, workspace_id, project)
-            items = await store.tracked_items(session=session, project_id=found.id, kind=model)
+            items = await tracked.items(session=session, project_id=found.id, kind=kind)
             matches = [i for i in items if i.title.casefold() == title.casefold()]
             if not matches:
                 known = ", ".join(repr(i.title) for i in items) or "none yet"
                 return _private(f"{found.name!r} has no item called {title!r}. Its items: {known}.")
-            item = matches[0]
-            item.status, item.done_at, item.done_by, item.updated_at = (
-                "done",
-                now,
-                speaker.person(),
-                now,
-            )
-            if link:
-                item.link = link
-            session.add(
-                ItemAction(
-                    project_id=found.id,
-                    item_kind=kind,
-                    item_id=item.id,
-                    action="done",
-                    value=link,
-                    by=speaker.person(),
-                    at=now,
-                )
+            item = await tracked.mark_done(
+                session=session,
+                kind=kind,
+                item_id=matches[0].id,
+                by=speaker.person(),
+                now=now,
+                link=link,
             )
             await session.commit()
         return _private(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from importlib import resources
 
 import sqlalchemy as sa
@@ -17,6 +18,9 @@ ASYNC_DRIVERS = {
     "postgresql": "postgresql+psycopg",
     "postgres": "postgresql+psycopg",
 }
+# The same default as mlplan's settings: a SQLite file in the working directory.
+DEFAULT_FILE = "mlplan.db"
+DEFAULT_URL = f"sqlite:///./{DEFAULT_FILE}"
 # Any constant works: it only has to be the same for every mlplan process on one database.
 MIGRATION_LOCK = 0x6D6C706C
 
@@ -31,6 +35,17 @@ def async_url(url: str) -> str:
             f"unsupported database {parsed.get_backend_name()!r}: use sqlite or postgresql"
         )
     return parsed.render_as_string(hide_password=False)
+
+
+def url_from_environment(env_file: str = ".env") -> str:
+    """Read DATABASE_URL from the environment, else from a `.env` file, else use the default."""
+    for name in ("DATABASE_URL", "database_url"):
+        if os.environ.get(name):
+            return os.environ[name]
+    from dotenv import dotenv_values  # pydantic-settings' own reader of `.env` files
+
+    values = {k.upper(): v for k, v in dotenv_values(env_file).items()}
+    return values.get("DATABASE_URL") or DEFAULT_URL
 
 
 def create_engine(url: str, **kwargs) -> AsyncEngine:

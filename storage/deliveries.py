@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Delivery, DocItem, Milestone, Person, Project, Workspace
+from storage.models import Delivery
 
 
 async def claim(
@@ -55,39 +55,6 @@ async def last_claimed(*, session: AsyncSession, prefix: str, before: str) -> da
             Delivery.key.startswith(prefix), Delivery.key != before
         )
     )
-
-
-async def tracked_by_project(
-    *, session: AsyncSession, platforms: tuple[str, ...]
-) -> list[tuple[Project, str, list[Milestone], list[DocItem]]]:
-    """Load every project with milestones or documentation items, in workspaces of these platforms."""
-    projects: dict[int, tuple[Project, str, list[Milestone], list[DocItem]]] = {}
-    for model in (Milestone, DocItem):
-        rows = await session.execute(
-            sa.select(model, Project, Workspace.platform)
-            .join(Project, Project.id == model.project_id)
-            .join(Workspace, Workspace.id == Project.workspace_id)
-            .where(Workspace.platform.in_(platforms))
-            .order_by(Project.id, model.id)
-        )
-        for item, project, platform in rows:
-            entry = projects.setdefault(project.id, (project, platform, [], []))
-            entry[2 if model is Milestone else 3].append(item)
-    return list(projects.values())
-
-
-async def timezones(
-    *, session: AsyncSession, workspace_ids: set[int]
-) -> dict[tuple[int, str], str]:
-    """Map (workspace id, person id) to the time zone mlplan knows for that person."""
-    if not workspace_ids:
-        return {}
-    rows = await session.execute(
-        sa.select(Person.workspace_id, Person.external_id, Person.timezone).where(
-            Person.workspace_id.in_(workspace_ids), Person.timezone.is_not(None)
-        )
-    )
-    return {(w, p): tz for w, p, tz in rows}
 
 
 def recipient(

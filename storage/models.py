@@ -1,4 +1,4 @@
-"""Declare mlplan's tables: workspaces, people, projects, answers, milestones, docs, deliveries."""
+"""Declare mlplan's tables: workspaces, people, projects, answers, tracked items, outbox, deliveries."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
-from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from storage import slack_oauth
 
 JSONValue = sa.JSON().with_variant(JSONB(), "postgresql")
 
@@ -248,8 +248,10 @@ class Outgoing(Base):
     sent_at: Mapped[datetime | None]
 
 
-class TeamsConversation(Base):
-    """A Bot Framework conversation reference, to reach a person, a chat or a project proactively.
+class ConversationReference(Base):
+    """A platform's conversation reference, to reach a person, a chat or a project proactively.
+
+    Only Teams needs these today (a Bot Framework reference), hence the table's name.
 
     `key` is `person:<user id>` (their personal chat with the bot), `conversation:<id>` (a chat,
     a channel or a channel's reply chain) or `project:<id>` (where a project's intake lives).
@@ -268,11 +270,5 @@ class TeamsConversation(Base):
     updated_at: Mapped[datetime]
 
 
-# slack_sdk's OAuth installation and state stores, built on this metadata so Alembic owns them.
-slack_installations = SQLAlchemyInstallationStore.build_installations_table(
-    Base.metadata, "slack_installations"
-)
-slack_bots = SQLAlchemyInstallationStore.build_bots_table(Base.metadata, "slack_bots")
-slack_oauth_states = SQLAlchemyOAuthStateStore.build_oauth_states_table(
-    Base.metadata, "slack_oauth_states"
-)
+# The OAuth tables of Slack installs live on this metadata too, so that Alembic owns them.
+slack_installations, slack_bots, slack_oauth_states = slack_oauth.add_tables(Base.metadata)

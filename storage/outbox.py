@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -12,6 +13,49 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.models import Outgoing, ProcessedEvent
 
 CLAIM_FOR = timedelta(seconds=60)
+
+
+@dataclass(frozen=True)
+class Message:
+    """A queued message as its sender needs it: where it goes, what it says, how often it was tried.
+
+    `method` is post, update or ephemeral; `in_thread`: in the project's thread, known once its
+    parent message is sent; `starts_thread`: this is that parent message; `target_id`: for an
+    update, the message to change (None with `in_thread` means the parent message).
+    """
+
+    id: int
+    workspace_id: int
+    project_id: int | None
+    platform: str
+    method: str
+    channel: str | None
+    in_thread: bool
+    starts_thread: bool
+    target_id: str | None
+    user_id: str | None
+    payload: dict[str, Any]
+    response_url: str | None
+    attempts: int
+
+    @classmethod
+    def of(cls, row: Outgoing) -> Message:
+        """Copy an outbox row into a value."""
+        return cls(
+            id=row.id,
+            workspace_id=row.workspace_id,
+            project_id=row.project_id,
+            platform=row.platform,
+            method=row.method,
+            channel=row.channel,
+            in_thread=row.in_thread,
+            starts_thread=row.starts_thread,
+            target_id=row.target_id,
+            user_id=row.user_id,
+            payload=row.payload,
+            response_url=row.response_url,
+            attempts=row.attempts,
+        )
 
 
 async def first_time(*, session: AsyncSession, platform: str, event_id: str, now: datetime) -> bool:
@@ -39,27 +83,27 @@ def enqueue(
     target_id: str | None = None,
     user_id: str | None = None,
     response_url: str | None = None,
-) -> Outgoing:
+) -> None:
     """Add a message to send; it goes out after the surrounding transaction commits."""
-    row = Outgoing(
-        workspace_id=workspace_id,
-        project_id=project_id,
-        platform=platform,
-        method=method,
-        channel=channel,
-        in_thread=in_thread,
-        starts_thread=starts_thread,
-        target_id=target_id,
-        user_id=user_id,
-        payload=payload,
-        response_url=response_url,
-        status="pending",
-        attempts=0,
-        next_attempt_at=now,
-        created_at=now,
+    session.add(
+        Outgoing(
+            workspace_id=workspace_id,
+            project_id=project_id,
+            platform=platform,
+            method=method,
+            channel=channel,
+            in_thread=in_thread,
+            starts_thread=starts_thread,
+            target_id=target_id,
+            user_id=user_id,
+            payload=payload,
+            response_url=response_url,
+            status="pending",
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+        )
     )
-    session.add(row)
-    return row
 
 
 async def due(
@@ -69,7 +113,7 @@ async def due(
     now: datetime,
     project_id: int | None = None,
     limit: int = 200,
-) -> list[Outgoing]:
+) -> list[Message]:
     """List pending messages whose time has come, oldest first (the order they must arrive in)."""
     query = sa.select(Outgoing).where(
         Outgoing.platform == platform,
@@ -79,7 +123,8 @@ async def due(
     )
     if project_id is not None:
         query = query.where(Outgoing.project_id == project_id)
-    return list(await session.scalars(query.order_by(Outgoing.id).limit(limit)))
+    rows = await session.scalars(query.order_by(Outgoing.id).limit(limit))
+    return [Message.of(row) for row in rows]
 
 
 async def claim(*, session: AsyncSession, outgoing_id: int, now: datetime) -> bool:
@@ -132,38 +177,38 @@ async def fail_pending(*, session: AsyncSession, project_id: int, error: str) ->
     )
 
 
-async def latest_blocks(*, session: AsyncSession, channel: str, ts: str) -> list[dict[str, Any]]:
-    """Return the blocks of the latest version mlplan queued of a message it sent (post or update)."""
-    row = await session.scalar(
-        sa.select(Outgoing)
-        .where(
-            Outgoing.channel == channel,
-            sa.or_(
-                Outgoing.sent_id == ts,
-                sa.and_(Outgoing.method == "update", Outgoing.target_id == ts),
-            ),
-        )
-        .order_by(Outgoing.id.desc())
-        .limit(1)
-    )
-    return list(row.payload.get("blocks", [])) if row is not None else []
-
-
 async def latest_payload(
-    *, session: AsyncSession, workspace_id: int, platform: str, message_id: str
+    *,
+    session: AsyncSession,
+    workspace_id: int,
+    platform: str,
+    message_id: str,
+    channel: str | None = None,
 ) -> dict[str, Any] | None:
-    """Return the payload of the latest version mlplan queued of a message it sent (post or update)."""
-    row = await session.scalar(
-        sa.select(Outgoing)
-        .where(
-            Outgoing.workspace_id == workspace_id,
-            Outgoing.platform == platform,
-            sa.or_(
-                Outgoing.sent_id == message_id,
-                sa.and_(Outgoing.method == "update", Outgoing.target_id == message_id),
-            ),
-        )
-        .order_by(Outgoing.id.desc())
-        .limit(1)
+    """Return the payload of the latest version mlplan queued of a message it sent (post or update).
+
+    `message_id` is the platform's id of the sent message; `channel` narrows the search where
+    that id is unique only within a channel.
+    """
+    query = sa.select(Outgoing.payload).where(
+        Outgoing.workspace_id == workspace_id,
+        Outgoing.platform == platform,
+        sa.or_(
+            Outgoing.sent_id == message_id,
+            sa.and_(Outgoing.method == "update", Outgoing.target_id == message_id),
+        ),
     )
-    return dict(row.payload) if row is not None else None
+    if channel is not None:
+        query = query.where(Outgoing.channel == channel)
+    return await session.scalar(query.order_by(Outgoing.id.desc()).limit(1))
+
+
+async def parent_id(*, session: AsyncSession, project_id: int) -> str | None:
+    """Return the platform's id of a project's parent message, once it is sent."""
+    return await session.scalar(
+        sa.select(Outgoing.sent_id).where(
+            Outgoing.project_id == project_id,
+            Outgoing.starts_thread.is_(True),
+            Outgoing.status == "sent",
+        )
+    )

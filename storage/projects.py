@@ -1,17 +1,90 @@
-"""Read and write projects, answers and tracked items, always within one workspace."""
+"""Read and write projects and their answers, always within one workspace."""
 
 from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
-from datetime import date, datetime
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Answer, DocItem, Milestone, Person, Project, Workspace
+from storage import models
+from storage.workspaces import Workspace
+
+
+@dataclass(frozen=True)
+class Project:
+    """A project being planned as stored: its state, owner and where its conversation lives.
+
+    `turn` counts stored turns: pass it to `save_turn` as `expected_turn`.
+    """
+
+    id: int
+    workspace_id: int
+    name: str
+    owner: dict[str, Any]
+    stage: str | None
+    channel_id: str | None
+    thread_id: str | None
+    sections: tuple[str, ...]
+    current_question_id: str | None
+    turn: int
+    intake_done_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, row: models.Project) -> Project:
+        """Copy a project row into a value."""
+        return cls(
+            id=row.id,
+            workspace_id=row.workspace_id,
+            name=row.name,
+            owner=row.owner,
+            stage=row.stage,
+            channel_id=row.channel_id,
+            thread_id=row.thread_id,
+            sections=tuple(row.sections),
+            current_question_id=row.current_question_id,
+            turn=row.turn,
+            intake_done_at=row.intake_done_at,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+        )
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One version of the answer to one question."""
+
+    project_id: int
+    question_id: str
+    version: int
+    value: Any
+    raw: str
+    skipped: bool
+    author: dict[str, Any]
+    source_id: str | None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, row: models.Answer) -> Answer:
+        """Copy an answer row into a value."""
+        return cls(
+            project_id=row.project_id,
+            question_id=row.question_id,
+            version=row.version,
+            value=row.value,
+            raw=row.raw,
+            skipped=row.skipped,
+            author=row.author,
+            source_id=row.source_id,
+            created_at=row.created_at,
+        )
 
 
 def name_key(name: str) -> str:
@@ -19,63 +92,14 @@ def name_key(name: str) -> str:
     return " ".join(name.split()).casefold()
 
 
-async def workspace(
-    *, session: AsyncSession, platform: str, external_id: str, now: datetime
-) -> Workspace:
-    """Return the workspace for a platform's team or tenant id, creating it on first sight."""
-    query = sa.select(Workspace).where(
-        Workspace.platform == platform, Workspace.external_id == external_id
-    )
-    found = await session.scalar(query)
-    if found is not None:
-        return found
-    try:
-        async with session.begin_nested():
-            found = Workspace(platform=platform, external_id=external_id, created_at=now)
-            session.add(found)
-    except IntegrityError:  # created by a concurrent request in the meantime
-        found = await session.scalar(query)
-    return found
+def _one(row: models.Project | None) -> Project | None:
+    return Project.of(row) if row is not None else None
 
 
-async def remember_person(
-    *,
-    session: AsyncSession,
-    workspace_id: int,
-    person: dict[str, Any],
-    now: datetime,
-    **fields: Any,
-) -> Person:
-    """Record or refresh what mlplan knows of a person (name, email, time zone)."""
-    query = sa.select(Person).where(
-        Person.workspace_id == workspace_id, Person.external_id == person["id"]
-    )
-    found = await session.scalar(query)
-    if found is None:
-        try:
-            async with session.begin_nested():
-                found = Person(workspace_id=workspace_id, external_id=person["id"], updated_at=now)
-                session.add(found)
-        except IntegrityError:
-            found = await session.scalar(query)
-    found.name = person.get("name") or found.name
-    found.email = person.get("email") or found.email
-    for key, value in fields.items():
-        if value is not None:
-            setattr(found, key, value)
-    found.updated_at = now
-    return found
-
-
-async def person_timezone(
-    *, session: AsyncSession, workspace_id: int, person_id: str
-) -> str | None:
-    """Return the time zone mlplan knows for a person, if any."""
-    return await session.scalar(
-        sa.select(Person.timezone).where(
-            Person.workspace_id == workspace_id, Person.external_id == person_id
-        )
-    )
+def _select_project() -> sa.Select:
+    # Read the row as it is now, not as this session first loaded it: `save_turn`,
+    # `set_stage` and `set_thread` change projects with UPDATE statements.
+    return sa.select(models.Project).execution_options(populate_existing=True)
 
 
 async def create_project(
@@ -91,7 +115,7 @@ async def create_project(
     thread_id: str | None = None,
 ) -> Project | None:
     """Create a project; return None when the workspace already has one of that name."""
-    project = Project(
+    project = models.Project(
         workspace_id=workspace_id,
         name=" ".join(name.split()),
         name_key=name_key(name),
@@ -109,14 +133,17 @@ async def create_project(
             session.add(project)
     except IntegrityError:
         return None
-    return project
+    return Project.of(project)
 
 
 async def find_project(*, session: AsyncSession, workspace_id: int, name: str) -> Project | None:
     """Find a project of this workspace by name (case and spacing ignored)."""
-    return await session.scalar(
-        sa.select(Project).where(
-            Project.workspace_id == workspace_id, Project.name_key == name_key(name)
+    return _one(
+        await session.scalar(
+            _select_project().where(
+                models.Project.workspace_id == workspace_id,
+                models.Project.name_key == name_key(name),
+            )
         )
     )
 
@@ -125,15 +152,19 @@ async def get_project(
     *, session: AsyncSession, workspace_id: int, project_id: int
 ) -> Project | None:
     """Return a project of this workspace by id, or None (never one of another workspace)."""
-    return await session.scalar(
-        sa.select(Project).where(Project.workspace_id == workspace_id, Project.id == project_id)
+    return _one(
+        await session.scalar(
+            _select_project().where(
+                models.Project.workspace_id == workspace_id, models.Project.id == project_id
+            )
+        )
     )
 
 
 async def similar_names(*, session: AsyncSession, workspace_id: int, name: str) -> list[str]:
     """Suggest up to three project names of this workspace close to a mistyped one."""
     names = await session.scalars(
-        sa.select(Project.name).where(Project.workspace_id == workspace_id)
+        sa.select(models.Project.name).where(models.Project.workspace_id == workspace_id)
     )
     by_key = {name_key(n): n for n in names}
     keys = difflib.get_close_matches(name_key(name), list(by_key), n=3, cutoff=0.5)
@@ -149,34 +180,36 @@ async def project_in_thread(
     A chat without threads (Teams) may hold several projects: the most recently active one
     is the one a reply goes to.
     """
-    return await session.scalar(
-        sa.select(Project)
-        .where(
-            Project.workspace_id == workspace_id,
-            Project.channel_id == channel_id,
-            Project.thread_id == thread_id,
+    return _one(
+        await session.scalar(
+            _select_project()
+            .where(
+                models.Project.workspace_id == workspace_id,
+                models.Project.channel_id == channel_id,
+                models.Project.thread_id == thread_id,
+            )
+            .order_by(models.Project.updated_at.desc(), models.Project.id.desc())
+            .limit(1)
         )
-        .order_by(Project.updated_at.desc(), Project.id.desc())
-        .limit(1)
     )
 
 
 async def list_projects(*, session: AsyncSession, workspace_id: int) -> list[Project]:
     """List the workspace's projects, most recently active first."""
     result = await session.scalars(
-        sa.select(Project)
-        .where(Project.workspace_id == workspace_id)
-        .order_by(Project.updated_at.desc(), Project.id)
+        _select_project()
+        .where(models.Project.workspace_id == workspace_id)
+        .order_by(models.Project.updated_at.desc(), models.Project.id)
     )
-    return list(result)
+    return [Project.of(row) for row in result]
 
 
 async def latest_answers(*, session: AsyncSession, project_id: int) -> dict[str, Any]:
     """Map each answered or skipped question to the value of its latest version."""
     rows = await session.execute(
-        sa.select(Answer.question_id, Answer.value, Answer.skipped)
-        .where(Answer.project_id == project_id)
-        .order_by(Answer.question_id, Answer.version)
+        sa.select(models.Answer.question_id, models.Answer.value, models.Answer.skipped)
+        .where(models.Answer.project_id == project_id)
+        .order_by(models.Answer.question_id, models.Answer.version)
     )
     return {question_id: None if skipped else value for question_id, value, skipped in rows}
 
@@ -185,22 +218,24 @@ async def answer_history(
     *, session: AsyncSession, project_id: int, question_id: str | None = None
 ) -> list[Answer]:
     """Return every version of the project's answers (or of one question's), oldest first."""
-    query = sa.select(Answer).where(Answer.project_id == project_id)
+    query = sa.select(models.Answer).where(models.Answer.project_id == project_id)
     if question_id is not None:
-        query = query.where(Answer.question_id == question_id)
-    return list(await session.scalars(query.order_by(Answer.question_id, Answer.version)))
+        query = query.where(models.Answer.question_id == question_id)
+    rows = await session.scalars(query.order_by(models.Answer.question_id, models.Answer.version))
+    return [Answer.of(row) for row in rows]
 
 
 async def latest_answer(
     *, session: AsyncSession, project_id: int, question_id: str
 ) -> Answer | None:
     """Return the newest version of one answer."""
-    return await session.scalar(
-        sa.select(Answer)
-        .where(Answer.project_id == project_id, Answer.question_id == question_id)
-        .order_by(Answer.version.desc())
+    row = await session.scalar(
+        sa.select(models.Answer)
+        .where(models.Answer.project_id == project_id, models.Answer.question_id == question_id)
+        .order_by(models.Answer.version.desc())
         .limit(1)
     )
+    return Answer.of(row) if row is not None else None
 
 
 async def save_turn(
@@ -231,8 +266,8 @@ async def save_turn(
     if done and project.intake_done_at is None:
         values["intake_done_at"] = now
     claimed = await session.execute(
-        sa.update(Project)
-        .where(Project.id == project.id, Project.turn == expected_turn)
+        sa.update(models.Project)
+        .where(models.Project.id == project.id, models.Project.turn == expected_turn)
         .values(**values)
         .execution_options(synchronize_session=False)
     )
@@ -240,12 +275,12 @@ async def save_turn(
         return False
     for question_id, value, raw, skipped in recorded:
         version = await session.scalar(
-            sa.select(sa.func.coalesce(sa.func.max(Answer.version), 0)).where(
-                Answer.project_id == project.id, Answer.question_id == question_id
+            sa.select(sa.func.coalesce(sa.func.max(models.Answer.version), 0)).where(
+                models.Answer.project_id == project.id, models.Answer.question_id == question_id
             )
         )
         session.add(
-            Answer(
+            models.Answer(
                 project_id=project.id,
                 question_id=question_id,
                 version=version + 1,
@@ -258,64 +293,29 @@ async def save_turn(
             )
         )
     await session.flush()
-    await session.refresh(project)
     return True
 
 
+async def set_stage(*, session: AsyncSession, project_id: int, stage: str | None) -> None:
+    """Record the project's stage, as its latest answer to the stage question says."""
+    await session.execute(
+        sa.update(models.Project)
+        .where(models.Project.id == project_id)
+        .values(stage=stage)
+        .execution_options(synchronize_session=False)
+    )
+
+
 async def set_thread(
-    *, session: AsyncSession, project: Project, channel_id: str, thread_id: str
+    *, session: AsyncSession, project_id: int, channel_id: str, thread_id: str
 ) -> None:
     """Record where the project's conversation lives once its parent message exists."""
-    project.channel_id = channel_id
-    project.thread_id = thread_id
-
-
-async def sync_tracked(
-    *,
-    session: AsyncSession,
-    project_id: int,
-    kind: type[Milestone] | type[DocItem],
-    items: list[dict[str, Any]],
-    now: datetime,
-) -> list[Milestone | DocItem]:
-    """Create or update the milestones or documentation items that the answers declare, by key."""
-    existing = {
-        item.key: item
-        for item in await session.scalars(
-            sa.select(kind).where(kind.project_id == project_id, kind.key.is_not(None))
-        )
-    }
-    changed = []
-    for item in items:
-        due = date.fromisoformat(item["due"]) if item["due"] else None
-        row = existing.get(item["key"])
-        if row is None:
-            row = kind(
-                project_id=project_id,
-                key=item["key"],
-                title=item["title"],
-                created_at=now,
-                updated_at=now,
-            )
-            session.add(row)
-        elif row.owner == item["owner"] and row.due == due:
-            continue
-        row.owner, row.due, row.updated_at = item["owner"], due, now
-        changed.append(row)
-    await session.flush()
-    return changed
-
-
-async def tracked_items(
-    *, session: AsyncSession, project_id: int, kind: type[Milestone] | type[DocItem]
-) -> list:
-    """List a project's milestones or documentation items by due date."""
-    result = await session.scalars(
-        sa.select(kind)
-        .where(kind.project_id == project_id)
-        .order_by(kind.due.is_(None), kind.due, kind.id)
+    await session.execute(
+        sa.update(models.Project)
+        .where(models.Project.id == project_id)
+        .values(channel_id=channel_id, thread_id=thread_id)
+        .execution_options(synchronize_session=False)
     )
-    return list(result)
 
 
 async def last_open_project(
@@ -323,38 +323,42 @@ async def last_open_project(
 ) -> Project | None:
     """Return the open intake this person most recently owned or answered in, to resume it."""
     answered = sa.exists().where(
-        Answer.project_id == Project.id, Answer.author["id"].as_string() == person_id
+        models.Answer.project_id == models.Project.id,
+        models.Answer.author["id"].as_string() == person_id,
     )
-    return await session.scalar(
-        sa.select(Project)
-        .where(
-            Project.workspace_id == workspace_id,
-            Project.current_question_id.is_not(None),
-            sa.or_(Project.owner["id"].as_string() == person_id, answered),
+    return _one(
+        await session.scalar(
+            _select_project()
+            .where(
+                models.Project.workspace_id == workspace_id,
+                models.Project.current_question_id.is_not(None),
+                sa.or_(models.Project.owner["id"].as_string() == person_id, answered),
+            )
+            .order_by(models.Project.updated_at.desc(), models.Project.id.desc())
+            .limit(1)
         )
-        .order_by(Project.updated_at.desc(), Project.id.desc())
-        .limit(1)
     )
 
 
 async def projects_named(*, session: AsyncSession, name: str) -> list[tuple[Project, Workspace]]:
     """Find projects of this name in every workspace: for the operator's command line only."""
     rows = await session.execute(
-        sa.select(Project, Workspace)
-        .join(Workspace, Workspace.id == Project.workspace_id)
-        .where(Project.name_key == name_key(name))
-        .order_by(Workspace.platform, Workspace.external_id)
+        sa.select(models.Project, models.Workspace)
+        .join(models.Workspace, models.Workspace.id == models.Project.workspace_id)
+        .where(models.Project.name_key == name_key(name))
+        .order_by(models.Workspace.platform, models.Workspace.external_id)
     )
-    return [(project, workspace) for project, workspace in rows]
+    return [(Project.of(project), Workspace.of(workspace)) for project, workspace in rows]
 
 
 async def answer_from_source(
     *, session: AsyncSession, project_id: int, source_id: str
 ) -> Answer | None:
     """Return the latest answer given by one platform message, to version it when edited."""
-    return await session.scalar(
-        sa.select(Answer)
-        .where(Answer.project_id == project_id, Answer.source_id == source_id)
-        .order_by(Answer.id.desc())
+    row = await session.scalar(
+        sa.select(models.Answer)
+        .where(models.Answer.project_id == project_id, models.Answer.source_id == source_id)
+        .order_by(models.Answer.id.desc())
         .limit(1)
     )
+    return Answer.of(row) if row is not None else None

@@ -7,15 +7,14 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 import aiohttp
-import sqlalchemy as sa
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from bot.sender import OutboxSender, backoff
-from storage import outbox
-from storage.models import Outgoing, Project, Workspace
+from storage import outbox, projects, workspaces
+from storage.outbox import Message
 
 log = logging.getLogger("mlplan.slack")
 PLATFORM = "slack"
@@ -62,12 +61,17 @@ class SlackDelivery(OutboxSender):
         super().__init__(sessions=sessions, clock=clock)
         self.client_for = client_for
 
-    async def _send(self, row: Outgoing, now: datetime) -> bool:
+    async def _send(self, row: Message, now: datetime) -> bool:
         async with self.sessions() as session:
-            team = await session.scalar(
-                sa.select(Workspace.external_id).where(Workspace.id == row.workspace_id)
+            workspace = await workspaces.get(session=session, workspace_id=row.workspace_id)
+            team = workspace.external_id if workspace is not None else None
+            project = (
+                await projects.get_project(
+                    session=session, workspace_id=row.workspace_id, project_id=row.project_id
+                )
+                if row.project_id
+                else None
             )
-            project = await session.get(Project, row.project_id) if row.project_id else None
         if project is not None and row.in_thread and project.thread_id is None:
             # The parent message is still to be sent (by this or another process): wait for it.
             await self._finish(row, now, error="waiting for the parent message", retry_at=now)
@@ -124,15 +128,16 @@ class SlackDelivery(OutboxSender):
         async with self.sessions() as session:
             await outbox.finish(session=session, outgoing_id=row.id, now=now, sent_id=ts)
             if row.starts_thread and project is not None:
-                await session.execute(
-                    sa.update(Project)
-                    .where(Project.id == project.id)
-                    .values(channel_id=response.get("channel", arguments["channel"]), thread_id=ts)
+                await projects.set_thread(
+                    session=session,
+                    project_id=project.id,
+                    channel_id=response.get("channel", arguments["channel"]),
+                    thread_id=ts,
                 )
             await session.commit()
         return True
 
-    async def _tell(self, row: Outgoing, code: str) -> None:
+    async def _tell(self, row: Message, code: str) -> None:
         """Tell the person who caused a message that it could not be posted, when Slack lets us."""
         if not row.response_url:
             return

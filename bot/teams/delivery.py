@@ -1,7 +1,7 @@
 """Queue Teams messages with the change that causes them, then send them through the Bot Framework.
 
 Every message, a reply as much as a reminder, is an outbox row whose payload names where it
-goes (`to`: a key of `storage.teams`) and the activity to send. Rows are sent proactively
+goes (`to`: a key of `storage.references`) and the activity to send. Rows are sent proactively
 through the stored conversation reference (`CloudAdapter.continue_conversation`), so a reply
 that fails is retried later like any other message, and nothing is lost when a process dies
 between storing an answer and sending the next question.
@@ -14,14 +14,12 @@ from collections.abc import Callable, Hashable
 from datetime import datetime
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.sender import OutboxSender, backoff
 from bot.teams import render
-from storage import outbox
-from storage import teams as references
-from storage.models import Outgoing, Person
+from storage import outbox, people, references
+from storage.outbox import Message
 
 log = logging.getLogger("mlplan.teams")
 PLATFORM = "msteams"
@@ -177,12 +175,12 @@ class TeamsDelivery(OutboxSender):
 
     # Sending.
 
-    def conversation_of(self, row: Outgoing) -> Hashable:
+    def conversation_of(self, row: Message) -> Hashable:
         if row.project_id is not None:
             return ("project", row.project_id)
         return ("to", row.payload.get("to"))
 
-    async def _send(self, row: Outgoing, now: datetime) -> bool | None:
+    async def _send(self, row: Message, now: datetime) -> bool | None:
         to = row.payload.get("to", "")
         try:
             reference = await self._reference(row.workspace_id, to, now)
@@ -212,7 +210,7 @@ class TeamsDelivery(OutboxSender):
             await session.commit()
         return True
 
-    async def _failed(self, row: Outgoing, to: str, error: Exception, now: datetime) -> bool | None:
+    async def _failed(self, row: Message, to: str, error: Exception, now: datetime) -> bool | None:
         status = _status(error)
         name = type(error).__name__
         if status in GONE:
@@ -270,28 +268,21 @@ class TeamsDelivery(OutboxSender):
             await session.commit()
         return opened
 
-    async def _parent_id(self, row: Outgoing) -> str | None:
+    async def _parent_id(self, row: Message) -> str | None:
         async with self.sessions() as session:
-            return await session.scalar(
-                sa.select(Outgoing.sent_id).where(
-                    Outgoing.project_id == row.project_id,
-                    Outgoing.starts_thread.is_(True),
-                    Outgoing.status == "sent",
-                )
-            )
+            return await outbox.parent_id(session=session, project_id=row.project_id)
 
-    async def _broken(self, row: Outgoing, to: str, reason: str, now: datetime) -> None:
+    async def _broken(self, row: Message, to: str, reason: str, now: datetime) -> None:
         """Mark a reference broken, once; tell the project's conversation about a person's."""
         async with self.sessions() as session:
             newly = await references.mark_broken(
                 session=session, workspace_id=row.workspace_id, key=to, reason=reason, now=now
             )
             if newly and to.startswith("person:") and row.project_id is not None:
-                person = await session.scalar(
-                    sa.select(Person).where(
-                        Person.workspace_id == row.workspace_id,
-                        Person.external_id == to.removeprefix("person:"),
-                    )
+                person = await people.find(
+                    session=session,
+                    workspace_id=row.workspace_id,
+                    person_id=to.removeprefix("person:"),
                 )
                 name = person.name if person is not None and person.name else "someone"
                 text = (

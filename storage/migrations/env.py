@@ -21,12 +21,11 @@ def _run(connection) -> None:
         context.run_migrations()
 
 
-async def _run_from_settings() -> None:
+async def _run_from_environment() -> None:
     # Only for developers running the `alembic` command by hand (e.g. to autogenerate).
-    from bot.settings import load_settings
-    from storage.db import create_engine
+    from storage.db import create_engine, url_from_environment
 
-    engine = create_engine(load_settings().database_url)
+    engine = create_engine(url_from_environment())
     async with engine.begin() as connection:
         await connection.run_sync(_run)
     await engine.dispose()
@@ -36,4 +35,4 @@ connection = config.attributes.get("connection")
 if connection is not None:
     _run(connection)
 else:
-    asyncio.run(_run_from_settings())
+    asyncio.run(_run_from_environment())

@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 
 from storage import projects as store
-from storage.models import Milestone
+from storage import tracked, workspaces
 from tests.conftest import NOW
 
 ALICE = {"id": "U1", "name": "alice"}
@@ -14,7 +14,9 @@ BOB = {"id": "U2", "name": "bob"}
 
 
 async def _project(session, name="Churn model", workspace="T1", platform="slack"):
-    ws = await store.workspace(session=session, platform=platform, external_id=workspace, now=NOW)
+    ws = await workspaces.get_or_create(
+        session=session, platform=platform, external_id=workspace, now=NOW
+    )
     project = await store.create_project(
         session=session,
         workspace_id=ws.id,
@@ -117,7 +119,9 @@ async def test_two_workspaces_never_see_each_others_projects(sessions):
 async def test_the_same_team_id_on_two_platforms_is_two_workspaces(sessions):
     async with sessions() as session:
         slack, _ = await _project(session, workspace="X", platform="slack")
-        teams = await store.workspace(session=session, platform="msteams", external_id="X", now=NOW)
+        teams = await workspaces.get_or_create(
+            session=session, platform="msteams", external_id="X", now=NOW
+        )
         assert slack.id != teams.id
         assert (
             await store.find_project(session=session, workspace_id=teams.id, name="Churn model")
@@ -207,23 +211,23 @@ async def test_tracked_items_are_upserted_by_key(sessions):
             "owner": BOB,
             "due": "2026-12-18",
         }
-        changed = await store.sync_tracked(
-            session=session, project_id=project.id, kind=Milestone, items=[item], now=NOW
+        changed = await tracked.sync(
+            session=session, project_id=project.id, kind="milestone", items=[item], now=NOW
         )
         assert len(changed) == 1
-        unchanged = await store.sync_tracked(
-            session=session, project_id=project.id, kind=Milestone, items=[item], now=NOW
+        unchanged = await tracked.sync(
+            session=session, project_id=project.id, kind="milestone", items=[item], now=NOW
         )
         assert unchanged == []
-        moved = await store.sync_tracked(
+        moved = await tracked.sync(
             session=session,
             project_id=project.id,
-            kind=Milestone,
+            kind="milestone",
             items=[{**item, "due": "2027-01-08"}],
             now=NOW,
         )
         await session.commit()
-        rows = await store.tracked_items(session=session, project_id=project.id, kind=Milestone)
+        rows = await tracked.items(session=session, project_id=project.id, kind="milestone")
     assert len(moved) == 1
     assert [(r.key, r.owner, r.due.isoformat(), r.status) for r in rows] == [
         ("baseline", BOB, "2027-01-08", "open")
@@ -248,3 +252,33 @@ async def test_last_open_project_is_found_by_owner_or_answer_author(sessions, pe
         nobody = await store.last_open_project(session=session, workspace_id=ws.id, person_id="U3")
     assert found is not None and found.id == project.id
     assert nobody is None
+
+
+async def test_a_project_read_again_in_the_same_session_shows_what_was_stored(sessions):
+    """Projects are values: changes go through storage's functions, and a new read sees them."""
+    async with sessions() as session:
+        ws, project = await _project(session)
+        assert await store.save_turn(
+            session=session,
+            project=project,
+            expected_turn=project.turn,
+            current="target_users",
+            recorded=[("stage", "pilot", "pilot", False)],
+            author=ALICE,
+            now=NOW + timedelta(minutes=1),
+            done=True,
+        )
+        await store.set_stage(session=session, project_id=project.id, stage="pilot")
+        await store.set_thread(
+            session=session, project_id=project.id, channel_id="C1", thread_id="111.1"
+        )
+        await session.commit()
+        again = await store.get_project(session=session, workspace_id=ws.id, project_id=project.id)
+        here = await store.project_in_thread(
+            session=session, workspace_id=ws.id, channel_id="C1", thread_id="111.1"
+        )
+    assert (project.turn, project.stage, project.thread_id) == (0, None, None)
+    assert again == here
+    assert (again.turn, again.current_question_id, again.stage) == (1, "target_users", "pilot")
+    assert (again.channel_id, again.thread_id) == ("C1", "111.1")
+    assert again.intake_done_at == NOW + timedelta(minutes=1)

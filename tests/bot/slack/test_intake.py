@@ -3,6 +3,7 @@
 import sqlalchemy as sa
 
 from storage import projects as store
+from storage import workspaces
 from storage.models import Answer
 
 
@@ -218,7 +219,7 @@ async def test_people_cannot_smuggle_pings_or_links_through_names_or_answers(sla
     )
     assert "&lt;!channel&gt; Churn" in slack.posted()[0]["text"]
     async with slack.runtime.sessions() as session:
-        ws = await store.workspace(
+        ws = await workspaces.get_or_create(
             session=session, platform="slack", external_id="T1", now=slack.clock()
         )
         assert (

@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from bot.app import build_runtime, build_web_app
 from bot.settings import load_settings
 from bot.teams.app import TEAMS
-from storage.models import Project, TeamsConversation
+from storage.models import ConversationReference, Project
 from tests.bot.teams.conftest import TeamsHarness
 from tests.fakes.bot_connector import ISSUER
 
@@ -39,7 +39,9 @@ async def secured(engine, database_url, connector, clock):
 async def nothing_stored(harness) -> bool:
     async with harness.runtime.sessions() as session:
         projects = await session.scalar(sa.select(sa.func.count()).select_from(Project))
-        references = await session.scalar(sa.select(sa.func.count()).select_from(TeamsConversation))
+        references = await session.scalar(
+            sa.select(sa.func.count()).select_from(ConversationReference)
+        )
     return projects == 0 and references == 0
 
 

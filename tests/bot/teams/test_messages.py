@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from storage import projects as store
-from storage.models import Answer, Project, TeamsConversation
+from storage.models import Answer, ConversationReference, Project
 from tests.bot.teams.conftest import BEN, CHANNEL, PERSONAL
 from tests.fakes.bot_connector import BOT_ID
 
@@ -39,7 +39,7 @@ async def test_adding_the_bot_to_a_team_greets_the_channel_and_keeps_its_referen
     assert greeting.conversation == CHANNEL and greeting.method == "send"
     assert "new <project name>" in greeting.text
     async with teams.runtime.sessions() as session:
-        keys = set(await session.scalars(sa.select(TeamsConversation.key)))
+        keys = set(await session.scalars(sa.select(ConversationReference.key)))
     assert f"conversation:{CHANNEL}" in keys
 
 
@@ -58,7 +58,7 @@ async def test_a_personal_install_keeps_the_reference_and_greets_once(teams):
     [greeting] = teams.fake.sent()
     assert greeting.conversation == PERSONAL and "mlplan" in greeting.text
     async with teams.runtime.sessions() as session:
-        keys = set(await session.scalars(sa.select(TeamsConversation.key)))
+        keys = set(await session.scalars(sa.select(ConversationReference.key)))
     assert {"person:29:1ada", f"conversation:{PERSONAL}"} <= keys
 
 

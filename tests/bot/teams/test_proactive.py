@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 
 from bot.app import build_scheduler
-from storage.models import Milestone, Outgoing, TeamsConversation
+from storage.models import ConversationReference, Milestone, Outgoing
 from tests.bot.teams.conftest import BEN, CHANNEL
 from tests.fakes.bot_connector import Failure
 
@@ -120,7 +120,9 @@ async def test_a_chat_the_bot_was_removed_from_is_marked_reported_once_and_not_r
     await tick(teams, MONDAY)
     async with teams.runtime.sessions() as session:
         broken = await session.scalar(
-            sa.select(TeamsConversation).where(TeamsConversation.key == f"person:{BEN['id']}")
+            sa.select(ConversationReference).where(
+                ConversationReference.key == f"person:{BEN['id']}"
+            )
         )
         failed = (
             await session.scalars(sa.select(Outgoing).where(Outgoing.status == "failed"))

@@ -1,0 +1,98 @@
+"""Keep the people mlplan talks to: display name, email and time zone, per workspace."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage import models
+
+
+@dataclass(frozen=True)
+class Person:
+    """What mlplan knows of a person of a workspace; `id` is the platform's id for them."""
+
+    workspace_id: int
+    id: str
+    name: str | None
+    email: str | None
+    timezone: str | None
+
+    @classmethod
+    def of(cls, row: models.Person) -> Person:
+        """Copy a person row into a value."""
+        return cls(
+            workspace_id=row.workspace_id,
+            id=row.external_id,
+            name=row.name,
+            email=row.email,
+            timezone=row.timezone,
+        )
+
+
+def _query(workspace_id: int, person_id: str) -> sa.Select:
+    return sa.select(models.Person).where(
+        models.Person.workspace_id == workspace_id, models.Person.external_id == person_id
+    )
+
+
+async def remember(
+    *,
+    session: AsyncSession,
+    workspace_id: int,
+    person: dict[str, Any],
+    now: datetime,
+    timezone: str | None = None,
+) -> Person:
+    """Record or refresh what mlplan knows of a person (name, email, time zone)."""
+    query = _query(workspace_id, person["id"])
+    found = await session.scalar(query)
+    if found is None:
+        try:
+            async with session.begin_nested():
+                found = models.Person(
+                    workspace_id=workspace_id, external_id=person["id"], updated_at=now
+                )
+                session.add(found)
+        except IntegrityError:
+            found = await session.scalar(query)
+    found.name = person.get("name") or found.name
+    found.email = person.get("email") or found.email
+    if timezone is not None:
+        found.timezone = timezone
+    found.updated_at = now
+    return Person.of(found)
+
+
+async def find(*, session: AsyncSession, workspace_id: int, person_id: str) -> Person | None:
+    """Return what mlplan knows of a person of this workspace, if anything."""
+    found = await session.scalar(_query(workspace_id, person_id))
+    return Person.of(found) if found is not None else None
+
+
+async def timezone(*, session: AsyncSession, workspace_id: int, person_id: str) -> str | None:
+    """Return the time zone mlplan knows for a person, if any."""
+    return await session.scalar(
+        sa.select(models.Person.timezone).where(
+            models.Person.workspace_id == workspace_id, models.Person.external_id == person_id
+        )
+    )
+
+
+async def timezones(
+    *, session: AsyncSession, workspace_ids: set[int]
+) -> dict[tuple[int, str], str]:
+    """Map (workspace id, person id) to the time zone mlplan knows for that person."""
+    if not workspace_ids:
+        return {}
+    rows = await session.execute(
+        sa.select(
+            models.Person.workspace_id, models.Person.external_id, models.Person.timezone
+        ).where(models.Person.workspace_id.in_(workspace_ids), models.Person.timezone.is_not(None))
+    )
+    return {(w, p): tz for w, p, tz in rows}

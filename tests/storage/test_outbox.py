@@ -1,0 +1,144 @@
+"""The outbox: queued messages read back as values, the latest version of a sent message, a parent's id."""
+
+import dataclasses
+
+import pytest
+
+from storage import outbox, projects, workspaces
+from tests.conftest import NOW
+
+
+async def _workspace(session, platform="slack", external_id="T1"):
+    return await workspaces.get_or_create(
+        session=session, platform=platform, external_id=external_id, now=NOW
+    )
+
+
+async def _sent(session, *, workspace_id, platform, payload, sent_id, **options):
+    """Queue a message and record it as sent under a platform message id."""
+    outbox.enqueue(
+        session=session,
+        workspace_id=workspace_id,
+        platform=platform,
+        payload=payload,
+        now=NOW,
+        **options,
+    )
+    [row] = [
+        r
+        for r in await outbox.due(session=session, platform=platform, now=NOW)
+        if r.payload == payload
+    ]
+    await outbox.finish(session=session, outgoing_id=row.id, now=NOW, sent_id=sent_id)
+    return row
+
+
+async def test_due_messages_are_frozen_values_in_queue_order(sessions):
+    async with sessions() as session:
+        ws = await _workspace(session)
+        for n in range(2):
+            outbox.enqueue(
+                session=session,
+                workspace_id=ws.id,
+                platform="slack",
+                payload={"text": f"m{n}"},
+                now=NOW,
+                channel="C1",
+            )
+        await session.commit()
+        due = await outbox.due(session=session, platform="slack", now=NOW)
+    assert [(m.payload["text"], m.channel, m.method, m.attempts) for m in due] == [
+        ("m0", "C1", "post", 0),
+        ("m1", "C1", "post", 0),
+    ]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        due[0].channel = "C2"
+
+
+async def test_latest_payload_is_the_newest_version_of_a_message_in_its_workspace_and_platform(
+    sessions,
+):
+    async with sessions() as session:
+        slack = await _workspace(session)
+        teams = await _workspace(session, platform="msteams")
+        other = await _workspace(session, external_id="T2")
+        await _sent(
+            session,
+            workspace_id=slack.id,
+            platform="slack",
+            payload={"blocks": ["first"]},
+            sent_id="111.1",
+            channel="C1",
+        )
+        outbox.enqueue(
+            session=session,
+            workspace_id=slack.id,
+            platform="slack",
+            payload={"blocks": ["second"]},
+            now=NOW,
+            method="update",
+            channel="C1",
+            target_id="111.1",
+        )
+        # The same id elsewhere: another channel, workspace or platform is another message.
+        for workspace_id, platform, channel in (
+            (slack.id, "slack", "C2"),
+            (other.id, "slack", "C1"),
+            (teams.id, "msteams", None),
+        ):
+            outbox.enqueue(
+                session=session,
+                workspace_id=workspace_id,
+                platform=platform,
+                payload={"blocks": ["not this one"]},
+                now=NOW,
+                method="update",
+                channel=channel,
+                target_id="111.1",
+            )
+        await session.commit()
+        latest = await outbox.latest_payload(
+            session=session,
+            workspace_id=slack.id,
+            platform="slack",
+            message_id="111.1",
+            channel="C1",
+        )
+        teams_latest = await outbox.latest_payload(
+            session=session, workspace_id=teams.id, platform="msteams", message_id="111.1"
+        )
+        none = await outbox.latest_payload(
+            session=session, workspace_id=slack.id, platform="slack", message_id="999.9"
+        )
+    assert latest == {"blocks": ["second"]}
+    assert teams_latest == {"blocks": ["not this one"]}
+    assert none is None
+
+
+async def test_a_projects_parent_id_is_known_once_its_first_message_is_sent(sessions):
+    async with sessions() as session:
+        ws = await _workspace(session, platform="msteams")
+        project = await projects.create_project(
+            session=session,
+            workspace_id=ws.id,
+            name="Churn",
+            owner={"id": "29:a"},
+            sections=[],
+            current=None,
+            now=NOW,
+        )
+        outbox.enqueue(
+            session=session,
+            workspace_id=ws.id,
+            platform="msteams",
+            payload={"to": "project:1"},
+            now=NOW,
+            project_id=project.id,
+            starts_thread=True,
+        )
+        await session.commit()
+        assert await outbox.parent_id(session=session, project_id=project.id) is None
+        [row] = await outbox.due(session=session, platform="msteams", now=NOW)
+        await outbox.finish(session=session, outgoing_id=row.id, now=NOW, sent_id="act-1")
+        await session.commit()
+        assert await outbox.parent_id(session=session, project_id=project.id) == "act-1"
