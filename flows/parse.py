@@ -75,17 +75,14 @@ _CURRENCY = re.compile(
 _PERCENT_WORDS = re.compile(r"\s*\b(?:percent|per\s+cent|pct)\b", re.IGNORECASE)
 _RANGE_SEPARATORS = frozenset({"-", "–", "—", "~", "to", "and"})
 
-_MENTION = re.compile(r"<@(?P<id>[^|>\s]+)(?:\|(?P<name>[^>]*))?>")
-_GROUP = re.compile(
-    r"<!(?:channel|here|everyone|subteam\^)[^>]*>|(?<![\w@])@(?:channel|here|everyone)\b",
-    re.IGNORECASE,
-)
-# Slack links an address it recognises as <mailto:a@b.com|a@b.com>.
-_MAILTO = re.compile(r"<mailto:(?P<address>[^|>]+)(?:\|[^>]*)?>", re.IGNORECASE)
+# The neutral in-text mention of a person, `@{id|name}`: each adapter turns its platform's
+# mentions into it (see mention_token), so the `user` parser reads one form everywhere.
+_MENTION = re.compile(r"@\{(?P<id>[^|{}\s]+)(?:\|(?P<name>[^{}]*))?\}")
+_GROUP = re.compile(r"(?<![\w@])@(?:channel|here|everyone)\b", re.IGNORECASE)
 _EMAIL = re.compile(
     r"(?<![\w.+%-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}(?![\w-])"
 )
-_HANDLE = re.compile(r"(?<![\w<@.])@(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)")
+_HANDLE = re.compile(r"(?<![\w@.])@(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)")
 
 _YES = frozenset({"yes", "y", "yeah", "yep", "yup", "sure", "true", "ok", "okay"})
 _NO = frozenset({"no", "n", "nope", "nah", "false", "not yet"})
@@ -276,12 +273,19 @@ def parse_date(text: str, *, now: datetime, future_only: bool = False) -> str:
     return day.isoformat()
 
 
+def mention_token(person_id: str, name: str | None = None) -> str:
+    """Write the neutral in-text mention of a person, `@{id|name}`, which parse_user reads."""
+    if not person_id or re.search(r"[|{}\s]", person_id):
+        raise ValueError(f"a person id without spaces, '|' or braces is needed, got {person_id!r}")
+    shown = " ".join(re.sub(r"[|{}]", " ", name or "").split())
+    return f"@{{{person_id}|{shown}}}" if shown else f"@{{{person_id}}}"
+
+
 def parse_user(text: str) -> dict:
-    """Parse one person given as a chat mention, an email address or an @handle."""
+    """Parse one person given as a mention (see mention_token), an email address or an @handle."""
     cleaned = _unquote(text)
     if _GROUP.search(cleaned):
         raise ParseError(f"That mentions a group; I need one person. {_USER_EXAMPLE}")
-    cleaned = _MAILTO.sub(lambda m: f" {m['address']} ", cleaned)
     people: dict[str, dict] = {}
     for match in _MENTION.finditer(cleaned):
         person = {"id": match["id"]}
@@ -341,8 +345,8 @@ _MONEY_EXAMPLE = "like `$120k`, `€1.5M` or `80000 USD`."
 _PERCENT_EXAMPLE = "like `20%` or `12.5%`."
 _PERCENT_RANGE_EXAMPLE = "like `20%`, `12.5%` or a range such as `10-30%`."
 _USER_EXAMPLE = (
-    "Mention them like `<@U024BE7LH>` (type @ and pick the person) "
-    "or give an email address like `ana@example.com`."
+    "Mention the person with @ (type @ and pick them), or give their email address, "
+    "like `ana@example.com`."
 )
 
 

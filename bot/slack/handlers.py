@@ -22,6 +22,7 @@ from bot.slack import render
 from bot.slack.delivery import SlackDelivery
 from bot.tracking import Tracking
 from flows.model import Flow
+from flows.parse import mention_token
 
 log = logging.getLogger("mlplan.slack")
 PLATFORM = "slack"
@@ -49,9 +50,23 @@ def _speaker(user_id: str, name: str | None = None) -> Speaker:
     return Speaker(id=user_id, name=name)
 
 
+_MENTION = re.compile(r"<@(?P<id>[^|>\s{}]+)(?:\|(?P<name>[^>]*))?>")
+_MAILTO = re.compile(r"<mailto:(?P<address>[^|>]+)(?:\|[^>]*)?>", re.IGNORECASE)
+_SPECIAL = re.compile(
+    r"<!(?P<word>here|channel|everyone)(?:\|[^>]*)?>|<!subteam\^[^|>]*(?:\|@?(?P<team>[^>]*))?>"
+)
+
+
+def _people(text: str) -> str:
+    """Make Slack's mentions of people (`<@U123|ana>`) and linked emails neutral."""
+    text = _MENTION.sub(lambda m: mention_token(m["id"], m["name"]), text or "")
+    return _MAILTO.sub(lambda m: m["address"], text)
+
+
 def _typed(text: str) -> str:
-    """Undo Slack's escaping of what the person typed (&amp; &lt; &gt;); mentions stay as markup."""
-    return html.unescape(text or "")
+    """Read what the person typed: mentions made neutral (`@here`, a group by name), unescaped."""
+    text = _SPECIAL.sub(lambda m: "@" + (m["word"] or m["team"] or "team"), _people(text))
+    return html.unescape(text)
 
 
 async def _preview(
@@ -107,7 +122,7 @@ def register_listeners(
         place = Place(PLATFORM, body["team_id"], body["channel_id"])
         speaker = _speaker(body["user_id"], body.get("user_name"))
         try:
-            parsed = parse_command(body.get("text", ""), prefix=command)
+            parsed = parse_command(_people(body.get("text", "")), prefix=command)
         except CommandError as err:
             await ack(text=render.escape(str(err)), response_type="ephemeral")
             return

@@ -33,6 +33,7 @@ from bot.teams.delivery import (
 )
 from bot.tracking import Tracking
 from flows.model import Flow
+from flows.parse import mention_token
 from flows.replies import Say
 from storage import projects as people
 from storage import teams as references
@@ -105,7 +106,7 @@ def speaker_of(body: dict[str, Any]) -> Speaker:
 def message_text(body: dict[str, Any]) -> str:
     """Read what the person typed: the bot's @mention removed, other mentions made neutral.
 
-    A mention of a person becomes `<@id|name>`, the form every platform's answers accept.
+    A mention of a person becomes the neutral mention (flows.parse.mention_token).
     """
     text = body.get("text") or ""
     bot_id = (body.get("recipient") or {}).get("id")
@@ -116,10 +117,15 @@ def message_text(body: dict[str, Any]) -> str:
         if mentioned.get("id") == bot_id:
             text = text.replace(entity["text"], " ")
         elif mentioned.get("id"):
-            name = (mentioned.get("name") or "").replace("|", " ").replace(">", " ")
-            text = text.replace(entity["text"], f"<@{mentioned['id']}|{name}>")
+            # No `<` or `>` in the name, so the tag stripping below cannot eat into the text.
+            name = re.sub(r"[<>]", " ", str(mentioned.get("name") or ""))
+            try:
+                token = mention_token(mentioned["id"], name)
+            except ValueError:  # an id no Teams user has: keep the name, mention nobody
+                token = name
+            text = text.replace(entity["text"], token)
     # Teams may send formatting as HTML; what the person typed is the text within.
-    text = _TAGS.sub(lambda tag: tag[0] if tag[0].startswith("<@") else " ", text)
+    text = _TAGS.sub(" ", text)
     return " ".join(html.unescape(text).split())
 
 
