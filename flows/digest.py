@@ -10,9 +10,9 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from flows.costs import Estimate, format_money, format_range, gain_cost_ratio
+from flows.dates import format_day
 from flows.display import person_name
 from flows.model import Flow
-from flows.parse import format_day
 from flows.plan_costs import plan_estimate
 from flows.progress import progress
 from flows.replies import Card, CommandRef, Field, Text

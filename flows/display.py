@@ -7,8 +7,8 @@ from datetime import date
 from typing import Any
 
 from flows.costs import format_money
+from flows.dates import format_day
 from flows.model import Flow, Question
-from flows.parse import format_day
 from flows.plan_costs import currency_of
 from flows.replies import Field
 

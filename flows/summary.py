@@ -6,9 +6,9 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
+from flows.dates import format_day
 from flows.display import answer_field, person_name
 from flows.model import Flow, Section
-from flows.parse import format_day
 from flows.plan_costs import cost_fields
 from flows.progress import progress, visited_sections
 from flows.replies import Card, Field

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from flows.dates import parse_date
 from flows.parse import (
     KINDS,
     MAX_TEXT_CHARS,
@@ -17,7 +18,6 @@ from flows.parse import (
     mention_token,
     parse_answer,
     parse_choice,
-    parse_date,
     parse_money,
     parse_number,
     parse_percent,
