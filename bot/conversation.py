@@ -16,9 +16,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from flows import engine, export, summary
-from flows.engine import State, Turn
+from flows.display import person_name
 from flows.model import Flow
+from flows.progress import progress
 from flows.replies import Card, Field, IntakeDone, Reply, Say, SectionDone, Show
+from flows.state import State, Turn
 from storage import outbox, people, tracked, workspaces
 from storage import projects as store
 from storage.projects import Project
@@ -146,7 +148,7 @@ class Conversations:
             id=project.id,
             name=project.name,
             owner=project.owner,
-            progress=summary.progress(self.flow, answers),
+            progress=progress(self.flow, answers),
             channel=project.channel_id,
             thread=project.thread_id,
         )
@@ -543,7 +545,7 @@ class Conversations:
                 latest = await store.latest_answer(
                     session=session, project_id=info.id, question_id=before.current
                 )
-            who = summary.person_name(latest.author) if latest else "Someone"
+            who = person_name(latest.author) if latest else "Someone"
             said = f" ({latest.raw!r})" if latest else ""
             message = (
                 f"{who} answered this question a moment before you{said}, so your answer {text!r}"
@@ -644,7 +646,7 @@ class Conversations:
             fields = []
             for project in rows:
                 answers = await store.latest_answers(session=session, project_id=project.id)
-                done, total = summary.progress(self.flow, answers)
+                done, total = progress(self.flow, answers)
                 stage = project.stage or "stage not set"
                 fields.append(Field(project.name, f"{stage}, {done} of {total} questions"))
         if not fields:

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.conversation import zone
 from bot.digests import Digests, last_fire
-from flows.parse import format_day
+from flows.dates import format_day
 from flows.reminders import Due, Tracked, due_items
 from flows.replies import Reminder, RemindItem, Reply
 from storage import deliveries, people, tracked

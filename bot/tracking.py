@@ -10,9 +10,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.conversation import Outcome, Place, Speaker, unknown_project, workspace_id_of, zone
-from flows.parse import ParseError, format_day, parse_date, parse_user
+from flows.dates import format_day, parse_date
+from flows.display import person_name
+from flows.parse import ParseError, parse_user
 from flows.replies import Card, Field, Say, Show
-from flows.summary import person_name
 from storage import people, tracked
 from storage import projects as store
 from storage.projects import Project

@@ -9,18 +9,26 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from flows import summary
 from flows.costs import Estimate, format_money, format_range, gain_cost_ratio
+from flows.dates import format_day
+from flows.display import person_name
 from flows.model import Flow
-from flows.parse import format_day
-from flows.replies import Card, Field
+from flows.plan_costs import plan_estimate
+from flows.progress import progress
+from flows.replies import Card, CommandRef, Field, Text
+from flows.warnings import warnings
 
 WINDOW_DAYS = 14  # "due soon" looks this far ahead; a project this long untouched is inactive
-FIELD_MAX = 1500  # under Slack's 2,000 per field, leaving room for the renderer's label and markup
 LINE_MAX = 120  # one line of a list (a hidden project, a due item), so one long name can't crowd
 LISTED_MAX = 40  # hidden projects named one per line in the summary card
+LINES_PER_FIELD = 10  # hidden projects per field, so a field reads as one short list
 PORTFOLIO_SHOWN = 15
-POINTERS = "`/mlplan list`, `/mlplan status <project>`, or `mlplan export <project>`"
+POINTERS: tuple[str | CommandRef, ...] = (
+    CommandRef("list"),
+    ", ",
+    CommandRef("status", ("<project>",)),
+    ", or `mlplan export <project>`",
+)
 
 
 @dataclass(frozen=True)
@@ -104,8 +112,8 @@ def urgency(
     idle = _idle_days(project, today=today, now=now)
     if idle >= WINDOW_DAYS:
         return (2, -idle, 0, *name)
-    done, total = summary.progress(flow, project.answers)
-    found = summary.warnings(flow, project.answers)
+    done, total = progress(flow, project.answers)
+    found = warnings(flow, project.answers)
     if done < total and found:
         return (3, -len(found), 0, *name)
     return (4, 0, 0, *name)
@@ -129,8 +137,8 @@ def project_card(flow: Flow, project: ProjectSnapshot, *, today: date, now: date
     """Summarise one project for the digest: plan, costs, targets, dates, docs and changes."""
     answers = project.answers
     fields = [
-        Field("Stage", _cut(_stage(project))),
-        Field("Plan", _cut(_plan_line(flow, answers))),
+        Field("Stage", _stage(project)),
+        Field("Plan", _plan_line(flow, answers)),
         Field("Costs", _cost_line(flow, answers)),
     ]
     for label, metric, target in (
@@ -139,7 +147,7 @@ def project_card(flow: Flow, project: ProjectSnapshot, *, today: date, now: date
     ):
         goal = _target(answers.get(metric), answers.get(target))
         if goal:
-            fields.append(Field(label, _cut(goal)))
+            fields.append(Field(label, goal))
     due = _due_soon(project, today)
     if due:
         lines = [f"{item.title} ({_owner(item)}, {_day(item.due, today)})" for item in due]
@@ -157,13 +165,13 @@ def project_card(flow: Flow, project: ProjectSnapshot, *, today: date, now: date
         fields.append(
             Field(
                 "Documentation missing",
-                _cut(", ".join(f"{d.title} ({_owner(d)})" for d in missing)),
+                ", ".join(f"{d.title} ({_owner(d)})" for d in missing),
             )
         )
     changes = "; ".join(project.changes_since_last) or "nothing"
-    fields.append(Field("Changed since last digest", _cut(changes)))
+    fields.append(Field("Changed since last digest", changes))
 
-    notes = [text for _, text in summary.warnings(flow, answers)]
+    notes = [text for _, text in warnings(flow, answers)]
     idle = _idle_days(project, today=today, now=now)
     if idle >= WINDOW_DAYS:
         # First, because it is the one warning about the team rather than about the plan.
@@ -171,9 +179,9 @@ def project_card(flow: Flow, project: ProjectSnapshot, *, today: date, now: date
     return Card(
         title=project.name,
         fields=tuple(fields),
-        progress=summary.progress(flow, answers),
-        warnings=tuple(_cut(text) for text in notes),
-        footer=_cut(f"`/mlplan status {project.name}` · `mlplan export {project.name}`"),
+        progress=progress(flow, answers),
+        warnings=tuple(notes),
+        footer=(CommandRef("status", (project.name,)), f" · `mlplan export {project.name}`"),
     )
 
 
@@ -193,7 +201,7 @@ def _summary_card(
         return Card(title="Summary", fields=(Field("Projects", "none yet"),))
     fields = [
         Field("Projects", str(len(ranked))),
-        Field("By stage", _cut(_by_stage(flow, ranked))),
+        Field("By stage", _by_stage(flow, ranked)),
         Field("With overdue items", str(sum(bool(_overdue(p, today)) for p in ranked))),
         Field(f"Due in {WINDOW_DAYS} days", str(sum(bool(_due_soon(p, today)) for p in ranked))),
         Field(
@@ -207,37 +215,29 @@ def _summary_card(
     ]
     more = len(hidden) - len(lines)
     fields.extend(_packed(lines, first_hidden, more))
-    footer = f"Any project: {POINTERS}."
+    footer = ("Any project: ", *POINTERS, ".")
     return Card(title="Summary", fields=tuple(fields), footer=footer)
 
 
 def _packed(lines: list[str], first: int, more: int) -> list[Field]:
-    """Pack the hidden projects' lines into as few fields as stay under the field limit."""
+    """Pack the hidden projects' lines into fields of a few lines each, numbered from `first`."""
     fields: list[Field] = []
-    chunk: list[str] = []
-    start = first
-
-    def flush(tail: str | None = None) -> None:
-        nonlocal start, chunk
-        end = start + len(chunk) - 1
-        label = f"More projects ({start}–{end})" if chunk else "More projects"
-        fields.append(Field(label, "\n".join([*chunk, *([tail] if tail else [])])))
-        start, chunk = end + 1, []
-
-    for line in lines:
-        if chunk and len("\n".join([*chunk, line])) > FIELD_MAX:
-            flush()
-        chunk.append(line)
-    tail = f"… and {more} more: {POINTERS}" if more else None
-    if tail and chunk and len("\n".join([*chunk, tail])) > FIELD_MAX:
-        flush()
-    if chunk or tail:
-        flush(tail)
+    for start in range(0, len(lines), LINES_PER_FIELD):
+        chunk = lines[start : start + LINES_PER_FIELD]
+        label = f"More projects ({first + start}–{first + start + len(chunk) - 1})"
+        fields.append(Field(label, "\n".join(chunk)))
+    if more:
+        tail: Text = (f"… and {more} more: ", *POINTERS)
+        if fields:
+            last = fields[-1]
+            fields[-1] = Field(last.label, (f"{last.value}\n", *tail))
+        else:
+            fields.append(Field("More projects", tail))
     return fields
 
 
 def _hidden_line(flow: Flow, project: ProjectSnapshot, *, today: date, now: datetime) -> str:
-    done, total = summary.progress(flow, project.answers)
+    done, total = progress(flow, project.answers)
     parts = [project.name, _stage(project), f"{done}/{total}"]
     overdue, due = _overdue(project, today), _due_soon(project, today)
     idle = _idle_days(project, today=today, now=now)
@@ -261,7 +261,7 @@ def _by_stage(flow: Flow, projects: Sequence[ProjectSnapshot]) -> str:
 def _portfolio_card(flow: Flow, projects: Sequence[ProjectSnapshot]) -> Card:
     ranked = portfolio(flow, projects)
     fields = tuple(
-        Field(f"#{n} {project.name}", _cut(reason))
+        Field(f"#{n} {project.name}", reason)
         for n, (project, reason) in enumerate(ranked[:PORTFOLIO_SHOWN], start=1)
     )
     footer = (
@@ -269,7 +269,7 @@ def _portfolio_card(flow: Flow, projects: Sequence[ProjectSnapshot]) -> Card:
         "figure follow, cheapest first; plans without costs come last."
     )
     if len(ranked) > PORTFOLIO_SHOWN:
-        footer += f" … {len(ranked) - PORTFOLIO_SHOWN} more: {POINTERS}."
+        footer = (f"{footer} … {len(ranked) - PORTFOLIO_SHOWN} more: ", *POINTERS, ".")
     if not ranked:
         footer = "No projects to rank yet."
     return Card(title="Portfolio: gain against cost", fields=fields, footer=footer)
@@ -278,7 +278,7 @@ def _portfolio_card(flow: Flow, projects: Sequence[ProjectSnapshot]) -> Card:
 def _portfolio_place(flow: Flow, project: ProjectSnapshot) -> tuple[tuple, str]:
     """Return the project's rank key (before name) and the reason for its place."""
     answers = project.answers
-    est = summary.plan_estimate(answers) if _costs_touched(flow, answers) else None
+    est = plan_estimate(answers) if _costs_touched(flow, answers) else None
     # cost_inputs keeps the benefit only when benefit_known is True, so the estimate says it all.
     has_benefit = est is not None and est.benefit_per_year is not None
     # A plan whose costs all count as 0 is not cheap, just not estimated: ranking it first
@@ -347,16 +347,16 @@ def _costs_touched(flow: Flow, answers: Mapping[str, Any]) -> bool:
 def _cost_line(flow: Flow, answers: Mapping[str, Any]) -> str:
     if not _costs_touched(flow, answers):
         return "not estimated yet"
-    est: Estimate = summary.plan_estimate(answers)
+    est: Estimate = plan_estimate(answers)
     one_time = format_money(est.one_time, est.currency)
     return f"one-time {one_time} · yearly {format_range(est.yearly_running, est.currency)}"
 
 
 def _plan_line(flow: Flow, answers: Mapping[str, Any]) -> str:
-    done, total = summary.progress(flow, answers)
+    done, total = progress(flow, answers)
     open_sections = []
     for section in flow.sections:
-        s_done, s_total = summary.progress(flow, answers, (section.id,))
+        s_done, s_total = progress(flow, answers, (section.id,))
         if s_done < s_total:
             # "Costs (back of the envelope)" reads as "Costs" in a one-line list.
             open_sections.append(f"{section.title.split(' (')[0]} {s_done}/{s_total}")
@@ -375,7 +375,7 @@ def _stage(project: ProjectSnapshot) -> str:
 
 
 def _owner(item: TrackedItem) -> str:
-    return summary.person_name(item.owner) if item.owner else "no owner"
+    return person_name(item.owner) if item.owner else "no owner"
 
 
 def _day(day: date, today: date) -> str:
@@ -385,19 +385,8 @@ def _day(day: date, today: date) -> str:
 
 
 def _lines(lines: list[str]) -> str:
-    return _cut("\n".join(_clip(line, LINE_MAX) for line in lines))
+    return "\n".join(_clip(line, LINE_MAX) for line in lines)
 
 
 def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
-def _cut(text: str, limit: int = FIELD_MAX) -> str:
-    """Cut a field value to the limit, at a line break when one is near, marking the cut."""
-    if len(text) <= limit:
-        return text
-    kept = text[: limit - 1]
-    newline = kept.rfind("\n")
-    if newline > limit // 2:
-        kept = kept[: newline + 1]
-    return kept.rstrip(" ") + "…"

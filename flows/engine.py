@@ -2,55 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import datetime
-from typing import Any
 
 from flows import summary
+from flows.display import display
 from flows.model import Flow, Question
 from flows.parse import ParseError, parse_answer
-from flows.replies import Ask, IntakeDone, Reply, Say, SectionDone, Show
+from flows.progress import progress
+from flows.replies import Ask, CommandRef, IntakeDone, Reply, Say, SectionDone, Show
+from flows.state import Recorded, State, Turn
 
 COMMANDS = ("skip", "back", "status", "help")
 COMMAND_HELP = (
     "Reply to answer the open question. `skip` leaves a question for later, `back` returns to the"
     " previous one, `status` shows how far the plan is, `help` explains the open question."
 )
-
-
-@dataclass(frozen=True)
-class State:
-    """Where a project's conversation stands.
-
-    `answers` maps each visited question id to its latest value; None means skipped.
-    `current` is the open question, None once every question in scope is visited.
-    """
-
-    name: str
-    sections: tuple[str, ...]
-    current: str | None = None
-    answers: Mapping[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Recorded:
-    """An answer to store: the parsed value (None for a skip) and what the person typed."""
-
-    question_id: str
-    value: Any
-    raw: str
-    skipped: bool = False
-
-
-@dataclass(frozen=True)
-class Turn:
-    """The outcome of one input: new state, replies, answers to store, whether scope is done."""
-
-    state: State
-    replies: tuple[Reply, ...]
-    recorded: tuple[Recorded, ...] = ()
-    done: bool = False
 
 
 def in_scope(flow: Flow, state: State) -> list[Question]:
@@ -122,7 +89,7 @@ def revise(flow: Flow, state: State, question_id: str, text: str, *, now: dateti
     except ParseError as err:
         return Turn(state, (Say(f"Your change to “{question.label}” was not saved. {err}"),))
     revised = replace(state, answers={**state.answers, question_id: value})
-    shown = summary.display(flow, question, value, revised.answers)
+    shown = display(flow, question, value, revised.answers)
     reply = Say(f"Updated “{question.label}” to {shown}.")
     return Turn(
         revised, (reply,), (Recorded(question_id, value, text),), done=_complete(flow, revised)
@@ -150,7 +117,7 @@ def _move_on(flow: Flow, state: State, question: Question, recorded: tuple[Recor
 
 
 def _complete(flow: Flow, state: State) -> bool:
-    done, total = summary.progress(flow, state.answers)
+    done, total = progress(flow, state.answers)
     return done == total
 
 
@@ -158,16 +125,19 @@ def _finish(flow: Flow, state: State) -> Reply:
     """End a sitting: the plan's card when the whole plan is visited, else what is still open."""
     if _complete(flow, state):
         return IntakeDone(summary.plan_card(flow, state))
-    still_open = [
-        s.title
-        for s in flow.sections
-        if summary.progress(flow, state.answers, (s.id,))[0]
-        < summary.progress(flow, state.answers, (s.id,))[1]
-    ]
+    still_open = []
+    for section in flow.sections:
+        done, total = progress(flow, state.answers, (section.id,))
+        if done < total:
+            still_open.append(section.title)
     return Say(
-        f"That was the last question of this sitting. Still open in {state.name!r}: "
-        + ", ".join(still_open)
-        + ". Use `ask <project> <section>` to answer them."
+        (
+            f"That was the last question of this sitting. Still open in {state.name!r}: "
+            + ", ".join(still_open)
+            + ". Use ",
+            CommandRef("ask", ("<project>", "<section>")),
+            " to answer them.",
+        )
     )
 
 
@@ -194,7 +164,7 @@ def _ask(
     number = next(i for i, q in enumerate(questions, 1) if q.id == question.id)
     current = None
     if question.id in state.answers:
-        current = summary.display(flow, question, state.answers[question.id], state.answers)
+        current = display(flow, question, state.answers[question.id], state.answers)
     return Ask(
         question=question,
         section=flow.section_of[question.id],

@@ -6,9 +6,12 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from flows import summary
 from flows.costs import Range
+from flows.display import display, person_name
 from flows.model import Flow
+from flows.plan_costs import cost_fields, plan_estimate
+from flows.progress import progress
+from flows.warnings import warnings
 
 METRIC_IDS = (
     "outcome_metric",
@@ -56,13 +59,11 @@ def plan_document(
                     "answered": answered and value is not None,
                     "skipped": answered and value is None,
                     "value": value,
-                    "display": summary.display(flow, question, value, answers)
-                    if answered
-                    else None,
+                    "display": display(flow, question, value, answers) if answered else None,
                     "history": list((history or {}).get(question.id, [])),
                 }
             )
-        done, total = summary.progress(flow, answers, (section.id,))
+        done, total = progress(flow, answers, (section.id,))
         sections.append(
             {
                 "id": section.id,
@@ -71,7 +72,7 @@ def plan_document(
                 "questions": questions,
             }
         )
-    est = summary.plan_estimate(answers)
+    est = plan_estimate(answers)
     costs = {
         "currency": est.currency,
         "one_time": round(est.one_time, 2),
@@ -82,17 +83,17 @@ def plan_document(
         "cost_per_1000_predictions": _range(est.cost_per_1000_predictions),
         "payback_months": _range(est.payback_months),
         "not_estimated": list(est.missing),
-        "summary": {f.label: f.value for f in summary.cost_fields(answers)},
+        "summary": {f.label: f.value for f in cost_fields(answers)},
     }
     return {
         "project": dict(project),
-        "progress": list(summary.progress(flow, answers)),
+        "progress": list(progress(flow, answers)),
         "sections": sections,
         "costs": costs,
         "metrics": {key: answers.get(key) for key in METRIC_IDS},
         "milestones": [dict(m) for m in milestones],
         "documentation": [dict(d) for d in docs],
-        "warnings": [text for _, text in summary.warnings(flow, answers)],
+        "warnings": [text for _, text in warnings(flow, answers)],
     }
 
 
@@ -101,7 +102,7 @@ def to_markdown(document: Mapping[str, Any]) -> str:
     project = document["project"]
     done, total = document["progress"]
     lines = [f"# {project['name']}", ""]
-    owner = summary.person_name(project["owner"]) if project.get("owner") else "unknown"
+    owner = person_name(project["owner"]) if project.get("owner") else "unknown"
     lines += [
         f"- Owner: {owner}",
         f"- Stage: {project.get('stage') or 'not set'}",
@@ -129,7 +130,7 @@ def to_markdown(document: Mapping[str, Any]) -> str:
         if not items:
             lines.append("_none yet_")
         for item in items:
-            who = summary.person_name(item["owner"]) if item.get("owner") else "no owner"
+            who = person_name(item["owner"]) if item.get("owner") else "no owner"
             due = item.get("due") or "no date"
             link = f" — {item['link']}" if item.get("link") else ""
             lines.append(

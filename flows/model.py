@@ -27,23 +27,71 @@ class _Strict(BaseModel):
 
 
 class Condition(_Strict):
-    """Ask a question only when an earlier answer matches."""
+    """Test earlier answers: one question's answer, or all or any of several conditions.
 
-    question: str = Field(pattern=_ID)
+    `equals`, `in` and `not_in` hold only for an answer given (a skip never matches them);
+    `is` tests the visit itself: `skipped`, `unanswered` (skipped or not yet asked), `visited`.
+    """
+
+    question: str | None = Field(default=None, pattern=_ID)
     equals: Any = None
     one_of: tuple[Any, ...] | None = Field(default=None, alias="in")
+    not_in: tuple[Any, ...] | None = None
+    state: Literal["skipped", "unanswered", "visited"] | None = Field(default=None, alias="is")
+    every: tuple[Condition, ...] | None = Field(default=None, alias="all", min_length=1)
+    some: tuple[Condition, ...] | None = Field(default=None, alias="any", min_length=1)
 
     @model_validator(mode="after")
     def _one_test(self) -> Condition:
-        if (self.equals is None) == (self.one_of is None):
-            raise ValueError("a condition needs exactly one of `equals` or `in`")
+        tests = [self.equals, self.one_of, self.not_in, self.state]
+        given = sum(test is not None for test in tests)
+        groups = sum(group is not None for group in (self.every, self.some))
+        if self.question is None:
+            if groups != 1 or given:
+                raise ValueError("a condition needs a `question` with one test, or `all` or `any`")
+        elif given != 1 or groups:
+            raise ValueError(
+                "a condition needs exactly one of `equals` or `in` (or `not_in`, or `is`)"
+            )
         return self
 
-    def holds(self, value: Any) -> bool:
-        """Tell whether an answer value satisfies this condition."""
+    def holds(self, answers: Mapping[str, Any]) -> bool:
+        """Tell whether the answers satisfy this condition."""
+        if self.every is not None:
+            return all(part.holds(answers) for part in self.every)
+        if self.some is not None:
+            return any(part.holds(answers) for part in self.some)
+        value = answers.get(self.question)
+        if self.state is not None:
+            visited = self.question in answers
+            return {
+                "skipped": visited and value is None,
+                "unanswered": value is None,
+                "visited": visited,
+            }[self.state]
+        if value is None:
+            return False
         if self.one_of is not None:
             return value in self.one_of
+        if self.not_in is not None:
+            return value not in self.not_in
         return value == self.equals
+
+    def tests(self) -> Iterator[Condition]:
+        """Yield the single-question tests inside this condition."""
+        if self.question is not None:
+            yield self
+        for part in (*(self.every or ()), *(self.some or ())):
+            yield from part.tests()
+
+    def values(self) -> tuple[Any, ...]:
+        """Return the answer values a single-question test compares with."""
+        if self.state is not None:
+            return ()
+        for values in (self.one_of, self.not_in):
+            if values is not None:
+                return values
+        return (self.equals,)
 
 
 class Tracked(_Strict):
@@ -93,20 +141,26 @@ class Question(_Strict):
 
     def applies(self, answers: Mapping[str, Any]) -> bool:
         """Tell whether this question's condition on earlier answers holds (skipped never does)."""
-        if self.when is None:
-            return True
-        value = answers.get(self.when.question)
-        return value is not None and self.when.holds(value)
+        return self.when is None or self.when.holds(answers)
+
+
+class SectionWarning(_Strict):
+    """Warn a lead about the plan when the answers meet a condition."""
+
+    id: str = Field(pattern=_ID)
+    when: Condition
+    text: str = Field(min_length=1)
 
 
 class Section(_Strict):
-    """An ordered group of questions that ends with a summary card."""
+    """An ordered group of questions that ends with a summary card, with its warnings."""
 
     id: str = Field(pattern=_ID)
     order: int = Field(ge=1)
     title: str = Field(min_length=1)
     intro: str = Field(min_length=1)
     questions: tuple[Question, ...] = Field(min_length=1)
+    warnings: tuple[SectionWarning, ...] = ()
 
 
 class Flow:
@@ -120,6 +174,7 @@ class Flow:
         for section in self.sections:
             for question in section.questions:
                 self._add(section, question)
+        self._check_warnings()
 
     def _check_sections(self) -> None:
         for attr in ("id", "order"):
@@ -132,26 +187,41 @@ class Flow:
         if question.id in self.questions:
             raise FlowError(f"duplicate question id {question.id!r} in section {section.id!r}")
         if question.when is not None:
-            target = self.questions.get(question.when.question)
+            self._check_condition(f"question {question.id!r}", question.when, "an earlier question")
+        self.questions[question.id] = question
+        self.section_of[question.id] = section
+
+    def _check_warnings(self) -> None:
+        seen: set[str] = set()
+        for section in self.sections:
+            for warning in section.warnings:
+                if warning.id in seen:
+                    raise FlowError(
+                        f"duplicate warning id {warning.id!r} in section {section.id!r}"
+                    )
+                seen.add(warning.id)
+                self._check_condition(f"warning {warning.id!r}", warning.when, "a question")
+
+    def _check_condition(self, owner: str, condition: Condition, known: str) -> None:
+        """Refuse a condition on an unknown question, or on a value its question cannot have."""
+        for test in condition.tests():
+            target = self.questions.get(test.question)
             if target is None:
                 raise FlowError(
-                    f"question {question.id!r} has a condition on {question.when.question!r},"
-                    " which is not an earlier question"
+                    f"{owner} has a condition on {test.question!r}, which is not {known}"
                 )
-            wanted = question.when.one_of or (question.when.equals,)
+            wanted = test.values()
             if target.kind == "choice" and not set(wanted) <= set(target.choices):
                 unknown = ", ".join(repr(v) for v in wanted if v not in target.choices)
                 raise FlowError(
-                    f"question {question.id!r} has a condition on {target.id!r} with"
+                    f"{owner} has a condition on {target.id!r} with"
                     f" {unknown}, which is not one of its choices"
                 )
             if target.kind == "yesno" and not all(isinstance(v, bool) for v in wanted):
                 raise FlowError(
-                    f"question {question.id!r} has a condition on the yes/no question"
+                    f"{owner} has a condition on the yes/no question"
                     f" {target.id!r}: test it with true or false"
                 )
-        self.questions[question.id] = question
-        self.section_of[question.id] = section
 
     def section(self, section_id: str) -> Section:
         """Return the section with this id."""
@@ -185,9 +255,30 @@ class Flow:
         return found
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A safe YAML loader that refuses a key given twice in one mapping."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        first_line: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            line = key_node.start_mark.line + 1
+            try:
+                first = first_line.get(key)
+            except TypeError:  # an unhashable key: the base loader refuses it with its own error
+                continue
+            if first is None:
+                first_line[key] = line
+            else:
+                raise yaml.constructor.ConstructorError(
+                    problem=f"duplicate key {key!r} on line {line} (first given on line {first})"
+                )
+        return super().construct_mapping(node, deep=deep)
+
+
 def _read(name: str, text: str) -> Section:
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader subclass
         return Section.model_validate(data)
     except (yaml.YAMLError, ValidationError) as err:
         raise FlowError(f"{name}: {err}") from err

@@ -2,18 +2,16 @@
 
 import re
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from dateparser.date import DateDataParser
+from flows.dates import parse_date
+from flows.refusal import ParseError
 
 MAX_TEXT_CHARS = 4000
 # Far above any budget or headcount a plan names; keeps every value a finite JSON number.
 MAX_NUMBER = Decimal(10) ** 15
-# Long enough for "end of next quarter" or "4 December 2026 at 5pm"; longer input is prose,
-# and dateparser gets slow on it.
-MAX_DATE_CHARS = 60
 
 # fmt: off
 CURRENCY_CODES = frozenset({
@@ -75,65 +73,19 @@ _CURRENCY = re.compile(
 _PERCENT_WORDS = re.compile(r"\s*\b(?:percent|per\s+cent|pct)\b", re.IGNORECASE)
 _RANGE_SEPARATORS = frozenset({"-", "–", "—", "~", "to", "and"})
 
-_MENTION = re.compile(r"<@(?P<id>[^|>\s]+)(?:\|(?P<name>[^>]*))?>")
-_GROUP = re.compile(
-    r"<!(?:channel|here|everyone|subteam\^)[^>]*>|(?<![\w@])@(?:channel|here|everyone)\b",
-    re.IGNORECASE,
-)
-# Slack links an address it recognises as <mailto:a@b.com|a@b.com>.
-_MAILTO = re.compile(r"<mailto:(?P<address>[^|>]+)(?:\|[^>]*)?>", re.IGNORECASE)
+# The neutral in-text mention of a person, `@{id|name}`: each adapter turns its platform's
+# mentions into it (see mention_token), so the `user` parser reads one form everywhere.
+_MENTION = re.compile(r"@\{(?P<id>[^|{}\s]+)(?:\|(?P<name>[^{}]*))?\}")
+_GROUP = re.compile(r"(?<![\w@])@(?:channel|here|everyone)\b", re.IGNORECASE)
 _EMAIL = re.compile(
     r"(?<![\w.+%-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}(?![\w-])"
 )
-_HANDLE = re.compile(r"(?<![\w<@.])@(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)")
+_HANDLE = re.compile(r"(?<![\w@.])@(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)")
 
 _YES = frozenset({"yes", "y", "yeah", "yep", "yup", "sure", "true", "ok", "okay"})
 _NO = frozenset({"no", "n", "nope", "nah", "false", "not yet"})
 
-_WEEKDAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-_MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-_MONTHS = {
-    name: number
-    for number, names in enumerate(
-        (
-            ("jan", "january"),
-            ("feb", "february"),
-            ("mar", "march"),
-            ("apr", "april"),
-            ("may",),
-            ("jun", "june"),
-            ("jul", "july"),
-            ("aug", "august"),
-            ("sep", "sept", "september"),
-            ("oct", "october"),
-            ("nov", "november"),
-            ("dec", "december"),
-        ),
-        1,
-    )
-    for name in names
-}
-_END_OF = re.compile(
-    r"(?:by\s+)?(?:the\s+)?end\s+of\s+(?:the\s+)?(?P<which>this\s+|next\s+)?"
-    r"(?P<unit>[a-z]+|[0-9]{4})(?:\s+(?P<year>[0-9]{4}))?"
-)
-_END_OF_SHORT = re.compile(r"(?:by\s+)?eo(?P<unit>[wmqy])")
-_SHORT_UNITS = {"w": "week", "m": "month", "q": "quarter", "y": "year"}
-_NUMERIC_DATE = re.compile(r"([0-9]{1,2})[/.-]([0-9]{1,2})(?:[/.-](?:[0-9]{2}|[0-9]{4}))?")
-# "next month" and "in 2 months" are offsets from today; "this month" and "in March" name no day.
-_RELATIVE_MONTHS = re.compile(r"\b(?:next|months?|years?)\b")
-_DATE_SETTINGS = {
-    "PREFER_DATES_FROM": "future",
-    # Epoch timestamps and digit runs like "20261204" read as dates surprise people more
-    # than a refusal does.
-    "PARSERS": ["relative-time", "custom-formats", "absolute-time"],
-}
-
 KINDS = ("text", "number", "money", "percent", "date", "user", "choice", "yesno")
-
-
-class ParseError(ValueError):
-    """Refuse an answer; str(err) is the whole message to show the person, with an example."""
 
 
 def parse_answer(
@@ -257,31 +209,19 @@ def parse_percent(text: str, *, allow_range: bool = False) -> float | int | list
     return _plain(values[0])
 
 
-def parse_date(text: str, *, now: datetime, future_only: bool = False) -> str:
-    """Parse a date such as '2026-12-04', 'next Friday' or 'in 3 weeks' into 'YYYY-MM-DD'."""
-    if now.utcoffset() is None:
-        raise ValueError("now must be timezone-aware")
-    today = now.date()
-    cleaned = " ".join(_unquote(text).lower().split()).rstrip(".!?,;")
-    if not cleaned or len(cleaned) > MAX_DATE_CHARS:
-        raise ParseError(_date_example(today))
-    day = _end_of(cleaned, today)
-    if day is None:
-        day = _parse_with_dateparser(cleaned, now)
-    if future_only and day < today:
-        raise ParseError(
-            f"That date ({format_day(day)}) is in the past; it must be today or later, "
-            f"like `in 3 weeks` or `{(today + timedelta(weeks=3)).isoformat()}`."
-        )
-    return day.isoformat()
+def mention_token(person_id: str, name: str | None = None) -> str:
+    """Write the neutral in-text mention of a person, `@{id|name}`, which parse_user reads."""
+    if not person_id or re.search(r"[|{}\s]", person_id):
+        raise ValueError(f"a person id without spaces, '|' or braces is needed, got {person_id!r}")
+    shown = " ".join(re.sub(r"[|{}]", " ", name or "").split())
+    return f"@{{{person_id}|{shown}}}" if shown else f"@{{{person_id}}}"
 
 
 def parse_user(text: str) -> dict:
-    """Parse one person given as a chat mention, an email address or an @handle."""
+    """Parse one person given as a mention (see mention_token), an email address or an @handle."""
     cleaned = _unquote(text)
     if _GROUP.search(cleaned):
         raise ParseError(f"That mentions a group; I need one person. {_USER_EXAMPLE}")
-    cleaned = _MAILTO.sub(lambda m: f" {m['address']} ", cleaned)
     people: dict[str, dict] = {}
     for match in _MENTION.finditer(cleaned):
         person = {"id": match["id"]}
@@ -341,8 +281,8 @@ _MONEY_EXAMPLE = "like `$120k`, `€1.5M` or `80000 USD`."
 _PERCENT_EXAMPLE = "like `20%` or `12.5%`."
 _PERCENT_RANGE_EXAMPLE = "like `20%`, `12.5%` or a range such as `10-30%`."
 _USER_EXAMPLE = (
-    "Mention them like `<@U024BE7LH>` (type @ and pick the person) "
-    "or give an email address like `ana@example.com`."
+    "Mention the person with @ (type @ and pick them), or give their email address, "
+    "like `ana@example.com`."
 )
 
 
@@ -420,100 +360,3 @@ def _choice_example(choices: Sequence[str]) -> str:
     return (
         f"Please answer with one of: {listed} (the number or the name, like `1` or `{choices[0]}`)."
     )
-
-
-def format_day(day: date) -> str:
-    """Format a day like 'Mon 2 Nov 2026' without depending on the process locale."""
-    return f"{_WEEKDAY_NAMES[day.weekday()]} {day.day} {_MONTH_NAMES[day.month - 1]} {day.year}"
-
-
-def _date_example(today: date) -> str:
-    """Return the refusal for text that is not a date, with examples near today."""
-    later = today + timedelta(weeks=3)
-    return (
-        f"I couldn't read that as a date; try `{later.isoformat()}`, "
-        f"`{later.day} {_MONTH_NAMES[later.month - 1]} {later.year}`, `next Friday`, "
-        "`in 3 weeks` or `end of month`."
-    )
-
-
-def _end_of(text: str, today: date) -> date | None:
-    """Resolve 'end of month', 'end of next quarter', 'EOY', 'end of March' and the like."""
-    if short := _END_OF_SHORT.fullmatch(text):
-        unit, which, year = _SHORT_UNITS[short["unit"]], "", None
-    elif match := _END_OF.fullmatch(text):
-        unit, which, year = match["unit"], (match["which"] or "").strip(), match["year"]
-    else:
-        return None
-    step = 1 if which == "next" else 0
-    if unit in ("week", "month", "quarter", "year") and year is None:
-        if unit == "week":
-            # A working week ends on Friday. "This week" is the first Friday from today, so on
-            # a weekend it is the coming one; "next week" is Friday of the next Monday's week.
-            if step:
-                return today + timedelta(days=7 - today.weekday() + 4)
-            return today + timedelta(days=(4 - today.weekday()) % 7)
-        if unit == "year":
-            return date(today.year + step, 12, 31)
-        months = 3 if unit == "quarter" else 1
-        first = (today.month - 1) // months * months + 1  # first month of this period
-        return _last_day(today.year, first + (step + 1) * months - 1)
-    if which:
-        return None
-    if unit.isdigit():
-        return date(int(unit), 12, 31) if year is None and int(unit) >= 1 else None
-    month = _MONTHS.get(unit)
-    if month is None:
-        return None
-    if year is not None:
-        return _last_day(int(year), month) if int(year) >= 1 else None
-    this_year = _last_day(today.year, month)
-    return this_year if this_year >= today else _last_day(today.year + 1, month)
-
-
-def _last_day(year: int, month: int) -> date:
-    """Return the last day of a month, counting months past December into later years."""
-    year, month = year + (month - 1) // 12, (month - 1) % 12 + 1
-    if month == 12:
-        return date(year, 12, 31)
-    return date(year, month + 1, 1) - timedelta(days=1)
-
-
-def _parse_with_dateparser(text: str, now: datetime) -> date:
-    """Resolve a date with dateparser relative to now's wall-clock time and zone."""
-    today = now.date()
-    if text.isdigit():
-        # "25" might be the 25th or 25 days; dateparser would quietly pick one.
-        raise ParseError(_date_example(today))
-    numeric = _NUMERIC_DATE.fullmatch(text)
-    first, second = (int(part) for part in numeric.groups()) if numeric else (0, 0)
-    # "4/12" is 4 December in Berlin and 12 April in Boston; ask rather than guess.
-    if first != second and 1 <= first <= 12 and 1 <= second <= 12:
-        readings = (f"{first} {_MONTH_NAMES[second - 1]}", f"{second} {_MONTH_NAMES[first - 1]}")
-        raise ParseError(
-            f"That could be {readings[0]} or {readings[1]}; please write the month as a word, "
-            f"like `{readings[0]}` or `{readings[1]}`, or use `YYYY-MM-DD`."
-        )
-    # dateparser reads "3 weeks from today" as three weeks ago; "from now" it gets right.
-    text = re.sub(r"\bfrom today\b", "from now", text)
-    # "next Friday" is resolved by dateparser as the first Friday strictly after today, so on
-    # a Monday it is this week's Friday; on a Friday it is a week away. We keep that reading.
-    settings = {**_DATE_SETTINGS, "RELATIVE_BASE": now.replace(tzinfo=None)}
-    try:
-        data = DateDataParser(languages=["en"], settings=settings).get_date_data(text)
-        found = data.date_obj
-        if found is not None and found.tzinfo is not None:
-            found = found.astimezone(now.tzinfo)
-    except (ValueError, OverflowError):
-        found = None
-    if found is None:
-        raise ParseError(_date_example(today))
-    # "March 2027" or "2027" names no day; dateparser would borrow today's day of the month.
-    relative = _RELATIVE_MONTHS.search(text) and not re.search(r"\bthis\b", text)
-    if data.period in ("month", "year") and not relative:
-        last = _last_day(found.year, found.month)
-        raise ParseError(
-            f"Which day? Please include the day, like `{last.day} {_MONTH_NAMES[last.month - 1]} "
-            f"{last.year}` or `end of {_MONTH_NAMES[last.month - 1]}`."
-        )
-    return found.date()

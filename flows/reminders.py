@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from flows.parse import format_day
+from flows.dates import format_day
 
 LEAD_DAYS = 3
 # Documentation that a stage should leave behind ("document as you go"): once the milestone is

@@ -2,10 +2,33 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import Any
 
 from flows.model import Question, Section
+
+
+@dataclass(frozen=True)
+class CommandRef:
+    """Refer to a command a person can type, as a verb and its arguments.
+
+    Each renderer writes it as its platform types it: `/mlplan status X`, `status X`, `/status X`.
+    """
+
+    verb: str
+    args: tuple[str, ...] = ()
+
+
+# Text that may name commands: plain text, or plain parts and command references in turn.
+Text = str | tuple[str | CommandRef, ...]
+
+
+def spell(text: Text, command: Callable[[CommandRef], str]) -> str:
+    """Write a text out, each command reference in it as `command` writes it."""
+    if isinstance(text, str):
+        return text
+    return "".join(part if isinstance(part, str) else command(part) for part in text)
 
 
 @dataclass(frozen=True)
@@ -13,7 +36,7 @@ class Field:
     """One labelled value of a card; `person` marks a value that names someone."""
 
     label: str
-    value: str
+    value: Text
     person: dict[str, Any] | None = None
 
 
@@ -25,7 +48,7 @@ class Card:
     fields: tuple[Field, ...] = ()
     progress: tuple[int, int] | None = None
     warnings: tuple[str, ...] = ()
-    footer: str | None = None
+    footer: Text | None = None
 
 
 @dataclass(frozen=True)
@@ -56,7 +79,7 @@ class Ask:
 class Say:
     """Tell the person something in plain words."""
 
-    text: str
+    text: Text
 
 
 @dataclass(frozen=True)
@@ -103,3 +126,19 @@ class Reminder:
 
 
 Reply = Ask | Say | Show | SectionDone | IntakeDone | Reminder
+
+
+def spell_card(card: Card, command: Callable[[CommandRef], str]) -> Card:
+    """Return the card with its footer and field values written out (see spell)."""
+    fields = tuple(replace(f, value=spell(f.value, command)) for f in card.fields)
+    footer = None if card.footer is None else spell(card.footer, command)
+    return replace(card, fields=fields, footer=footer)
+
+
+def spell_reply(reply: Reply, command: Callable[[CommandRef], str]) -> Reply:
+    """Return the reply with every text in it written out (see spell), for a renderer."""
+    if isinstance(reply, Say):
+        return Say(spell(reply.text, command))
+    if isinstance(reply, Show | SectionDone | IntakeDone):
+        return replace(reply, card=spell_card(reply.card, command))
+    return reply

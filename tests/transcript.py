@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import re
 from itertools import count
 
 from flows import engine
-from flows.engine import State
 from flows.model import Question
+from flows.parse import mention_token
 from flows.replies import Ask, IntakeDone
+from flows.state import State
 from tests.conftest import NOW
 
 PROJECT = "Churn model"
+_TOKEN = re.compile(r"@\{(?P<id>[^|{}]+)(?:\|(?P<name>[^{}]*))?\}")
+
+
+def mentioned(text: str) -> tuple[str, str] | None:
+    """Return the (id, name) of a person when the text is only a neutral mention of them."""
+    match = _TOKEN.fullmatch(text)
+    return (match["id"], match["name"] or "") if match else None
 
 
 class Script:
@@ -34,7 +43,9 @@ class Script:
             case "date":
                 return f"2030-01-{next(self.dates):02d}"
             case "user":
-                return "<@U024BE7LH|bob>" if question.id.endswith("owner") else "carol@example.com"
+                if question.id.endswith("owner"):
+                    return mention_token("U024BE7LH", "bob")
+                return "carol@example.com"
             case "choice":
                 return (
                     question.choices[-1]

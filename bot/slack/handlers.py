@@ -21,6 +21,7 @@ from bot.slack import render
 from bot.slack.delivery import SlackDelivery
 from bot.slack.placement import PLATFORM, SlackPlacement
 from flows.digest import Digest
+from flows.parse import mention_token
 
 log = logging.getLogger("mlplan.slack")
 # Message subtypes that are a person writing in a thread; everything else (joins, bot posts,
@@ -56,12 +57,30 @@ def _str(mapping: dict[str, Any], key: str) -> str:
     return value
 
 
-def _typed(text: Any) -> str:
-    """Undo Slack's escaping of what the person typed (&amp; &lt; &gt;); mentions stay as markup."""
+_MENTION = re.compile(r"<@(?P<id>[^|>\s{}]+)(?:\|(?P<name>[^>]*))?>")
+_MAILTO = re.compile(r"<mailto:(?P<address>[^|>]+)(?:\|[^>]*)?>", re.IGNORECASE)
+_SPECIAL = re.compile(
+    r"<!(?P<word>here|channel|everyone)(?:\|[^>]*)?>|<!subteam\^[^|>]*(?:\|@?(?P<team>[^>]*))?>"
+)
+
+
+def _people(text: Any) -> str:
+    """Make Slack's mentions of people (`<@U123|ana>`) and linked emails neutral.
+
+    A mention becomes the neutral mention every platform's answers accept; the rest of a
+    command stays as Slack sent it (its channel links are read by the placement).
+    """
     if text is None:
         return ""
     if not isinstance(text, str):
         raise TypeError("text is not a string")
+    text = _MENTION.sub(lambda m: mention_token(m["id"], m["name"]), text)
+    return _MAILTO.sub(lambda m: m["address"], text)
+
+
+def _typed(text: Any) -> str:
+    """Read what the person typed: mentions made neutral (`@here`, a group by name), unescaped."""
+    text = _SPECIAL.sub(lambda m: "@" + (m["word"] or m["team"] or "team"), _people(text))
     return html.unescape(text)
 
 
@@ -69,7 +88,7 @@ def command_inbound(body: dict[str, Any]) -> Translated:
     """Translate a slash command."""
     channel = _str(body, "channel_id")
     return Translated(
-        said.Ran(_typed(body.get("text", ""))),
+        said.Ran(_people(body.get("text", ""))),
         Place(PLATFORM, _str(body, "team_id"), channel),
         Speaker(id=_str(body, "user_id"), name=body.get("user_name")),
         channel,
@@ -153,15 +172,15 @@ def _ignored(what: str, error: Exception) -> None:
     log.warning("ignored a malformed Slack %s (%s: %s)", what, type(error).__name__, error)
 
 
-def _ephemeral(handled: Handled) -> dict[str, Any]:
+def _ephemeral(handled: Handled, slash_command: str) -> dict[str, Any]:
     """Put the replies shown at once into one ephemeral response to the slash command."""
     outcome = handled.outcome
     project_id = outcome.project.id if outcome is not None and outcome.project else 0
     blocks, texts = [], []
     for reply in handled.at_once:
         if isinstance(reply, Digest):
-            return _preview(reply)
-        message = render.render(reply, project_id=project_id)
+            return _preview(reply, slash_command)
+        message = render.render(reply, project_id=project_id, slash_command=slash_command)
         blocks.extend(message.get("blocks", []))
         texts.append(message["text"])
     return {
@@ -171,9 +190,9 @@ def _ephemeral(handled: Handled) -> dict[str, Any]:
     }
 
 
-def _preview(digest: Digest) -> dict[str, Any]:
+def _preview(digest: Digest, slash_command: str) -> dict[str, Any]:
     """Show the digest the speaker would get now, privately: its first message."""
-    messages = render.digest_messages(digest)
+    messages = render.digest_messages(digest, slash_command=slash_command)
     first = messages[0]
     more = (
         f" This preview shows the first of {len(messages)} messages." if len(messages) > 1 else ""
@@ -227,7 +246,7 @@ class SlackListeners:
             translated, response_url=body.get("response_url"), answers_at_once=True
         )
         if handled.at_once:
-            await ack(**_ephemeral(handled))
+            await ack(**_ephemeral(handled, self.command))
         else:
             await ack()
         parsed, outcome = handled.command, handled.outcome

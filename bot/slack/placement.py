@@ -63,7 +63,7 @@ class SlackPlacement:
         if kind == "private":
             if self.answers_at_once:
                 return None
-            message = render.render(reply, project_id=project_id or 0)
+            message = render.render(reply, project_id=project_id or 0, slash_command=self.prefix)
             message.pop("metadata", None)
             in_thread = project is not None and (project.thread is not None or outcome.created)
             return [
@@ -76,7 +76,7 @@ class SlackPlacement:
                 )
             ]
         if kind == "reply":
-            message = render.render(reply, project_id=project_id)
+            message = render.render(reply, project_id=project_id, slash_command=self.prefix)
             return [
                 Row(message, channel=self.channel, in_thread=True, response_url=self.response_url)
             ]
@@ -115,16 +115,21 @@ class SlackPlacement:
         return Row(payload, method="update", channel=self.channel, target_id=message_id)
 
 
+@dataclass(frozen=True)
 class SlackDirections:
     """Reach people directly in Slack: a direct message goes to the user's id as its channel."""
+
+    slash_command: str = "/mlplan"
 
     platform = PLATFORM
 
     def to_person(self, person_id: str, reply: Reply) -> Row:
         """Place a direct message."""
-        payload = render.render(reply, project_id=getattr(reply, "project_id", 0))
+        project_id = getattr(reply, "project_id", 0)
+        payload = render.render(reply, project_id=project_id, slash_command=self.slash_command)
         return Row(payload, channel=person_id)
 
     def digest(self, target_id: str, digest: Digest) -> list[Row]:
         """Place a digest to a person or a channel, in as few messages as Slack's limits allow."""
-        return [Row(payload, channel=target_id) for payload in render.digest_messages(digest)]
+        messages = render.digest_messages(digest, slash_command=self.slash_command)
+        return [Row(payload, channel=target_id) for payload in messages]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping, Sequence
+from functools import partial
 from typing import Any
 
 from slack_sdk.models.blocks import (
@@ -20,8 +21,23 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.text import JOINERS, attached, progress_bar
-from flows.replies import Ask, Card, Field, IntakeDone, Reminder, Reply, Say, SectionDone, Show
-from flows.summary import person_name
+from flows.display import person_name
+from flows.replies import (
+    Ask,
+    Card,
+    CommandRef,
+    Field,
+    IntakeDone,
+    Reminder,
+    Reply,
+    Say,
+    SectionDone,
+    Show,
+    spell_card,
+    spell_reply,
+)
+
+SLASH_COMMAND = "/mlplan"  # MLPLAN_SLASH_COMMAND's default; callers pass the configured one
 
 # Slack's limits. slack_sdk checks some of them in to_dict() and raises; these make sure we
 # never get there, and cover what it does not check at all (block count, mrkdwn lengths).
@@ -154,22 +170,30 @@ def _message(
     return message
 
 
-def render(reply: Reply, *, project_id: int) -> dict[str, Any]:
+def command_text(ref: CommandRef, slash_command: str = SLASH_COMMAND) -> str:
+    """Write a command as a person types it in Slack: `/mlplan status Churn`."""
+    return "`" + " ".join((slash_command, ref.verb, *ref.args)) + "`"
+
+
+def render(reply: Reply, *, project_id: int, slash_command: str = SLASH_COMMAND) -> dict[str, Any]:
     """Render one neutral reply as the arguments of chat.postMessage (without channel/thread)."""
+    reply = spell_reply(reply, partial(command_text, slash_command=slash_command))
     if isinstance(reply, Ask):
         return _ask(reply, project_id)
     if isinstance(reply, Say):
         return _message(reply.text, [_section(fit(reply.text, SECTION_TEXT_LIMIT))])
     if isinstance(reply, SectionDone):
         payload = {"project_id": project_id, "section_id": reply.section_id}
-        return _card(reply.card, _event("mlplan_section_complete", payload, reply.card))
+        event = _event("mlplan_section_complete", payload, reply.card)
+        return _card(reply.card, event, slash_command)
     if isinstance(reply, IntakeDone):
         payload = {"project_id": project_id}
-        return _card(reply.card, _event("mlplan_intake_complete", payload, reply.card))
+        event = _event("mlplan_intake_complete", payload, reply.card)
+        return _card(reply.card, event, slash_command)
     if isinstance(reply, Show):
-        return _card(reply.card, None)
+        return _card(reply.card, None, slash_command)
     if isinstance(reply, Reminder):
-        return reminder(reply)
+        return reminder(reply, slash_command=slash_command)
     raise TypeError(f"no Slack rendering for {type(reply).__name__}")
 
 
@@ -183,7 +207,7 @@ REMINDER_ACTIONS = (
 )
 
 
-def reminder(reply: Reminder) -> dict[str, Any]:
+def reminder(reply: Reminder, *, slash_command: str = SLASH_COMMAND) -> dict[str, Any]:
     """Render a batched reminder: each item with Done, Snooze a day, Snooze a week, New date."""
     heading = "You own new items" if reply.new_owner else "Reminder"
     blocks: list[Block] = [_header(f"{heading}: {reply.project}")]
@@ -199,20 +223,20 @@ def reminder(reply: Reminder) -> dict[str, Any]:
         blocks.append(ActionsBlock(elements=buttons))
     hidden = len(reply.items) - MAX_REMINDER_ITEMS
     if hidden > 0:
-        blocks.append(
-            _context(f"… and {hidden} more: `/mlplan milestone list {escape(reply.project)}`")
-        )
+        listing = command_text(CommandRef("milestone", ("list", reply.project)), slash_command)
+        blocks.append(_context(f"… and {hidden} more: {escape(listing)}"))
     titles = ", ".join(item.title for item in reply.items)
     lead = "You own new items in" if reply.new_owner else "Reminder for"
     return _message(f"{lead} {reply.project}: {titles}", blocks)
 
 
-def digest_messages(digest) -> list[dict[str, Any]]:
+def digest_messages(digest, *, slash_command: str = SLASH_COMMAND) -> list[dict[str, Any]]:
     """Render a digest as few messages as Slack's limits allow: whole cards, packed in order."""
     messages: list[dict[str, Any]] = []
     blocks: list[dict[str, Any]] = []
     for card in digest.cards:
-        card_blocks = _card(card, None)["blocks"] + [DividerBlock().to_dict()]
+        card = spell_card(card, partial(command_text, slash_command=slash_command))
+        card_blocks = _card(card, None, slash_command)["blocks"] + [DividerBlock().to_dict()]
         too_many = len(blocks) + len(card_blocks) > MAX_BLOCKS
         too_long = _text_size(blocks) + _text_size(card_blocks) > BLOCKS_TEXT_BUDGET
         if blocks and (too_many or too_long):
@@ -346,16 +370,13 @@ def _field_text(field: Field, limit: int) -> str:
     return head + fit(field.value, room)
 
 
-def _more_note(hidden: int) -> ContextBlock:
+def _more_note(hidden: int, slash_command: str) -> ContextBlock:
     fields = "field" if hidden == 1 else "fields"
-    return _context(
-        escape(
-            f"… {hidden} more {fields} not shown: see `/mlplan status <project>` or `mlplan export`"
-        )
-    )
+    status = command_text(CommandRef("status", ("<project>",)), slash_command)
+    return _context(escape(f"… {hidden} more {fields} not shown: see {status} or `mlplan export`"))
 
 
-def _card(card: Card, metadata: dict[str, Any] | None) -> dict[str, Any]:
+def _card(card: Card, metadata: dict[str, Any] | None, slash_command: str) -> dict[str, Any]:
     """Lay a card out as header, progress, fields (10 to a section), warnings and footer."""
     head: list[Block] = [_header(card.title)]
     if card.progress is not None:
@@ -375,7 +396,7 @@ def _card(card: Card, metadata: dict[str, Any] | None) -> dict[str, Any]:
 
     def fits(count: int, note: bool) -> bool:
         blocks = len(head) + len(tail) + math.ceil(count / MAX_FIELDS) + note
-        note_size = len(_more_note(len(texts)).elements[0].text) if note else 0
+        note_size = len(_more_note(len(texts), slash_command).elements[0].text) if note else 0
         size = fixed_size + sum(map(len, texts[:count])) + note_size
         return blocks <= MAX_BLOCKS and size <= BLOCKS_TEXT_BUDGET
 
@@ -390,7 +411,7 @@ def _card(card: Card, metadata: dict[str, Any] | None) -> dict[str, Any]:
         for start in range(0, shown, MAX_FIELDS)
     ]
     if shown < len(texts):
-        body.append(_more_note(len(texts) - shown))
+        body.append(_more_note(len(texts) - shown, slash_command))
     return _message(card.title, head + body + tail, metadata)
 
 

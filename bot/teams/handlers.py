@@ -23,6 +23,7 @@ from bot.core import Core, Handled
 from bot.teams import render
 from bot.teams.delivery import PLATFORM, TeamsDelivery, conversation_key, person_key
 from bot.teams.placement import TeamsPlacement
+from flows.parse import mention_token
 
 log = logging.getLogger("mlplan.teams")
 _TAGS = re.compile(r"<[^<>]+>")
@@ -87,7 +88,7 @@ def speaker_of(body: dict[str, Any]) -> Speaker:
 def message_text(body: dict[str, Any]) -> str:
     """Read what the person typed: the bot's @mention removed, other mentions made neutral.
 
-    A mention of a person becomes `<@id|name>`, the form every platform's answers accept.
+    A mention of a person becomes the neutral mention (flows.parse.mention_token).
     """
     text = body.get("text") or ""
     bot_id = (body.get("recipient") or {}).get("id")
@@ -98,10 +99,15 @@ def message_text(body: dict[str, Any]) -> str:
         if mentioned.get("id") == bot_id:
             text = text.replace(entity["text"], " ")
         elif mentioned.get("id"):
-            name = (mentioned.get("name") or "").replace("|", " ").replace(">", " ")
-            text = text.replace(entity["text"], f"<@{mentioned['id']}|{name}>")
+            # No `<` or `>` in the name, so the tag stripping below cannot eat into the text.
+            name = re.sub(r"[<>]", " ", str(mentioned.get("name") or ""))
+            try:
+                token = mention_token(mentioned["id"], name)
+            except ValueError:  # an id no Teams user has: keep the name, mention nobody
+                token = name
+            text = text.replace(entity["text"], token)
     # Teams may send formatting as HTML; what the person typed is the text within.
-    text = _TAGS.sub(lambda tag: tag[0] if tag[0].startswith("<@") else " ", text)
+    text = _TAGS.sub(" ", text)
     return " ".join(html.unescape(text).split())
 
 

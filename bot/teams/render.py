@@ -9,8 +9,21 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from bot.text import JOINERS, attached, progress_bar
-from flows.replies import Ask, Card, Field, IntakeDone, Reminder, Reply, Say, SectionDone, Show
-from flows.summary import person_name
+from flows.display import person_name
+from flows.replies import (
+    Ask,
+    Card,
+    CommandRef,
+    Field,
+    IntakeDone,
+    Reminder,
+    Reply,
+    Say,
+    SectionDone,
+    Show,
+    spell_card,
+    spell_reply,
+)
 
 SCHEMA_VERSION = "1.5"  # the Adaptive Cards version Teams supports in bot messages
 SCHEMA_URL = "http://adaptivecards.io/schemas/adaptive-card.json"
@@ -60,9 +73,13 @@ _SPACES = re.compile(r"\s+")
 # Text
 
 
+def command_text(ref: CommandRef) -> str:
+    """Write a command as a person types it to the bot in Teams: `status Churn`."""
+    return "`" + " ".join((ref.verb, *ref.args)) + "`"
+
+
 def teams_text(text: str) -> str:
-    """Adapt neutral or typed text to Teams: commands without `/mlplan `, no `<at>` tags."""
-    text = text.replace("/mlplan ", "")
+    """Make neutral or typed text safe for Teams: no `<at>` tags, which would mention someone."""
     # Teams turns `<at>Name</at>` into a mention; typed text must never make one.
     text = _AT_TAG.sub(r"‹\1›", text)
     return _AT_OPEN.sub("‹", text)
@@ -247,6 +264,7 @@ def _scaled(build: Callable[[float], dict[str, Any]]) -> dict[str, Any]:
 
 def render(reply: Reply, *, project_id: int) -> dict[str, Any]:
     """Render one neutral reply as a Teams message activity carrying an Adaptive Card."""
+    reply = spell_reply(reply, command_text)
     if isinstance(reply, Ask):
         return _scaled(lambda scale: _ask(reply, project_id, scale))
     if isinstance(reply, Say):
@@ -337,11 +355,8 @@ def _buttons(ask: Ask) -> tuple[list[dict[str, Any]], int]:
 
 def _more_note(hidden: int) -> dict[str, Any]:
     fields = "field" if hidden == 1 else "fields"
-    return _subtle(
-        teams_text(
-            f"… {hidden} more {fields} not shown: see `/mlplan status <project>` or `mlplan export`"
-        )
-    )
+    status = command_text(CommandRef("status", ("<project>",)))
+    return _subtle(f"… {hidden} more {fields} not shown: see {status} or `mlplan export`")
 
 
 def _fact(field: Field, limit: int, mentions: _Mentions) -> dict[str, str]:
@@ -436,7 +451,11 @@ def digest_messages(digest) -> list[dict[str, Any]]:
         return _activity(text, _card(containers, mentions=mentions))
 
     bodies = [
-        _card_body(card, mentions, lambda body: activity_size(build(longest_text, [body])))
+        _card_body(
+            spell_card(card, command_text),
+            mentions,
+            lambda body: activity_size(build(longest_text, [body])),
+        )
         for card in digest.cards
     ]
     parts: list[list[list[dict[str, Any]]]] = []
@@ -471,8 +490,8 @@ def _reminder(reply: Reminder, scale: float) -> dict[str, Any]:
         body.append(_reminder_actions(item.kind, item.id))
     hidden = len(reply.items) - MAX_REMINDER_ITEMS
     if hidden > 0:
-        project = fit(reply.project, _limit(TITLE_LIMIT, scale))
-        body.append(_subtle(f"… and {hidden} more: `milestone list {project}`"))
+        listing = command_text(CommandRef("milestone", ("list", reply.project)))
+        body.append(_subtle(f"… and {hidden} more: {fit(listing, _limit(TITLE_LIMIT, scale))}"))
     titles = ", ".join(item.title for item in reply.items)
     lead = "You own new items in" if reply.new_owner else "Reminder for"
     text = f"{lead} {reply.project}: {titles}"

@@ -5,7 +5,18 @@ from __future__ import annotations
 import os
 from typing import TextIO
 
-from flows.replies import Ask, Card, IntakeDone, Reply, Say, SectionDone, Show
+from flows.replies import (
+    Ask,
+    Card,
+    CommandRef,
+    IntakeDone,
+    Reply,
+    Say,
+    SectionDone,
+    Show,
+    spell_card,
+    spell_reply,
+)
 
 CODES = {"bold": "1", "dim": "2", "red": "31", "green": "32", "yellow": "33", "cyan": "36"}
 
@@ -15,6 +26,11 @@ def supports_colour(stream: TextIO) -> bool:
     if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
         return False
     return hasattr(stream, "isatty") and stream.isatty()
+
+
+def command_text(ref: CommandRef) -> str:
+    """Write a command as a person types it in `mlplan chat`: `/status Churn`."""
+    return "`/" + " ".join((ref.verb, *ref.args)) + "`"
 
 
 class TerminalRenderer:
@@ -28,6 +44,7 @@ class TerminalRenderer:
 
     def render(self, reply: Reply) -> str:
         """Render one reply."""
+        reply = spell_reply(reply, command_text)
         if isinstance(reply, Ask):
             return self._ask(reply)
         if isinstance(reply, Say):
@@ -65,6 +82,7 @@ class TerminalRenderer:
 
     def card(self, card: Card, *, heading: str | None = None) -> str:
         """Render a card as a titled block of fields."""
+        card = spell_card(card, command_text)
         lines = [""]
         if heading:
             lines.append(self._c("green", f"*** {heading} ***"))

@@ -3,9 +3,9 @@
 import pytest
 
 from flows import engine
-from flows.engine import State, Turn
 from flows.model import default_flow
-from flows.replies import Ask, IntakeDone, Say, SectionDone, Show
+from flows.replies import Ask, CommandRef, IntakeDone, Say, SectionDone, Show, spell
+from flows.state import Recorded, State, Turn
 from tests.conftest import NOW
 
 FLOW = default_flow()
@@ -74,9 +74,7 @@ def test_the_first_reply_asks_the_problem_and_opens_the_section():
 def test_a_text_answer_is_recorded_and_the_next_question_asked():
     turn = run(["Customers leave without warning"])[-1]
     assert turn.recorded == (
-        engine.Recorded(
-            "problem", "Customers leave without warning", "Customers leave without warning"
-        ),
+        Recorded("problem", "Customers leave without warning", "Customers leave without warning"),
     )
     assert turn.state.answers == {"problem": "Customers leave without warning"}
     ask = only(turn, Ask)
@@ -121,7 +119,7 @@ def test_status_shows_the_status_card_and_changes_nothing():
 
 def test_skip_records_a_skip_and_moves_on():
     turn = run(["skip"])[-1]
-    assert turn.recorded == (engine.Recorded("problem", None, "skip", skipped=True),)
+    assert turn.recorded == (Recorded("problem", None, "skip", skipped=True),)
     assert turn.state.answers == {"problem": None}
     assert only(turn, Ask).question.id == "target_users"
 
@@ -164,7 +162,7 @@ def test_back_shows_a_skipped_answer_as_skipped():
 def test_reanswering_after_back_records_the_new_value_and_jumps_to_the_first_unvisited():
     turns = run(["Customers leave", "Account managers", "back", "back", "Customers churn"])
     turn = turns[-1]
-    assert turn.recorded == (engine.Recorded("problem", "Customers churn", "Customers churn"),)
+    assert turn.recorded == (Recorded("problem", "Customers churn", "Customers churn"),)
     assert turn.state.answers == {"problem": "Customers churn", "target_users": "Account managers"}
     # Not target_users, the next in order: it was answered already.
     ask = only(turn, Ask)
@@ -209,7 +207,7 @@ def test_a_refused_answer_after_back_still_shows_the_current_answer():
 def test_an_answer_is_parsed_for_its_kind():
     turn = run([*examples_until("monthly_cost_per_person"), "€9.5k"])[-1]
     assert turn.recorded == (
-        engine.Recorded("monthly_cost_per_person", {"amount": 9500, "currency": "EUR"}, "€9.5k"),
+        Recorded("monthly_cost_per_person", {"amount": 9500, "currency": "EUR"}, "€9.5k"),
     )
     assert last_ask(turn).question.id == "domain_expert_cost"
 
@@ -328,11 +326,14 @@ def test_a_sitting_limited_to_one_section_ends_with_what_is_still_open():
     done, say = final.replies
     assert isinstance(done, SectionDone) and done.section_id == "costs"
     assert isinstance(say, Say)
-    assert "Still open in 'Churn': Machine Learning Canvas, Data landscape" in say.text
+    text = spell(say.text, lambda ref: " ".join((ref.verb, *ref.args)))
+    assert "Still open in 'Churn': Machine Learning Canvas, Data landscape" in text
+    assert text.endswith("Use ask <project> <section> to answer them.")
+    assert CommandRef("ask", ("<project>", "<section>")) in say.text
     for title in ("Success metrics", "Deployment and operations", "Milestones and documentation"):
-        assert title in say.text
+        assert title in text
     for title in ("Intake and screening", "Costs"):
-        assert title not in say.text
+        assert title not in text
 
 
 def test_help_after_a_limited_sitting_does_not_claim_the_plan_is_complete():

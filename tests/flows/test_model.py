@@ -3,7 +3,7 @@
 import pytest
 import yaml
 
-from flows import export, summary
+from flows import export, plan_costs
 from flows.model import FlowError, default_flow, load_flow
 from flows.parse import parse_answer
 from tests.conftest import NOW
@@ -197,6 +197,117 @@ def test_a_condition_needs_exactly_one_test():
     assert "exactly one of `equals` or `in`" in message
 
 
+def test_a_duplicate_key_is_refused_with_its_name_and_line():
+    text = section("a", 1).replace("  prompt: a_q?\n", "  prompt: a_q?\n  prompt: Another?\n")
+    assert text.count("prompt:") == 2
+
+    message = refusal({"01_a.yaml": text})
+
+    line = text.splitlines().index("  prompt: Another?") + 1
+    assert message.startswith("01_a.yaml: ")
+    assert f"duplicate key 'prompt' on line {line} (first given on line {line - 1})" in message
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "id: a\nid: b\n",
+        "id: a\norder: 1\ntitle: t\nintro: i\nquestions: [{id: q, id: r}]\n",
+    ],
+)
+def test_a_duplicate_key_is_refused_at_any_depth(text):
+    assert "duplicate key 'id'" in refusal({"01_a.yaml": text})
+
+
+def warned(when, *questions) -> dict[str, str]:
+    """Return one section's files holding these questions and a warning on this condition."""
+    warning = {"id": "w", "when": when, "text": "Careful."}
+    return {"01_a.yaml": section("a", 1, *questions, warnings=[warning])}
+
+
+def test_a_section_declares_warnings_on_its_answers():
+    flow = load_flow(
+        warned(
+            {"all": [{"question": "ok", "equals": True}, {"question": "why", "is": "skipped"}]},
+            question("ok", "yesno"),
+            question("why"),
+        )
+    )
+    (warning,) = flow.section("a").warnings
+    assert warning.text == "Careful."
+    assert warning.when.holds({"ok": True, "why": None})
+    assert not warning.when.holds({"ok": True})  # not yet asked is not skipped
+    assert not warning.when.holds({"ok": False, "why": None})
+
+
+@pytest.mark.parametrize(
+    ("when", "answers", "holds"),
+    [
+        ({"question": "q", "is": "skipped"}, {"q": None}, True),
+        ({"question": "q", "is": "skipped"}, {}, False),
+        ({"question": "q", "is": "unanswered"}, {}, True),
+        ({"question": "q", "is": "unanswered"}, {"q": "x"}, False),
+        ({"question": "q", "is": "visited"}, {"q": None}, True),
+        ({"question": "q", "not_in": ["x"]}, {"q": "y"}, True),
+        ({"question": "q", "not_in": ["x"]}, {"q": None}, False),  # a skip matches no value
+        (
+            {"any": [{"question": "q", "equals": "x"}, {"question": "q", "is": "skipped"}]},
+            {"q": None},
+            True,
+        ),
+    ],
+)
+def test_a_condition_tests_a_visit_or_a_value(when, answers, holds):
+    flow = load_flow(warned(when, question("q")))
+    assert flow.section("a").warnings[0].when.holds(answers) is holds
+
+
+@pytest.mark.parametrize(
+    ("when", "expected"),
+    [
+        ({"question": "nope", "is": "skipped"}, "warning 'w' has a condition on 'nope'"),
+        ({"any": [{"question": "mode", "not_in": ["Streaming"]}]}, "not one of its choices"),
+        (
+            {"question": "mode", "is": "asked"},
+            "Input should be 'skipped', 'unanswered' or 'visited'",
+        ),
+        ({"any": []}, "at least 1 item"),
+        ({"question": "mode", "all": [{"question": "mode", "is": "skipped"}]}, "exactly one of"),
+        (
+            {
+                "all": [{"question": "mode", "is": "skipped"}],
+                "any": [{"question": "mode", "is": "skipped"}],
+            },
+            "`all` or `any`",
+        ),
+    ],
+)
+def test_a_bad_warning_condition_is_refused(when, expected):
+    mode = question("mode", "choice", choices=["Batch", "Real time"])
+    assert expected in refusal(warned(when, mode))
+
+
+def test_a_warning_needs_an_id_a_condition_and_a_text_and_no_more():
+    when = {"question": "q", "is": "skipped"}
+    files = {"01_a.yaml": section("a", 1, warnings=[{"id": "w", "when": when}])}
+    assert "text" in refusal(files) and "Field required" in refusal(files)
+    files = {
+        "01_a.yaml": section("a", 1, warnings=[{"id": "w", "when": when, "text": "t", "level": 1}])
+    }
+    assert "level" in refusal(files) and "Extra inputs are not permitted" in refusal(files)
+
+
+def test_duplicate_warning_ids_are_refused():
+    warning = {"id": "w", "when": {"question": "a_q", "is": "skipped"}, "text": "t"}
+    files = {
+        "01_a.yaml": section("a", 1, warnings=[warning]),
+        "02_b.yaml": section(
+            "b", 2, warnings=[{**warning, "when": {"question": "b_q", "is": "skipped"}}]
+        ),
+    }
+    assert refusal(files) == "duplicate warning id 'w' in section 'b'"
+
+
 def test_kind_choice_without_choices_is_refused():
     message = refusal({"01_a.yaml": section("a", 1, question("q", "choice"))})
     assert "`choices` are required for kind choice" in message
@@ -312,17 +423,18 @@ def test_ids_the_code_depends_on_exist_with_their_kind(question_id, kind):
 
 
 def test_the_cost_inputs_name_money_and_number_questions():
-    for question_id in summary.MONEY_INPUTS:
+    for question_id in plan_costs.MONEY_INPUTS:
         assert FLOW.questions[question_id].kind == "money", question_id
-    for question_id in summary.NUMBER_INPUTS:
+    for question_id in plan_costs.NUMBER_INPUTS:
         assert FLOW.questions[question_id].kind == "number", question_id
     assert FLOW.questions["maintenance_share"].allow_range
 
 
-def test_the_choices_the_warnings_test_exist():
-    assert set(summary.UNCLEAR_WORKFLOW) < set(FLOW.questions["workflow_clarity"].choices)
+def test_the_baselines_the_warning_counts_as_real_leave_out_none_yet():
+    (warning,) = [w for w in FLOW.section("metrics").warnings if w.id == "no_baseline"]
+    (real,) = [t.not_in for t in warning.when.tests() if t.not_in is not None]
     baselines = FLOW.questions["baseline_kind"].choices
-    assert set(summary.REAL_BASELINES) < set(baselines) and "None yet" in baselines
+    assert set(real) < set(baselines) and "None yet" in baselines and "None yet" not in real
 
 
 def test_the_exported_metric_ids_exist():

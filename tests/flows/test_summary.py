@@ -4,8 +4,12 @@ import pytest
 
 from flows import summary
 from flows.costs import Range
-from flows.engine import State
+from flows.display import display
 from flows.model import default_flow
+from flows.plan_costs import cost_fields, cost_inputs, currency_of
+from flows.progress import progress
+from flows.state import State
+from flows.warnings import CHECKS, warnings
 from tests.flows.examples import WORKED_COSTS, usd
 
 FLOW = default_flow()
@@ -18,7 +22,7 @@ WORKED = WORKED_COSTS
 
 def texts(answers: dict) -> list[str]:
     """Return the warning texts for these answers."""
-    return [text for _, text in summary.warnings(FLOW, answers)]
+    return [text for _, text in warnings(FLOW, answers)]
 
 
 def fields(items) -> dict[str, str]:
@@ -31,20 +35,20 @@ def fields(items) -> dict[str, str]:
 
 @pytest.mark.parametrize("clarity", ["Unclear", "Partly clear"])
 def test_an_unclear_workflow_warns(clarity):
-    assert summary.warnings(FLOW, {"workflow_clarity": clarity}) == [
+    assert warnings(FLOW, {"workflow_clarity": clarity}) == [
         ("intake", "Workflow integration unclear: go back and redesign how it fits the process.")
     ]
 
 
 def test_a_clear_workflow_does_not_warn():
-    assert summary.warnings(FLOW, {"workflow_clarity": "Clear"}) == []
+    assert warnings(FLOW, {"workflow_clarity": "Clear"}) == []
 
 
 def test_a_heuristic_that_may_do_warns():
-    assert summary.warnings(FLOW, {"heuristic_enough": True}) == [
+    assert warnings(FLOW, {"heuristic_enough": True}) == [
         ("intake", "A heuristic may do the job: weigh it against ML before building.")
     ]
-    assert summary.warnings(FLOW, {"heuristic_enough": False}) == []
+    assert warnings(FLOW, {"heuristic_enough": False}) == []
 
 
 def test_personal_data_with_the_regulation_skipped_warns():
@@ -57,7 +61,7 @@ def test_personal_data_with_the_regulation_skipped_warns():
 
 
 def test_no_baseline_yet_warns():
-    assert summary.warnings(FLOW, {"baseline_kind": "None yet"}) == [
+    assert warnings(FLOW, {"baseline_kind": "None yet"}) == [
         ("metrics", "No baseline named: the model has nothing to beat.")
     ]
 
@@ -77,18 +81,18 @@ def test_a_real_baseline_with_its_figure_does_not_warn():
 
 def test_running_cost_above_the_benefit_warns():
     answers = {**WORKED, "benefit_per_year": usd(50_000)}
-    assert ("costs", "Running cost exceeds expected benefit.") in summary.warnings(FLOW, answers)
-    assert summary.warnings(FLOW, WORKED) == []
+    assert ("costs", "Running cost exceeds expected benefit.") in warnings(FLOW, answers)
+    assert warnings(FLOW, WORKED) == []
 
 
 def test_an_unknown_benefit_never_exceeds_the_running_cost():
     answers = {**WORKED, "benefit_known": False, "benefit_per_year": usd(1)}
-    assert summary.warnings(FLOW, answers) == []
+    assert warnings(FLOW, answers) == []
 
 
 def test_mixed_currencies_warn():
     answers = {**WORKED, "domain_expert_cost": {"amount": 20_000, "currency": "EUR"}}
-    assert summary.warnings(FLOW, answers) == [
+    assert warnings(FLOW, answers) == [
         ("costs", "Costs mix currencies (EUR, USD): totals are not converted.")
     ]
 
@@ -100,8 +104,8 @@ def test_amounts_in_another_currency_than_the_totals_warn():
         "monthly_cost_per_person": {"amount": 12_000, "currency": "EUR"},
         "infrastructure": {"amount": 30_000, "currency": "EUR"},
     }
-    assert summary.cost_fields(answers)[0].value == "$246k"
-    costs = [text for where, text in summary.warnings(FLOW, answers) if where == "costs"]
+    assert cost_fields(answers)[0].value == "$246k"
+    costs = [text for where, text in warnings(FLOW, answers) if where == "costs"]
     assert any("EUR" in text and "USD" in text for text in costs), costs
 
 
@@ -118,24 +122,59 @@ def test_cost_warnings_wait_until_the_costs_are_visited():
 
 
 def test_no_model_card_owner_warns():
-    assert summary.warnings(FLOW, {"doc_model_card_owner": None}) == [
+    assert warnings(FLOW, {"doc_model_card_owner": None}) == [
         ("milestones", "No owner for the model card.")
     ]
-    assert summary.warnings(FLOW, {"doc_model_card_owner": ANA}) == []
+    assert warnings(FLOW, {"doc_model_card_owner": ANA}) == []
 
 
 def test_nobody_to_sign_off_warns():
-    assert summary.warnings(FLOW, {"signoff": None}) == [
+    assert warnings(FLOW, {"signoff": None}) == [
         ("metrics", "Nobody named to sign off on success.")
     ]
-    assert summary.warnings(FLOW, {"signoff": ANA}) == []
+    assert warnings(FLOW, {"signoff": ANA}) == []
+
+
+def test_every_warning_at_once_comes_in_section_order_declared_before_computed():
+    answers = {
+        "workflow_clarity": "Unclear",
+        "heuristic_enough": True,
+        "personal_data": True,
+        "regulation": None,
+        **WORKED,
+        "domain_expert_cost": {"amount": 20_000, "currency": "EUR"},
+        "benefit_per_year": usd(50_000),
+        "training_cost": None,
+        "baseline_kind": "None yet",
+        "signoff": None,
+        "doc_model_card_owner": None,
+    }
+    assert warnings(FLOW, answers) == [
+        ("intake", "Workflow integration unclear: go back and redesign how it fits the process."),
+        ("intake", "A heuristic may do the job: weigh it against ML before building."),
+        ("data", "Personal data with no regulation named."),
+        ("costs", "Costs mix currencies (EUR, USD): totals are not converted."),
+        ("costs", "Running cost exceeds expected benefit."),
+        ("costs", "Not estimated (counted as 0): Training users."),
+        ("metrics", "No baseline named: the model has nothing to beat."),
+        ("metrics", "Nobody named to sign off on success."),
+        ("milestones", "No owner for the model card."),
+    ]
+
+
+def test_a_skipped_baseline_kind_warns():
+    assert texts({"baseline_kind": None}) == ["No baseline named: the model has nothing to beat."]
+
+
+def test_every_computed_check_belongs_to_a_section_of_the_flow():
+    assert set(CHECKS) <= {section.id for section in FLOW.sections}
 
 
 # The cost model's inputs
 
 
 def test_cost_inputs_map_money_and_numbers():
-    inputs, seen = summary.cost_inputs(WORKED)
+    inputs, seen = cost_inputs(WORKED)
     assert inputs.currency == "USD"
     assert (inputs.team_size, inputs.build_months) == (3, 6)
     assert inputs.monthly_cost_per_person == 12_000
@@ -151,36 +190,36 @@ def test_cost_inputs_map_money_and_numbers():
 
 
 def test_cost_inputs_read_a_percent_range_as_fractions():
-    inputs, _ = summary.cost_inputs({"maintenance_share": [10, 30]})
+    inputs, _ = cost_inputs({"maintenance_share": [10, 30]})
     assert inputs.maintenance_share == Range(0.1, 0.3)
 
 
 def test_cost_inputs_read_a_single_percent_as_a_point_range():
-    inputs, _ = summary.cost_inputs({"maintenance_share": 20})
+    inputs, _ = cost_inputs({"maintenance_share": 20})
     assert inputs.maintenance_share == Range(0.2, 0.2)
 
 
 def test_cost_inputs_ignore_the_benefit_unless_it_is_known():
     for known in (False, None):
-        inputs, _ = summary.cost_inputs({**WORKED, "benefit_known": known})
+        inputs, _ = cost_inputs({**WORKED, "benefit_known": known})
         assert inputs.benefit_per_year is None
-    inputs, _ = summary.cost_inputs({k: v for k, v in WORKED.items() if k != "benefit_known"})
+    inputs, _ = cost_inputs({k: v for k, v in WORKED.items() if k != "benefit_known"})
     assert inputs.benefit_per_year is None
 
 
 def test_cost_inputs_leave_skipped_answers_unanswered():
-    inputs, seen = summary.cost_inputs({"team_size": None, "infrastructure": None})
+    inputs, seen = cost_inputs({"team_size": None, "infrastructure": None})
     assert inputs.team_size is None and inputs.infrastructure is None
     assert inputs.currency == "USD" and seen == set()
 
 
 def test_cost_inputs_read_the_plan_currency():
-    inputs, seen = summary.cost_inputs({"currency": "EUR", "infrastructure": usd(1)})
+    inputs, seen = cost_inputs({"currency": "EUR", "infrastructure": usd(1)})
     assert inputs.currency == "EUR" and seen == {"EUR"}
 
 
 def test_cost_fields_of_the_worked_example():
-    assert fields(summary.cost_fields(WORKED)) == {
+    assert fields(cost_fields(WORKED)) == {
         "One-time cost": "$286k",
         "Yearly running cost": "$44.6k–$97.8k",
         "3-year cost of ownership": "$420k–$579k",
@@ -191,7 +230,7 @@ def test_cost_fields_of_the_worked_example():
 
 def test_cost_fields_leave_out_unit_cost_and_payback_without_volume_or_benefit():
     answers = {k: v for k, v in WORKED.items() if k not in ("predictions_per_day", "benefit_known")}
-    assert list(fields(summary.cost_fields(answers))) == [
+    assert list(fields(cost_fields(answers))) == [
         "One-time cost",
         "Yearly running cost",
         "3-year cost of ownership",
@@ -229,19 +268,19 @@ def test_cost_fields_leave_out_unit_cost_and_payback_without_volume_or_benefit()
     ],
 )
 def test_display(question_id, value, answers, shown):
-    assert summary.display(FLOW, FLOW.questions[question_id], value, answers) == shown
+    assert display(FLOW, FLOW.questions[question_id], value, answers) == shown
 
 
 # Cards and progress
 
 
 def test_progress_counts_applicable_questions_visited():
-    assert summary.progress(FLOW, {}) == (0, 74)
-    assert summary.progress(FLOW, {"heuristic_enough": True}) == (1, 75)
+    assert progress(FLOW, {}) == (0, 74)
+    assert progress(FLOW, {"heuristic_enough": True}) == (1, 75)
     # A skip counts as visited.
-    assert summary.progress(FLOW, {"problem": None}, ("intake",)) == (1, 9)
-    assert summary.progress(FLOW, WORKED, ("costs",)) == (14, 14)
-    assert summary.progress(FLOW, {**WORKED, "benefit_known": False}, ("costs",)) == (13, 13)
+    assert progress(FLOW, {"problem": None}, ("intake",)) == (1, 9)
+    assert progress(FLOW, WORKED, ("costs",)) == (14, 14)
+    assert progress(FLOW, {**WORKED, "benefit_known": False}, ("costs",)) == (13, 13)
 
 
 def test_section_card_of_the_costs_holds_the_answers_and_the_estimate():
@@ -374,6 +413,6 @@ def test_milestones_pick_owners_and_due_dates_by_key():
 
 
 def test_currency_of_defaults_to_usd():
-    assert summary.currency_of({}) == "USD"
-    assert summary.currency_of({"currency": None}) == "USD"
-    assert summary.currency_of({"currency": "CHF"}) == "CHF"
+    assert currency_of({}) == "USD"
+    assert currency_of({"currency": None}) == "USD"
+    assert currency_of({"currency": "CHF"}) == "CHF"

@@ -19,7 +19,7 @@ from bot.slack.render import (
     render,
 )
 from flows.model import default_flow
-from flows.replies import Ask, Card, Field, IntakeDone, Say, SectionDone, Show
+from flows.replies import Ask, Card, CommandRef, Field, IntakeDone, Say, SectionDone, Show
 
 FLOW = default_flow()
 SLACK_ID = "U024BE7LH"
@@ -560,3 +560,63 @@ def test_ephemeral_text_is_escaped_text_only():
 def test_unknown_reply_is_refused():
     with pytest.raises(TypeError):
         render("not a reply", project_id=7)  # type: ignore[arg-type]
+
+
+# Commands and platform limits
+
+
+def test_a_command_is_written_with_the_configured_slash_command():
+    say = Say(("Use ", CommandRef("status", ("Churn & co",)), " to see it."))
+
+    assert render(say, project_id=7)["text"] == "Use `/mlplan status Churn &amp; co` to see it."
+    assert render(say, project_id=7, slash_command="/plan")["text"] == (
+        "Use `/plan status Churn &amp; co` to see it."
+    )
+
+
+def test_a_card_footer_and_field_write_their_commands_with_the_slash_command():
+    card = Card(
+        title="Plan",
+        fields=(Field("More", ("see ", CommandRef("list"))),),
+        footer=(CommandRef("status", ("Churn",)),),
+    )
+
+    dump = json.dumps(render(Show(card), project_id=7, slash_command="/plan"))
+    assert "see `/plan list`" in dump and "`/plan status Churn`" in dump
+    assert "/mlplan" not in dump
+
+
+def test_a_digest_writes_its_pointers_with_the_slash_command_and_cuts_values_to_slacks_limit():
+    from datetime import UTC, datetime, timedelta
+
+    from flows.digest import ProjectSnapshot, build_digest
+
+    now = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+    projects = [
+        ProjectSnapshot(
+            id=i,
+            name=f"Project {i:03d}",
+            stage="MVP",
+            answers={"stage": "MVP"},
+            milestones=(),
+            docs=(),
+            last_activity=now - timedelta(days=1),
+            changes_since_last=tuple(f"answer {c} changed" for c in range(300)),
+        )
+        for i in range(60)
+    ]
+    digest = build_digest(FLOW, projects, today=now.date(), now=now)
+    messages = slack.digest_messages(digest, slash_command="/plan")
+
+    dump = json.dumps(messages, ensure_ascii=False)
+    assert "and 10 more: `/plan list`, `/plan status &lt;project&gt;`" in dump
+    assert "/mlplan" not in dump
+    texts = [
+        field["text"]
+        for message in messages
+        for block in message["blocks"]
+        for field in block.get("fields", [])
+    ]
+    assert max(map(len, texts)) <= slack.FIELD_LIMIT
+    changes = [t for t in texts if t.startswith("*Changed since last digest*")]
+    assert changes and all(t.endswith("… (cut)") for t in changes)

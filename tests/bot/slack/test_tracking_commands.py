@@ -59,7 +59,7 @@ async def test_bad_commands_change_nothing_and_say_why(slack):
     await slack.start("Churn model")
     cases = {
         "milestone add churn modle; X; <@U3>; in 2 weeks": "There is no project called 'churn modle'",
-        "milestone add churn model; X; cai; in 2 weeks": "`&lt;@U024BE7LH&gt;`",
+        "milestone add churn model; X; cai; in 2 weeks": "Mention the person with @",
         "milestone add churn model; X; <@U3>; 2020-01-01": "in the past",
         "milestone done churn model; Nothing": "has no item called 'Nothing'",
         "doc done churn model; Model card; wiki page": "A link starts with https://",

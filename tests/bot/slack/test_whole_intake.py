@@ -4,7 +4,13 @@ import sqlalchemy as sa
 
 from storage import projects as store
 from storage.models import Project
-from tests.transcript import PROJECT, Script, plan_inputs
+from tests.transcript import PROJECT, Script, mentioned, plan_inputs
+
+
+def slack_form(text: str) -> str:
+    """Type an answer as Slack sends it: a neutral mention becomes `<@id|name>`."""
+    person = mentioned(text)
+    return f"<@{person[0]}|{person[1]}>" if person else text
 
 
 async def test_a_whole_intake_through_http_ends_with_every_answer_stored_and_the_plan_card(
@@ -19,7 +25,7 @@ async def test_a_whole_intake_through_http_ends_with_every_answer_stored_and_the
         if (last.get("metadata") or {}).get("event_type") == "mlplan_intake_complete":
             break
         question = flow.questions[slack.last_question()["metadata"]["event_payload"]["question_id"]]
-        for text in script.inputs_for(question):
+        for text in map(slack_form, script.inputs_for(question)):
             response, ts = await slack.say(
                 text, thread=thread, event_id=f"Ev-{question.id}-{text[:20]}"
             )

@@ -20,6 +20,7 @@ from bot.teams.render import (
     MAX_ACTIVITY_BYTES,
     SCHEMA_VERSION,
     answered_note,
+    command_text,
     digest_messages,
     due_input_id,
     parent_message,
@@ -34,6 +35,7 @@ from flows.model import default_flow
 from flows.replies import (
     Ask,
     Card,
+    CommandRef,
     Field,
     IntakeDone,
     Reminder,
@@ -476,7 +478,7 @@ def test_card_layout_and_show_has_no_value():
         fields=(Field("Stage", "MVP"), Field("Problem", "Stock & waste\nand more")),
         progress=(12, 81),
         warnings=("No baseline <yet>", "Costs unknown"),
-        footer="See `/mlplan status Churn` or `mlplan export`",
+        footer=("See ", CommandRef("status", ("Churn",)), " or `mlplan export`"),
     )
     activity = render(Show(card), project_id=7)
 
@@ -745,10 +747,12 @@ def test_a_mentioned_name_is_neutralised_too():
     assert "Owner: <at>‹at›bo‹/at›</at>" in all_texts(content)
 
 
-def test_teams_text_drops_the_slash_command_and_neutralises_at_tags():
-    assert teams_text("Type `/mlplan status <project>` or /mlplan list") == (
-        "Type `status <project>` or list"
-    )
+def test_commands_are_written_as_typed_to_the_bot_and_typed_text_is_left_as_it_is():
+    assert command_text(CommandRef("status", ("<project>",))) == "`status <project>`"
+    assert teams_text("Type `/mlplan status <project>`") == "Type `/mlplan status <project>`"
+
+
+def test_teams_text_neutralises_at_tags():
     assert (
         teams_text("<at>ann</at> <AT >x</ at> <at id='1'>y")
         == "‹at›ann‹/at› ‹AT ›x‹/ at› ‹at id='1'›y"
@@ -792,7 +796,7 @@ def test_typed_at_tags_never_mention_anywhere():
 
 
 def test_say_is_one_wrapped_text_block_with_the_same_fallback():
-    activity = render(Say("Type `/mlplan status Churn` to see it"), project_id=7)
+    activity = render(Say(("Type ", CommandRef("status", ("Churn",)), " to see it")), project_id=7)
 
     assert activity["summary"] == "Type `status Churn` to see it"
     assert card_of(activity)["body"] == [
@@ -960,7 +964,7 @@ def test_parent_message_names_an_owner_without_a_teams_id():
 
 
 def test_text_only_is_a_plain_message():
-    assert text_only("Type `/mlplan help` <at>x</at>") == {
+    assert text_only("Type `help` <at>x</at>") == {
         "type": "message",
         "text": "Type `help` ‹at›x‹/at›",
     }

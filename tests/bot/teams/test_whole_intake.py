@@ -5,13 +5,14 @@ import sqlalchemy as sa
 from storage import projects as store
 from storage.models import Project
 from tests.bot.teams.conftest import PERSONAL
-from tests.transcript import PROJECT, Script, plan_inputs
+from tests.transcript import PROJECT, Script, mentioned, plan_inputs
 
 
 def teams_form(text: str) -> dict:
-    """Type an answer as Teams sends it: a Slack-style mention becomes `<at>` and its entity."""
-    if text.startswith("<@") and text.endswith(">"):
-        user_id, _, name = text[2:-1].partition("|")
+    """Type an answer as Teams sends it: a neutral mention becomes `<at>` and its entity."""
+    person = mentioned(text)
+    if person is not None:
+        user_id, name = person
         tag = f"<at>{name}</at>"
         entity = {"type": "mention", "text": tag, "mentioned": {"id": user_id, "name": name}}
         return {"text": tag, "entities": [entity]}

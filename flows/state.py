@@ -1,0 +1,43 @@
+"""Hold where a project's conversation stands and what one input to it produced."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from flows.replies import Reply
+
+
+@dataclass(frozen=True)
+class State:
+    """Where a project's conversation stands.
+
+    `answers` maps each visited question id to its latest value; None means skipped.
+    `current` is the open question, None once every question in scope is visited.
+    """
+
+    name: str
+    sections: tuple[str, ...]
+    current: str | None = None
+    answers: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """An answer to store: the parsed value (None for a skip) and what the person typed."""
+
+    question_id: str
+    value: Any
+    raw: str
+    skipped: bool = False
+
+
+@dataclass(frozen=True)
+class Turn:
+    """The outcome of one input: new state, replies, answers to store, whether scope is done."""
+
+    state: State
+    replies: tuple[Reply, ...]
+    recorded: tuple[Recorded, ...] = ()
+    done: bool = False
