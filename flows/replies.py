@@ -13,7 +13,8 @@ from flows.model import Question, Section
 class CommandRef:
     """Refer to a command a person can type, as a verb and its arguments.
 
-    Each renderer writes it as its platform types it: `/mlplan status X`, `status X`, `/status X`.
+    Each renderer writes it as its platform types it: in Slack after the slash command, in
+    Teams as `status X`, in the terminal as `/status X`.
     """
 
     verb: str
