@@ -154,7 +154,9 @@ async def _export(settings: Settings, args: argparse.Namespace) -> int:
 
     runtime = await build_runtime(settings)
     try:
-        document = await runtime.conversations.document(name=args.project, workspace=args.workspace)
+        document = await runtime.core.documents.document(
+            name=args.project, workspace=args.workspace
+        )
     except LookupError as err:
         print(f"mlplan: {err}", file=sys.stderr)
         return 1

@@ -1,13 +1,12 @@
 """Run the planning conversation for any platform: load state, call the engine, store the turn.
 
-Adapters pass a `sink`: it is called inside the transaction that stores the turn, so that the
-messages an adapter will send (an outbox) are committed together with the answer they follow.
+Every method that changes a project takes a `sink`: it is called inside the transaction that
+stores the turn, so that the messages the turn causes (the outbox) are committed with it.
 """
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -15,13 +14,15 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from flows import engine, export, summary
+from bot.context import Place, Speaker, workspace_id_of, zone
+from bot.outcome import Outcome, ProjectInfo, Sink, unknown_project
+from flows import engine, summary
 from flows.display import person_name
 from flows.model import Flow
 from flows.progress import progress
-from flows.replies import Card, Field, IntakeDone, Reply, Say, SectionDone, Show
+from flows.replies import Card, Field, Say, Show
 from flows.state import State, Turn
-from storage import outbox, people, tracked, workspaces
+from storage import outbox, people, tracked
 from storage import projects as store
 from storage.projects import Project
 
@@ -29,107 +30,16 @@ MAX_NAME = 80
 
 
 @dataclass(frozen=True)
-class Place:
-    """Where a message was typed: platform, workspace (team or tenant), channel and thread."""
+class TurnContext:
+    """One turn on a project: the open session, where and by whom, when, and where replies go."""
 
-    platform: str
-    workspace: str
-    channel: str | None = None
-    thread: str | None = None
-
-
-@dataclass(frozen=True)
-class Speaker:
-    """Who typed a message; `timezone` is theirs when the platform says it."""
-
-    id: str
-    name: str | None = None
-    email: str | None = None
-    timezone: str | None = None
-
-    def person(self) -> dict[str, Any]:
-        """Describe the speaker as stored with answers and owners."""
-        return {k: v for k, v in (("id", self.id), ("name", self.name), ("email", self.email)) if v}
-
-
-@dataclass(frozen=True)
-class ProjectInfo:
-    """What an adapter needs to know of the project a reply is about."""
-
-    id: int
-    name: str
-    owner: dict[str, Any]
-    progress: tuple[int, int]
-    channel: str | None
-    thread: str | None
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """The replies to send, the project they concern, and what happened.
-
-    `created`: a new project (its parent message comes first); `private`: only the speaker should
-    see the replies; `duplicate`: the event was handled before and nothing was done.
-    """
-
-    replies: tuple[Reply, ...]
-    project: ProjectInfo | None = None
-    stored: bool = False
-    done: bool = False
-    private: bool = False
-    created: bool = False
-    duplicate: bool = False
-
-    def messages(self, *, pressed: bool = False) -> list[tuple[str, Reply | None]]:
-        """Say, in order, which messages an adapter sends for this outcome.
-
-        `private` (each reply, to the speaker alone where the platform can), `parent` (a new
-        project's first message), `answered` (the pressed question's card, replaced by its
-        answer), `reply` (each reply, in the project's conversation) and `parent_update` (the
-        first message again, once a section is done). Adapters only place and render them.
-        """
-        if self.private:
-            return [("private", reply) for reply in self.replies]
-        messages: list[tuple[str, Reply | None]] = []
-        if self.created:
-            messages.append(("parent", None))
-        if pressed and self.stored:
-            messages.append(("answered", None))
-        messages += [("reply", reply) for reply in self.replies]
-        if self.project is not None and any(
-            isinstance(r, SectionDone | IntakeDone) for r in self.replies
-        ):
-            messages.append(("parent_update", None))
-        return messages
-
-
-Sink = Callable[[AsyncSession, int, Outcome, "Speaker"], Awaitable[None]]
-
-
-def zone(name: str | None, default: ZoneInfo) -> ZoneInfo:
-    """Return the named time zone, or the default when it is unset or unknown to this machine."""
-    if name:
-        with contextlib.suppress(ValueError, KeyError):
-            return ZoneInfo(name)
-    return default
-
-
-async def workspace_id_of(session: AsyncSession, place: Place, now: datetime) -> int:
-    """Return the id of the workspace a place belongs to, creating it on first sight."""
-    ws = await workspaces.get_or_create(
-        session=session, platform=place.platform, external_id=place.workspace, now=now
-    )
-    return ws.id
-
-
-def unknown_project(close: list[str], name: str) -> Outcome:
-    """Say privately that no project has that name here, suggesting close names when there are any."""
-    hint = (
-        f" Did you mean {', '.join(repr(n) for n in close)}?"
-        if close
-        else " `list` shows the projects here."
-    )
-    return Outcome((Say(f"There is no project called {name!r} here.{hint}"),), private=True)
+    session: AsyncSession
+    workspace_id: int
+    project: Project
+    place: Place
+    speaker: Speaker
+    now: datetime
+    sink: Sink | None
 
 
 class Conversations:
@@ -171,29 +81,6 @@ class Conversations:
         )
         return replace(speaker, timezone=known) if known else speaker
 
-    async def knows_timezone(self, *, place: Place, person_id: str, now: datetime) -> bool:
-        """Tell whether mlplan already knows this person's time zone."""
-        async with self.sessions() as session:
-            workspace_id = await workspace_id_of(session, place, now)
-            known = await people.timezone(
-                session=session, workspace_id=workspace_id, person_id=person_id
-            )
-            await session.commit()
-        return known is not None
-
-    async def remember(self, *, place: Place, speaker: Speaker, now: datetime) -> None:
-        """Store what a platform says of a person: name, email, time zone."""
-        async with self.sessions() as session:
-            workspace_id = await workspace_id_of(session, place, now)
-            await people.remember(
-                session=session,
-                workspace_id=workspace_id,
-                person=speaker.person(),
-                now=now,
-                timezone=speaker.timezone,
-            )
-            await session.commit()
-
     async def _in_thread(
         self, session: AsyncSession, place: Place, now: datetime
     ) -> tuple[int, Project | None]:
@@ -224,10 +111,14 @@ class Conversations:
         speaker: Speaker,
         sink: Sink | None,
     ) -> Outcome:
+        """Let the sink place the outcome's messages, then commit them with the turn."""
         if sink is not None:
             await sink(session, workspace_id, outcome, speaker)
         await session.commit()
         return outcome
+
+    async def _done(self, turn: TurnContext, outcome: Outcome) -> Outcome:
+        return await self._finish(turn.session, turn.workspace_id, outcome, turn.speaker, turn.sink)
 
     async def new_project(
         self, *, place: Place, speaker: Speaker, name: str, now: datetime, sink: Sink | None = None
@@ -299,6 +190,15 @@ class Conversations:
             turn = engine.start(self.flow, self._state(project, answers))
             return Outcome(turn.replies, self._info(project, answers))
 
+    async def _turn(
+        self, session: AsyncSession, place: Place, speaker: Speaker, now: datetime, sink
+    ) -> TurnContext | None:
+        """Open a turn on the project whose thread this place is; None when none lives there."""
+        workspace_id, project = await self._in_thread(session, place, now)
+        if project is None:
+            return None
+        return TurnContext(session, workspace_id, project, place, speaker, now, sink)
+
     async def reply(
         self,
         *,
@@ -317,32 +217,19 @@ class Conversations:
         the question a button belonged to, refused politely when it is no longer open.
         """
         async with self.sessions() as session:
-            workspace_id, project = await self._in_thread(session, place, now)
-            if project is None:
+            turn = await self._turn(session, place, speaker, now, sink)
+            if turn is None:
                 return None
 
             def step(state: State, local_now: datetime) -> Turn | Outcome:
                 if expected_question is not None and expected_question != state.current:
                     label = self.flow.questions[expected_question].label
                     gone = f"“{label}” is no longer the open question, so that button does nothing now."
-                    return Outcome(
-                        (Say(gone),), self._info(project, dict(state.answers)), private=True
-                    )
+                    info = self._info(turn.project, dict(state.answers))
+                    return Outcome((Say(gone),), info, private=True)
                 return engine.advance(self.flow, state, text, now=local_now)
 
-            return await self._take(
-                session,
-                workspace_id,
-                project,
-                place,
-                speaker,
-                text,
-                now,
-                sink,
-                source_id,
-                event_id,
-                step,
-            )
+            return await self._take(turn, text, step, source_id=source_id, event_id=event_id)
 
     async def revise(
         self,
@@ -361,11 +248,11 @@ class Conversations:
         question instead, so that fixing a typo by editing works.
         """
         async with self.sessions() as session:
-            workspace_id, project = await self._in_thread(session, place, now)
-            if project is None:
+            turn = await self._turn(session, place, speaker, now, sink)
+            if turn is None:
                 return None
             answered = await store.answer_from_source(
-                session=session, project_id=project.id, source_id=source_id
+                session=session, project_id=turn.project.id, source_id=source_id
             )
             if answered is not None:
 
@@ -374,19 +261,7 @@ class Conversations:
                         self.flow, state, answered.question_id, text, now=local_now
                     )
 
-                return await self._take(
-                    session,
-                    workspace_id,
-                    project,
-                    place,
-                    speaker,
-                    text,
-                    now,
-                    sink,
-                    source_id,
-                    event_id,
-                    step,
-                )
+                return await self._take(turn, text, step, source_id=source_id, event_id=event_id)
         return await self.reply(
             place=place,
             speaker=speaker,
@@ -399,36 +274,32 @@ class Conversations:
 
     async def _take(
         self,
-        session: AsyncSession,
-        workspace_id: int,
-        project: Project,
-        place: Place,
-        speaker: Speaker,
+        turn: TurnContext,
         text: str,
-        now: datetime,
-        sink: Sink | None,
+        step: Callable[[State, datetime], Turn | Outcome],
+        *,
         source_id: str | None,
         event_id: str | None,
-        step: Callable[[State, datetime], Turn | Outcome],
     ) -> Outcome:
         """Run one engine step on a project's state in the speaker's time, and store its turn.
 
         A repeated `event_id` does nothing; a step may answer with an Outcome instead of a turn.
         """
+        session, platform = turn.session, turn.place.platform
         if event_id is not None and not await outbox.first_time(
-            session=session, platform=place.platform, event_id=event_id, now=now
+            session=session, platform=platform, event_id=event_id, now=turn.now
         ):
             return Outcome((), duplicate=True)
-        answers = await store.latest_answers(session=session, project_id=project.id)
-        state = self._state(project, answers)
-        speaker = await self._with_timezone(session, workspace_id, speaker)
-        turn = step(state, self._local(now, speaker))
-        if isinstance(turn, Outcome):
-            return await self._finish(session, workspace_id, turn, speaker, sink)
-        dedupe = (place.platform, event_id) if event_id else None
-        return await self._store(
-            session, workspace_id, project, state, turn, speaker, now, text, sink, source_id, dedupe
+        answers = await store.latest_answers(session=session, project_id=turn.project.id)
+        state = self._state(turn.project, answers)
+        turn = replace(
+            turn, speaker=await self._with_timezone(session, turn.workspace_id, turn.speaker)
         )
+        result = step(state, self._local(turn.now, turn.speaker))
+        if isinstance(result, Outcome):
+            return await self._done(turn, result)
+        dedupe = (platform, event_id) if event_id else None
+        return await self._store(turn, state, result, text, source_id=source_id, dedupe=dedupe)
 
     async def ask_section(
         self,
@@ -463,82 +334,82 @@ class Conversations:
             first_open = engine.next_open(self.flow, scoped)
             if first_open is None:  # all answered: walk the section again to revise it
                 first_open = next(q for q in chosen.questions if q.applies(answers))
-            state = self._state(project, answers)
-            turn = engine.start(self.flow, replace(scoped, current=first_open.id))
-            return await self._store(
-                session, workspace_id, project, state, turn, speaker, now, f"ask {chosen.id}", sink
-            )
+            turn = TurnContext(session, workspace_id, project, place, speaker, now, sink)
+            started = engine.start(self.flow, replace(scoped, current=first_open.id))
+            before = self._state(project, answers)
+            return await self._store(turn, before, started, f"ask {chosen.id}")
 
     async def _store(
         self,
-        session: AsyncSession,
-        workspace_id: int,
-        project: Project,
+        turn: TurnContext,
         before: State,
-        turn: Turn,
-        speaker: Speaker,
-        now: datetime,
+        result: Turn,
         text: str,
-        sink: Sink | None,
+        *,
         source_id: str | None = None,
         dedupe: tuple[str, str] | None = None,
     ) -> Outcome:
+        """Store an engine turn (answers, position, tracked items) unless another answer won."""
+        session, project, speaker = turn.session, turn.project, turn.speaker
         info_before = self._info(project, dict(before.answers))
-        if turn.state == before:
-            outcome = Outcome(turn.replies, info_before, done=turn.done)
-            return await self._finish(session, workspace_id, outcome, speaker, sink)
+        if result.state == before:
+            return await self._done(turn, Outcome(result.replies, info_before, done=result.done))
         await people.remember(
             session=session,
-            workspace_id=workspace_id,
+            workspace_id=turn.workspace_id,
             person=speaker.person(),
-            now=now,
+            now=turn.now,
             timezone=speaker.timezone,
         )
         stored = await store.save_turn(
             session=session,
             project=project,
             expected_turn=project.turn,
-            current=turn.state.current,
-            sections=list(turn.state.sections),
-            recorded=[(r.question_id, r.value, r.raw, r.skipped) for r in turn.recorded],
+            current=result.state.current,
+            sections=list(result.state.sections),
+            recorded=[(r.question_id, r.value, r.raw, r.skipped) for r in result.recorded],
             author=speaker.person(),
-            now=now,
-            done=turn.done,
+            now=turn.now,
+            done=result.done,
             source_id=source_id,
         )
         if not stored:
             await session.rollback()
-            return await self._conflict(
-                info_before, workspace_id, before, speaker, text, now, sink, dedupe
-            )
-        answers = dict(turn.state.answers)
-        if any(r.question_id == "stage" for r in turn.recorded):
+            return await self._conflict(turn, info_before, before, text, dedupe)
+        answers = dict(result.state.answers)
+        await self._track(turn, result, answers)
+        outcome = Outcome(
+            result.replies, self._info(project, answers), stored=True, done=result.done
+        )
+        return await self._done(turn, outcome)
+
+    async def _track(self, turn: TurnContext, result: Turn, answers: dict[str, Any]) -> None:
+        """Keep the project's stage and its milestones and documentation items as answered."""
+        recorded = [self.flow.questions[r.question_id] for r in result.recorded]
+        if any(q.id == "stage" for q in recorded):
             await store.set_stage(
-                session=session, project_id=project.id, stage=answers.get("stage")
+                session=turn.session, project_id=turn.project.id, stage=answers.get("stage")
             )
-        if any(
-            self.flow.questions[r.question_id].milestone or self.flow.questions[r.question_id].doc
-            for r in turn.recorded
-        ):
+        if any(q.milestone or q.doc for q in recorded):
             for kind in ("milestone", "doc"):
                 items = summary.milestones(self.flow, answers, kind=kind)
                 await tracked.sync(
-                    session=session, project_id=project.id, kind=kind, items=items, now=now
+                    session=turn.session,
+                    project_id=turn.project.id,
+                    kind=kind,
+                    items=items,
+                    now=turn.now,
                 )
-        outcome = Outcome(turn.replies, self._info(project, answers), stored=True, done=turn.done)
-        return await self._finish(session, workspace_id, outcome, speaker, sink)
 
     async def _conflict(
         self,
+        turn: TurnContext,
         info: ProjectInfo,
-        workspace_id: int,
         before: State,
-        speaker: Speaker,
         text: str,
-        now: datetime,
-        sink: Sink | None,
         dedupe: tuple[str, str] | None,
     ) -> Outcome:
+        """Say that someone else answered first, in a new transaction (the turn's was rolled back)."""
         async with self.sessions() as session:
             latest = None
             if before.current is not None:
@@ -554,71 +425,10 @@ class Conversations:
             if dedupe is not None:  # the rollback dropped it: this event is handled all the same
                 platform, event_id = dedupe
                 await outbox.first_time(
-                    session=session, platform=platform, event_id=event_id, now=now
+                    session=session, platform=platform, event_id=event_id, now=turn.now
                 )
-            return await self._finish(
-                session, workspace_id, Outcome((Say(message),), info), speaker, sink
-            )
-
-    async def document(self, *, name: str, workspace: str | None = None) -> dict[str, Any]:
-        """Assemble a project's whole plan for export; `workspace` is `platform:id` when ambiguous.
-
-        Raises LookupError with a message for the operator when the project is unknown or ambiguous.
-        """
-        async with self.sessions() as session:
-            found = await store.projects_named(session=session, name=name)
-            if workspace is not None:
-                found = [(p, w) for p, w in found if f"{w.platform}:{w.external_id}" == workspace]
-            if not found:
-                where = f" in workspace {workspace}" if workspace else ""
-                raise LookupError(f"no project called {name!r}{where}")
-            if len(found) > 1:
-                places = ", ".join(f"{w.platform}:{w.external_id}" for _, w in found)
-                raise LookupError(
-                    f"{len(found)} projects are called {name!r} ({places}): pass --workspace"
-                )
-            project, ws = found[0]
-            answers = await store.latest_answers(session=session, project_id=project.id)
-            history: dict[str, list[dict[str, Any]]] = {}
-            for row in await store.answer_history(session=session, project_id=project.id):
-                history.setdefault(row.question_id, []).append(
-                    {
-                        "version": row.version,
-                        "value": None if row.skipped else row.value,
-                        "skipped": row.skipped,
-                        "raw": row.raw,
-                        "author": row.author,
-                        "at": row.created_at.isoformat(),
-                    }
-                )
-            items = {}
-            for key, kind in (("milestones", "milestone"), ("docs", "doc")):
-                rows = await tracked.items(session=session, project_id=project.id, kind=kind)
-                items[key] = [
-                    {
-                        "key": r.key,
-                        "title": r.title,
-                        "owner": r.owner,
-                        "due": r.due.isoformat() if r.due else None,
-                        "status": r.status,
-                        **({"link": r.link} if kind == "doc" else {}),
-                    }
-                    for r in rows
-                ]
-        header = {
-            "id": project.id,
-            "name": project.name,
-            "workspace": f"{ws.platform}:{ws.external_id}",
-            "owner": project.owner,
-            "stage": project.stage,
-            "created_at": project.created_at.isoformat(),
-            "intake_done_at": project.intake_done_at.isoformat()
-            if project.intake_done_at
-            else None,
-        }
-        return export.plan_document(
-            self.flow, project=header, answers=answers, history=history, **items
-        )
+            fresh = replace(turn, session=session)
+            return await self._done(fresh, Outcome((Say(message),), info))
 
     async def status(self, *, place: Place, name: str, now: datetime) -> Outcome:
         """Show a project's status card."""

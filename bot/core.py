@@ -18,9 +18,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import inbound as said
 from bot.commands import HERE, Command, CommandError, help_text, parse_command
-from bot.conversation import Conversations, Outcome, Place, Sink, Speaker, workspace_id_of
+from bot.context import Place, Speaker, workspace_id_of
+from bot.conversation import Conversations
 from bot.digests import Digests
 from bot.dispatch import posts_in_thread, run_command
+from bot.documents import Documents
+from bot.outcome import Outcome, Sink
+from bot.people import People
 from bot.placement import Placement, PressedMessage, Row
 from bot.tracking import Tracking
 from flows.model import Flow
@@ -78,6 +82,8 @@ class Core:
         self.digests = digests
         self.tracking = tracking
         self.clock = clock
+        self.people = People(sessions=sessions)
+        self.documents = Documents(sessions=sessions, flow=flow)
 
     async def handle(
         self, event: said.Inbound, *, place: Place, speaker: Speaker, out: Placement

@@ -8,7 +8,8 @@ from zoneinfo import ZoneInfo
 from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.conversation import Outcome, Place, Speaker, workspace_id_of, zone
+from bot.context import Place, Speaker, workspace_id_of, zone
+from bot.outcome import Outcome
 from flows.digest import Digest, ProjectSnapshot, TrackedItem, build_digest
 from flows.model import Flow
 from flows.replies import Say

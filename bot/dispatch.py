@@ -9,8 +9,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.commands import Command
-from bot.conversation import Conversations, Outcome, Place, Sink, Speaker
+from bot.context import Place, Speaker
+from bot.conversation import Conversations
 from bot.digests import Digests
+from bot.outcome import Outcome, Sink
 from bot.tracking import Tracking
 
 

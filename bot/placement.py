@@ -11,7 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from bot.conversation import Outcome, Speaker
+from bot.context import Speaker
+from bot.outcome import Outcome
 from flows.replies import Reply
 
 

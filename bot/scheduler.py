@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.conversation import zone
+from bot.context import zone
 from bot.digests import Digests, last_fire
 from flows.dates import format_day
 from flows.reminders import Due, Tracked, due_items

@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.conversation import Outcome, Place, Speaker, unknown_project, workspace_id_of, zone
+from bot.context import Place, Speaker, workspace_id_of, zone
+from bot.outcome import Outcome, unknown_project
 from flows.dates import format_day, parse_date
 from flows.display import person_name
 from flows.parse import ParseError, parse_user

@@ -14,7 +14,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 
 from bot import inbound as said
-from bot.conversation import Place, Speaker
+from bot.context import Place, Speaker
 from bot.core import Core, Handled
 from bot.dispatch import posts_in_thread
 from bot.slack import render
@@ -340,8 +340,8 @@ class SlackListeners:
 
     async def learn_person(self, place: Place, user_id: str) -> None:
         """Ask Slack once for a person's name, email and time zone (dates are read in it)."""
-        conversations, now = self.core.conversations, self.clock()
-        if await conversations.knows_timezone(place=place, person_id=user_id, now=now):
+        people, now = self.core.people, self.clock()
+        if await people.knows_timezone(place=place, person_id=user_id, now=now):
             return
         try:
             client = await self.delivery.client_for(place.workspace)
@@ -356,7 +356,7 @@ class SlackListeners:
             email=profile.get("email"),
             timezone=user.get("tz"),
         )
-        await conversations.remember(place=place, speaker=speaker, now=now)
+        await people.remember(place=place, speaker=speaker, now=now)
 
 
 def _reminder_title(message: dict[str, Any], ref: str) -> str:

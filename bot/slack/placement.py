@@ -6,7 +6,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.conversation import Outcome, Speaker
+from bot.context import Speaker
+from bot.outcome import Outcome
 from bot.placement import PressedMessage, Row
 from bot.slack import render
 from flows.digest import Digest

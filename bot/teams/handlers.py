@@ -18,7 +18,7 @@ from datetime import date
 from typing import Any
 
 from bot import inbound as said
-from bot.conversation import Place, Speaker
+from bot.context import Place, Speaker
 from bot.core import Core, Handled
 from bot.teams import render
 from bot.teams.delivery import PLATFORM, TeamsDelivery, conversation_key, person_key

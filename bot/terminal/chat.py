@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import TextIO
 
 from bot import inbound as said
-from bot.conversation import Place, Speaker
+from bot.context import Place, Speaker
 from bot.core import Core
 from bot.terminal.placement import PLACEMENT
 from bot.terminal.render import TerminalRenderer
@@ -159,7 +159,7 @@ class Chat:
             print("Usage: /export <project> [json]", file=self.out, flush=True)
             return
         try:
-            document = await self.conversations.document(
+            document = await self.core.documents.document(
                 name=name, workspace=f"terminal:{WORKSPACE}"
             )
         except LookupError as err:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.conversation import Outcome, Speaker
+from bot.context import Speaker
+from bot.outcome import Outcome
 from bot.placement import PressedMessage, Row
 from flows.replies import Reply
 

@@ -2,7 +2,7 @@
 
 import asyncio
 
-from bot.conversation import Place, Speaker
+from bot.context import Place, Speaker
 from flows.replies import Ask, Say, Show, spell
 from storage import projects as store
 from tests.conftest import NOW
