@@ -69,6 +69,7 @@ class Conversations:
             sections=tuple(project.sections),
             current=project.current_question_id,
             answers=answers,
+            walk=project.walking_section,
         )
 
     async def _with_timezone(
@@ -330,13 +331,9 @@ class Conversations:
                 no_section = f"There is no section {section!r}. Sections: {names}."
                 return Outcome((Say(no_section),), private=True)
             answers = await store.latest_answers(session=session, project_id=project.id)
-            scoped = State(name=project.name, sections=(chosen.id,), answers=answers)
-            first_open = engine.next_open(self.flow, scoped)
-            if first_open is None:  # all answered: walk the section again to revise it
-                first_open = next(q for q in chosen.questions if q.applies(answers))
             turn = TurnContext(session, workspace_id, project, place, speaker, now, sink)
-            started = engine.start(self.flow, replace(scoped, current=first_open.id))
             before = self._state(project, answers)
+            started = engine.start_walk(self.flow, before, chosen.id)
             return await self._store(turn, before, started, f"ask {chosen.id}")
 
     async def _store(
@@ -367,6 +364,7 @@ class Conversations:
             expected_turn=project.turn,
             current=result.state.current,
             sections=list(result.state.sections),
+            walking=result.state.walk,
             recorded=[(r.question_id, r.value, r.raw, r.skipped) for r in result.recorded],
             author=speaker.person(),
             now=turn.now,

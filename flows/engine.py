@@ -13,10 +13,11 @@ from flows.progress import progress
 from flows.replies import Ask, CommandRef, IntakeDone, Reply, Say, SectionDone, Show
 from flows.state import Recorded, State, Turn
 
-COMMANDS = ("skip", "back", "status", "help")
+COMMANDS = ("skip", "keep", "back", "status", "help")
 COMMAND_HELP = (
-    "Reply to answer the open question. `skip` leaves a question for later, `back` returns to the"
-    " previous one, `status` shows how far the plan is, `help` explains the open question."
+    "Reply to answer the open question. `skip` leaves a question for later, `keep` keeps its"
+    " current answer, `back` returns to the previous one, `status` shows how far the plan is,"
+    " `help` explains the open question."
 )
 
 
@@ -56,6 +57,11 @@ def advance(flow: Flow, state: State, text: str, *, now: datetime) -> Turn:
         return Turn(state, (Say(_finished_text(flow, state)),))
 
     question = flow.questions[state.current]
+    if command == "keep":
+        if question.id not in state.answers:
+            nothing = "There is no answer to keep yet: answer the question, or `skip` it."
+            return Turn(state, (_ask(flow, state, question, refusal=nothing),))
+        return _move_on(flow, state, question, recorded=())
     if command == "skip":
         if question.id in state.answers:
             return _move_on(flow, state, question, recorded=())
@@ -96,12 +102,36 @@ def revise(flow: Flow, state: State, question_id: str, text: str, *, now: dateti
     )
 
 
+def start_walk(flow: Flow, state: State, section_id: str) -> Turn:
+    """Walk one section again from its first question, each asked with its current answer."""
+    section = flow.section(section_id)
+    sections = state.sections if section_id in state.sections else (*state.sections, section_id)
+    walking = replace(state, sections=sections, walk=section_id)
+    first = next((q for q in section.questions if q.applies(state.answers)), None)
+    if first is None:
+        return start(flow, replace(walking, walk=None))
+    walking = replace(walking, current=first.id)
+    return Turn(walking, (_ask(flow, walking, first, opens=True),))
+
+
+def _next_in_walk(flow: Flow, state: State, question: Question) -> Question | None:
+    """Return the walked section's next applicable question after this one, answered or not."""
+    section = flow.section(state.walk)
+    ids = [q.id for q in section.questions]
+    later = section.questions[ids.index(question.id) + 1 :] if question.id in ids else ()
+    return next((q for q in later if q.applies(state.answers)), None)
+
+
 def _move_on(flow: Flow, state: State, question: Question, recorded: tuple[Recorded, ...]) -> Turn:
     answers = dict(state.answers)
     for item in recorded:
         answers[item.question_id] = item.value
     moved = replace(state, answers=answers)
-    following = next_open(flow, moved)
+    if moved.walk:  # a section walked again: its next question, or the end of the sitting
+        following = _next_in_walk(flow, moved, question)
+        moved = moved if following is not None else replace(moved, walk=None)
+    else:
+        following = next_open(flow, moved)
     replies: list[Reply] = []
     section = flow.section_of[question.id]
     section_visited = all(q.id in answers for q in section.questions if q.applies(answers))

@@ -15,12 +15,14 @@ class State:
 
     `answers` maps each visited question id to its latest value; None means skipped.
     `current` is the open question, None once every question in scope is visited.
+    `walk` is a section being walked again question by question, answered or not (`ask`).
     """
 
     name: str
     sections: tuple[str, ...]
     current: str | None = None
     answers: Mapping[str, Any] = field(default_factory=dict)
+    walk: str | None = None
 
 
 @dataclass(frozen=True)

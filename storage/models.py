@@ -94,6 +94,8 @@ class Project(Base):
     thread_id: Mapped[str | None] = mapped_column(sa.String(128))
     sections: Mapped[list[Any]]
     current_question_id: Mapped[str | None] = mapped_column(sa.String(64))
+    # The section being walked again question by question (`ask`), answered or not.
+    walking_section: Mapped[str | None] = mapped_column(sa.String(64))
     # Bumped by every stored turn: a compare-and-set on it lets one of two racing answers win.
     turn: Mapped[int] = mapped_column(default=0)
     intake_done_at: Mapped[datetime | None]

@@ -32,6 +32,7 @@ class Project:
     thread_id: str | None
     sections: tuple[str, ...]
     current_question_id: str | None
+    walking_section: str | None
     turn: int
     intake_done_at: datetime | None
     created_at: datetime
@@ -50,6 +51,7 @@ class Project:
             thread_id=row.thread_id,
             sections=tuple(row.sections),
             current_question_id=row.current_question_id,
+            walking_section=row.walking_section,
             turn=row.turn,
             intake_done_at=row.intake_done_at,
             created_at=row.created_at,
@@ -245,6 +247,7 @@ async def save_turn(
     expected_turn: int,
     current: str | None,
     sections: list[str] | None = None,
+    walking: str | None = None,
     recorded: Iterable[tuple[str, Any, str, bool]] = (),
     author: dict[str, Any],
     now: datetime,
@@ -254,10 +257,12 @@ async def save_turn(
     """Store a turn if nobody stored another since `expected_turn`; tell whether it was stored.
 
     `recorded` holds (question_id, value, raw text, skipped) for each new answer version;
-    `source_id` is the platform's id of the message that gave them.
+    `source_id` is the platform's id of the message that gave them; `walking` the section
+    being walked again, if any.
     """
     values: dict[str, Any] = {
         "current_question_id": current,
+        "walking_section": walking,
         "turn": expected_turn + 1,
         "updated_at": now,
     }

@@ -321,7 +321,7 @@ def _ask(ask: Ask, project_id: int) -> dict[str, Any]:
         blocks.append(_context(fit(ask.section.intro, CONTEXT_LIMIT)))
     blocks.append(_section(fit(question.prompt, SECTION_TEXT_LIMIT)))
     if ask.current is not None:
-        after = ". Reply to change it, or `skip` to keep it."
+        after = ". Reply to change it, or `keep` to keep it."
         budget = CONTEXT_LIMIT - len("Current answer: ") - len(after)
         blocks.append(_context(f"Current answer: {fit(ask.current, budget)}{after}"))
     where = f"Question {ask.number} of {ask.total} · e.g. "

@@ -306,7 +306,7 @@ def _ask(ask: Ask, project_id: int, scale: float) -> dict[str, Any]:
     if ask.current is not None:
         current = fit(ask.current, _limit(NOTE_LIMIT, scale))
         body.append(
-            _subtle(f"Current answer: {current}. Reply to change it, or `skip` to keep it.")
+            _subtle(f"Current answer: {current}. Reply to change it, or `keep` to keep it.")
         )
     example = fit(question.example, _limit(NOTE_LIMIT, scale))
     body.append(_subtle(f"Question {ask.number} of {ask.total} · e.g. {example}"))

@@ -74,7 +74,7 @@ class TerminalRenderer:
             lines.append(
                 self._c(
                     "dim",
-                    f"  Current answer: {ask.current} (reply to change it, `skip` to keep it)",
+                    f"  Current answer: {ask.current} (reply to change it, `keep` to keep it)",
                 )
             )
         lines.append(self._c("dim", f"  e.g. {ask.question.example}"))

@@ -181,3 +181,47 @@ async def test_resume_finds_the_intake_this_person_left(conversations):
     assert resumed.project.name == "Churn model"
     assert resumed.replies[0].question.id == "target_users"
     assert await conversations.resume(place=place(), speaker=Speaker(id="U9"), now=NOW) is None
+
+
+async def test_ask_walks_every_question_of_a_section_again_and_keep_keeps_the_answer(
+    conversations, flow
+):
+    await _start(conversations)
+    walked = await conversations.ask_section(
+        place=place(), speaker=ALICE, name="Churn model", section="data", now=NOW
+    )
+    assert walked.replies[0].question.id == "data_availability"
+    assert walked.replies[0].current is None
+    refused = await conversations.reply(place=place(), speaker=ALICE, text="keep", now=NOW)
+    assert refused.replies[0].question.id == "data_availability"
+    assert "no answer to keep" in refused.replies[0].refusal
+    await conversations.reply(place=place(), speaker=ALICE, text="CRM tables", now=NOW)
+    second = await conversations.reply(place=place(), speaker=ALICE, text="1", now=NOW)
+    assert second.replies[-1].question.id == "data_quality"
+
+    # Walked again, every question comes back in order with its current answer.
+    again = await conversations.ask_section(
+        place=place(), speaker=ALICE, name="Churn model", section="data", now=NOW
+    )
+    first = again.replies[0]
+    assert first.question.id == "data_availability" and first.current == "CRM tables"
+    kept = await conversations.reply(place=place(), speaker=ALICE, text="keep", now=NOW)
+    assert kept.replies[-1].question.id == "data_access" and kept.replies[-1].current
+    changed = await conversations.reply(place=place(), speaker=ALICE, text="2", now=NOW)
+    assert changed.replies[-1].question.id == "data_quality"
+    async with conversations.sessions() as session:
+        [project] = await store.list_projects(session=session, workspace_id=1)
+        history = await store.answer_history(session=session, project_id=project.id)
+    versions = sorted((a.question_id, a.version) for a in history)
+    assert versions == [("data_access", 1), ("data_access", 2), ("data_availability", 1)]
+
+    # Keeping to the end of the section ends the walk with the section's card.
+    section = flow.section("data")
+    replies = []
+    for _ in section.questions:
+        result = await conversations.reply(place=place(), speaker=ALICE, text="skip", now=NOW)
+        replies.extend(result.replies)
+        if isinstance(result.replies[-1], Say):
+            break
+    assert any(getattr(r, "section_id", None) == "data" for r in replies)
+    assert "Still open" in spell(replies[-1].text, str)

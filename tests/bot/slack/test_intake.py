@@ -240,3 +240,30 @@ async def test_dates_are_read_in_the_persons_slack_time_zone(slack):
     await slack.say("tomorrow", thread=thread)
     await slack.settle()
     assert (await answers(slack))[-1] == ("ms_data_pipeline_due", "2026-11-25", 1)
+
+
+async def test_ask_walks_a_section_in_the_thread_and_keep_keeps_each_answer(slack):
+    thread = await slack.start()
+    await slack.say("Churn is high", thread=thread)
+    await slack.say("Account managers", thread=thread)
+    response = await slack.command("ask Churn model intake")
+    assert response.status == 200
+    await slack.settle()
+    first = slack.last_question()
+    assert first["thread_ts"] == thread
+    payload = first["metadata"]["event_payload"]
+    assert payload["question_id"] == "problem" and payload["kind"] == "text"
+    assert "Current answer: Churn is high" in json_text([first])
+    await slack.say("keep", thread=thread)
+    await slack.settle()
+    second = slack.last_question()
+    assert second["metadata"]["event_payload"]["question_id"] == "target_users"
+    assert "Current answer: Account managers" in json_text([second])
+    await slack.say("Retention team", thread=thread)
+    await slack.settle()
+    assert slack.last_question()["metadata"]["event_payload"]["question_id"] == "why_it_matters"
+    assert await answers(slack) == [
+        ("problem", "Churn is high", 1),
+        ("target_users", "Account managers", 1),
+        ("target_users", "Retention team", 2),
+    ]

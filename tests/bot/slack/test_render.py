@@ -202,7 +202,7 @@ def test_current_answer_is_shown_escaped():
 
     assert (
         "Current answer: Shelves &amp; &lt;b&gt;bins&lt;/b&gt;. Reply to change it,"
-        " or `skip` to keep it."
+        " or `keep` to keep it."
     ) in all_texts(message)
 
 

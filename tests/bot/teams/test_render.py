@@ -426,7 +426,7 @@ def test_current_answer_is_shown_with_how_to_keep_it():
     activity = render(ask("problem", current="Shelves & <b>bins</b>"), project_id=7)
 
     assert (
-        "Current answer: Shelves & <b>bins</b>. Reply to change it, or `skip` to keep it."
+        "Current answer: Shelves & <b>bins</b>. Reply to change it, or `keep` to keep it."
         in all_texts(card_of(activity))
     )
 
