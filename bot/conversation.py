@@ -6,6 +6,7 @@ stores the turn, so that the messages the turn causes (the outbox) are committed
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -335,6 +336,49 @@ class Conversations:
             before = self._state(project, answers)
             started = engine.start_walk(self.flow, before, chosen.id)
             return await self._store(turn, before, started, f"ask {chosen.id}")
+
+    async def edit_question(
+        self, *, place: Place, speaker: Speaker, text: str, now: datetime, sink: Sink | None = None
+    ) -> Outcome:
+        """Ask one question of a project again in its conversation (`edit <project> <question>`).
+
+        The project's name may have spaces and so may the question's label: the longest project
+        name the words start with is the project, the rest names the question.
+        """
+        words = text.split()
+        async with self.sessions() as session:
+            workspace_id = await workspace_id_of(session, place, now)
+            for cut in range(len(words) - 1, 0, -1):
+                project = await store.find_project(
+                    session=session, workspace_id=workspace_id, name=" ".join(words[:cut])
+                )
+                if project is not None:
+                    break
+            else:
+                name = " ".join(words[:-1]) or text
+                close = await store.similar_names(
+                    session=session, workspace_id=workspace_id, name=name
+                )
+                return unknown_project(close, name)
+            wanted = " ".join(words[cut:])
+            question = self.flow.find_question(wanted)
+            if question is None:
+                return Outcome((Say(self._no_question(wanted)),), private=True)
+            answers = await store.latest_answers(session=session, project_id=project.id)
+            turn = TurnContext(session, workspace_id, project, place, speaker, now, sink)
+            before = self._state(project, answers)
+            started = engine.start_edit(self.flow, before, question.id)
+            return await self._store(turn, before, started, f"edit {question.id}")
+
+    def _no_question(self, wanted: str) -> str:
+        labels = {q.label.lower(): q for q in self.flow.questions.values()}
+        close = difflib.get_close_matches(wanted.lower(), list(labels), n=3, cutoff=0.5)
+        hint = (
+            " Did you mean " + ", ".join(f"“{labels[c].label}” (`{labels[c].id}`)" for c in close)
+            if close
+            else " Name it by its label or id, as `status` shows it"
+        )
+        return f"There is no question {wanted!r} in the plan.{hint}."
 
     async def _store(
         self,

@@ -18,7 +18,7 @@ from bot.tracking import Tracking
 
 def posts_in_thread(parsed: Command) -> bool:
     """Tell whether a command's outcome goes to a project's conversation (else to the speaker)."""
-    return parsed.name in ("new", "ask")
+    return parsed.name in ("new", "ask", "edit")
 
 
 async def run_command(
@@ -70,5 +70,9 @@ async def run_command(
             section=parsed.section,
             now=now,
             sink=sink,
+        )
+    if parsed.name == "edit":
+        return await conversations.edit_question(
+            place=place, speaker=speaker, text=parsed.project, now=now, sink=sink
         )
     raise ValueError(f"run_command cannot run {parsed.name!r}")

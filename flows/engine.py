@@ -13,11 +13,11 @@ from flows.progress import progress
 from flows.replies import Ask, CommandRef, IntakeDone, Reply, Say, SectionDone, Show
 from flows.state import Recorded, State, Turn
 
-COMMANDS = ("skip", "keep", "back", "status", "help")
+COMMANDS = ("skip", "keep", "back", "status", "help", "edit")
 COMMAND_HELP = (
     "Reply to answer the open question. `skip` leaves a question for later, `keep` keeps its"
-    " current answer, `back` returns to the previous one, `status` shows how far the plan is,"
-    " `help` explains the open question."
+    " current answer, `back` returns to the previous one, `edit <question>` asks an earlier one"
+    " again, `status` shows how far the plan is, `help` explains the open question."
 )
 
 
@@ -53,6 +53,10 @@ def advance(flow: Flow, state: State, text: str, *, now: datetime) -> Turn:
         return Turn(state, (Show(summary.status_card(flow, state)),))
     if command == "back":
         return _back(flow, state)
+    if command.startswith("edit "):
+        chosen = flow.find_question(text.strip()[5:])
+        if chosen is not None:  # else it is an answer that starts with "edit"
+            return start_edit(flow, state, chosen.id)
     if state.current is None:
         return Turn(state, (Say(_finished_text(flow, state)),))
 
@@ -112,6 +116,18 @@ def start_walk(flow: Flow, state: State, section_id: str) -> Turn:
         return start(flow, replace(walking, walk=None))
     walking = replace(walking, current=first.id)
     return Turn(walking, (_ask(flow, walking, first, opens=True),))
+
+
+def start_edit(flow: Flow, state: State, question_id: str) -> Turn:
+    """Ask one question again with its current answer; then on with what is still open."""
+    question = flow.questions[question_id]
+    if not question.applies(state.answers):
+        why = f"“{question.label}” does not apply to this plan, given its other answers."
+        return Turn(state, (Say(why),))
+    section = flow.section_of[question_id].id
+    sections = state.sections if section in state.sections else (*state.sections, section)
+    editing = replace(state, sections=sections, walk=None, current=question_id)
+    return Turn(editing, (_ask(flow, editing, question, opens=True),))
 
 
 def _next_in_walk(flow: Flow, state: State, question: Question) -> Question | None:

@@ -239,6 +239,17 @@ class Flow:
         matches = [s for s in self.sections if s.title.lower().startswith(wanted) and wanted]
         return matches[0] if len(matches) == 1 else None
 
+    def find_question(self, text: str) -> Question | None:
+        """Find a question by id, by label, or by a unique prefix of its label (any case)."""
+        wanted = " ".join(text.split()).lower().strip("“”\"'")
+        if not wanted:
+            return None
+        for question in self.questions.values():
+            if wanted in (question.id, question.label.lower()):
+                return question
+        matches = [q for q in self.questions.values() if q.label.lower().startswith(wanted)]
+        return matches[0] if len(matches) == 1 else None
+
     def walk(self, section_ids: tuple[str, ...]) -> Iterator[Question]:
         """Yield the questions of these sections in flow order."""
         for section in self.sections:

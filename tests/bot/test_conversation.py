@@ -225,3 +225,48 @@ async def test_ask_walks_every_question_of_a_section_again_and_keep_keeps_the_an
             break
     assert any(getattr(r, "section_id", None) == "data" for r in replies)
     assert "Still open" in spell(replies[-1].text, str)
+
+
+async def test_edit_asks_one_question_again_then_returns_to_the_open_one(conversations):
+    await _start(conversations)
+    await conversations.reply(place=place(), speaker=ALICE, text="Churn is high", now=NOW)
+    await conversations.reply(place=place(), speaker=ALICE, text="Account managers", now=NOW)
+    # In the thread, by label (any case); an answer that merely starts with "edit" is an answer.
+    edit = await conversations.reply(
+        place=place(), speaker=ALICE, text="edit problem statement", now=NOW
+    )
+    assert edit.replies[-1].question.id == "problem"
+    assert edit.replies[-1].current == "Churn is high"
+    back = await conversations.reply(
+        place=place(), speaker=ALICE, text="Churn is very high", now=NOW
+    )
+    assert back.replies[-1].question.id == "why_it_matters"
+    # From the command, by id, with a project name of two words.
+    command = await conversations.edit_question(
+        place=place(thread=None), speaker=ALICE, text="Churn model target_users", now=NOW
+    )
+    assert command.replies[-1].question.id == "target_users" and not command.private
+    unknown = await conversations.edit_question(
+        place=place(thread=None), speaker=ALICE, text="Churn model nonsense words", now=NOW
+    )
+    assert unknown.private and "no question 'nonsense words'" in unknown.replies[0].text
+    nobody = await conversations.edit_question(
+        place=place(thread=None), speaker=ALICE, text="Other project problem", now=NOW
+    )
+    assert nobody.private and "no project called" in nobody.replies[0].text
+    async with conversations.sessions() as session:
+        [project] = await store.list_projects(session=session, workspace_id=1)
+        history = await store.answer_history(session=session, project_id=project.id)
+    assert sorted((a.question_id, a.version) for a in history) == [
+        ("problem", 1),
+        ("problem", 2),
+        ("target_users", 1),
+    ]
+
+
+async def test_an_answer_that_starts_with_edit_is_an_answer(conversations):
+    await _start(conversations)
+    outcome = await conversations.reply(
+        place=place(), speaker=ALICE, text="edit the invoices by hand", now=NOW
+    )
+    assert outcome.stored and outcome.replies[-1].question.id == "target_users"
