@@ -30,6 +30,7 @@ from bot.tracking import Tracking
 from flows.model import Flow
 from flows.replies import Reply, Say
 from storage import outbox, people, references
+from storage.db import bounded
 
 log = logging.getLogger("mlplan")
 DATABASE_DOWN = (
@@ -41,6 +42,9 @@ WELCOME = (
     " canvas, a cost estimate, success metrics) and remind owners of milestones and documents."
 )
 GONE_ITEM = "That item no longer exists."
+# A turn that has not finished by then is given up (and rolled back): the person is told, and
+# Slack, answered with a 500, delivers the event again.
+DB_TIMEOUT = 2.0
 # What a pressed button says it did, in the answered question's place.
 PRESSED_SHOWN = {"skip": "skipped", "later": "left for later"}
 
@@ -75,7 +79,9 @@ class Core:
         digests: Digests,
         tracking: Tracking,
         clock: Callable[[], datetime],
+        db_timeout: float = DB_TIMEOUT,
     ):
+        self.db_timeout = db_timeout
         self.sessions = sessions
         self.flow = flow
         self.conversations = conversations
@@ -96,8 +102,7 @@ class Core:
         place, speaker = said.cleaned(place), said.cleaned(speaker)
         turn = _Turn(self, place, speaker, out)
         try:
-            await turn.keep_references()
-            return await turn.run(said.cleaned(event))
+            return await bounded(turn.run(said.cleaned(event)), self.db_timeout)
         except (SQLAlchemyError, OSError):
             log.exception(
                 "database error while handling %s on %s", type(event).__name__, place.platform
@@ -120,6 +125,7 @@ class _Turn:
         return Handled(tuple(self.at_once), outcome, self.queued, **more)
 
     async def run(self, event: said.Inbound) -> Handled:
+        await self.keep_references()
         if isinstance(event, said.Ran):
             return await self.command(event.text)
         if isinstance(event, said.Typed):

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 from importlib.metadata import version
 
 from aiohttp import web
 
-from storage.db import ping
+from storage.db import bounded, ping
 
 RUNTIME = web.AppKey("runtime", object)
 
@@ -17,7 +16,7 @@ async def healthz(request: web.Request) -> web.Response:
     runtime = request.app[RUNTIME]
     body = {"version": version("mlplan"), "slack": runtime.settings.slack_enabled}
     try:
-        await asyncio.wait_for(ping(runtime.engine), timeout=3)
+        await bounded(ping(runtime.engine), 2.5)
     except Exception as err:  # any failure to reach the database means "not ready"
         return web.json_response(
             {"status": "unavailable", "database": type(err).__name__, **body}, status=503

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+from collections.abc import Awaitable
 from importlib import resources
+from typing import TypeVar
 
 import sqlalchemy as sa
 from alembic import command
@@ -12,6 +15,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+
+T = TypeVar("T")
 
 ASYNC_DRIVERS = {
     "sqlite": "sqlite+aiosqlite",
@@ -23,6 +28,9 @@ DEFAULT_FILE = "mlplan.db"
 DEFAULT_URL = f"sqlite:///./{DEFAULT_FILE}"
 # Any constant works: it only has to be the same for every mlplan process on one database.
 MIGRATION_LOCK = 0x6D6C706C
+# How long to wait for a connection to PostgreSQL, new or from the pool: a request must fail
+# fast enough to be answered within Slack's three seconds (and retried by Slack).
+CONNECT_TIMEOUT = 2
 
 
 def async_url(url: str) -> str:
@@ -53,6 +61,8 @@ def create_engine(url: str, **kwargs) -> AsyncEngine:
     url = async_url(url)
     if not url.startswith("sqlite"):
         kwargs.setdefault("pool_pre_ping", True)
+        kwargs.setdefault("pool_timeout", CONNECT_TIMEOUT)
+        kwargs.setdefault("connect_args", {"connect_timeout": CONNECT_TIMEOUT})
     engine = create_async_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         sa.event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
@@ -112,3 +122,24 @@ async def ping(engine: AsyncEngine) -> None:
     """Raise unless the database answers a trivial query."""
     async with engine.connect() as connection:
         await connection.execute(sa.text("SELECT 1"))
+
+
+async def bounded(work: Awaitable[T], seconds: float) -> T:
+    """Await database work for at most `seconds`, then raise TimeoutError without waiting longer.
+
+    `asyncio.wait_for` waits for the cancelled work to finish, and a driver cancelling a query on
+    a frozen connection waits ten seconds more for the server; here the cancelled work cleans up
+    in the background (rolling back what it had not committed) while the caller answers at once.
+    """
+    task = asyncio.ensure_future(work)
+    done, _ = await asyncio.wait({task}, timeout=seconds)
+    if not done:
+        task.cancel()
+        task.add_done_callback(_quietly)
+        raise TimeoutError(f"the database did not answer within {seconds:g} s")
+    return task.result()
+
+
+def _quietly(task: asyncio.Future) -> None:
+    if not task.cancelled():
+        task.exception()  # retrieved, so that asyncio does not log it as never retrieved
