@@ -1,5 +1,6 @@
 """Parse and write days: ISO dates, 'next Friday', 'in 3 weeks', 'end of quarter'."""
 
+import functools
 import re
 from datetime import date, datetime, timedelta
 
@@ -40,6 +41,7 @@ _END_OF = re.compile(
 )
 _END_OF_SHORT = re.compile(r"(?:by\s+)?eo(?P<unit>[wmqy])")
 _SHORT_UNITS = {"w": "week", "m": "month", "q": "quarter", "y": "year"}
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _NUMERIC_DATE = re.compile(r"([0-9]{1,2})[/.-]([0-9]{1,2})(?:[/.-](?:[0-9]{2}|[0-9]{4}))?")
 # "next month" and "in 2 months" are offsets from today; "this month" and "in March" name no day.
 _RELATIVE_MONTHS = re.compile(r"\b(?:next|months?|years?)\b")
@@ -60,7 +62,7 @@ def parse_date(text: str, *, now: datetime, future_only: bool = False) -> str:
     cleaned = " ".join(text.strip().strip("`").lower().split()).rstrip(".!?,;")
     if not cleaned or len(cleaned) > MAX_DATE_CHARS:
         raise ParseError(_date_example(today))
-    day = _end_of(cleaned, today)
+    day = _iso(cleaned, today) if _ISO_DATE.fullmatch(cleaned) else _end_of(cleaned, today)
     if day is None:
         day = _parse_with_dateparser(cleaned, now)
     if future_only and day < today:
@@ -84,6 +86,21 @@ def _date_example(today: date) -> str:
         f"`{later.day} {_MONTH_NAMES[later.month - 1]} {later.year}`, `next Friday`, "
         "`in 3 weeks` or `end of month`."
     )
+
+
+def _iso(text: str, today: date) -> date:
+    """Read YYYY-MM-DD without dateparser, which tries many formats before this one."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ParseError(_date_example(today)) from None
+
+
+@functools.lru_cache(maxsize=4)
+def _parser(relative_base: datetime) -> DateDataParser:
+    """Build dateparser's parser for one minute of wall-clock time (building one is costly)."""
+    settings = {**_DATE_SETTINGS, "RELATIVE_BASE": relative_base}
+    return DateDataParser(languages=["en"], settings=settings)
 
 
 def _end_of(text: str, today: date) -> date | None:
@@ -147,9 +164,10 @@ def _parse_with_dateparser(text: str, now: datetime) -> date:
     text = re.sub(r"\bfrom today\b", "from now", text)
     # "next Friday" is resolved by dateparser as the first Friday strictly after today, so on
     # a Monday it is this week's Friday; on a Friday it is a week away. We keep that reading.
-    settings = {**_DATE_SETTINGS, "RELATIVE_BASE": now.replace(tzinfo=None)}
+    # Relative dates count from the minute: every date of that minute shares one parser.
+    minute = now.replace(tzinfo=None, second=0, microsecond=0)
     try:
-        data = DateDataParser(languages=["en"], settings=settings).get_date_data(text)
+        data = _parser(minute).get_date_data(text)
         found = data.date_obj
         if found is not None and found.tzinfo is not None:
             found = found.astimezone(now.tzinfo)

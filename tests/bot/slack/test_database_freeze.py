@@ -49,9 +49,7 @@ async def stored(engine) -> list[tuple[str, str]]:
         return [tuple(r) for r in rows]
 
 
-async def test_a_frozen_database_fails_an_answer_fast_and_the_retry_is_handled_once(
-    frozen, engine
-):
+async def test_a_frozen_database_fails_an_answer_fast_and_the_retry_is_handled_once(frozen, engine):
     slack, proxy = frozen
     thread = await slack.start()
     proxy.freeze()
