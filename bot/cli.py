@@ -197,7 +197,7 @@ async def _chat(settings: Settings, args: argparse.Namespace) -> int:
         user=user,
         out=sys.stdout,
         renderer=TerminalRenderer(colour=supports_colour(sys.stdout)),
-        clock=lambda: datetime.now(UTC),
+        clock=runtime.clock,
     )
     try:
         await chat.run(_lines())
@@ -238,8 +238,7 @@ async def _serve(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _socket(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.app import build_runtime
-    from bot.slack.app import run_socket_mode
+    from bot.app import build_runtime, run_socket_mode
 
     if settings.slack_app_token is None or settings.slack_bot_token is None:
         print(
@@ -252,52 +251,34 @@ async def _socket(settings: Settings, args: argparse.Namespace) -> int:
     stop = _stop_on_signals()
     print("mlplan is connecting to Slack over Socket Mode.", flush=True)
     try:
-        await run_socket_mode(runtime, stop=stop, on_ready=_tick_with)
+        await run_socket_mode(runtime, stop=stop, run_scheduler=True)
     finally:
         await runtime.close()
     return 0
 
 
-def _tick_with(runtime, adapter):
-    """Start the every-minute scheduler for a runtime, its Slack adapter and Teams."""
-    from bot.app import build_scheduler
-    from bot.scheduler import start_ticking
-    from bot.teams import app as teams
-
-    scheduler = build_scheduler(runtime, slack_adapter=adapter, teams_adapter=teams.build(runtime))
-    return start_ticking(scheduler, clock=runtime.clock)
-
-
 async def _worker(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.app import build_runtime
-    from bot.slack import app as slack
+    from bot.app import build_platforms, build_runtime
 
     runtime = await build_runtime(settings)
-    adapter = slack.build(runtime, socket_mode=settings.slack_app_token is not None)
-    ticker = _tick_with(runtime, adapter)
+    platforms = build_platforms(runtime)
+    ticker = platforms.start_ticking(runtime)
     print("mlplan worker is running: reminders and digests, checked every minute.", flush=True)
     try:
         await _stop_on_signals().wait()
     finally:
         await ticker.stop()
-        if adapter is not None:
-            await adapter.delivery.drain()
+        await platforms.drain()
         await runtime.close()
     return 0
 
 
 async def _tick(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.app import build_runtime, build_scheduler
-    from bot.slack import app as slack
-    from bot.teams import app as teams
+    from bot.app import build_platforms, build_runtime
 
     runtime = await build_runtime(settings)
     try:
-        adapter = slack.build(runtime, socket_mode=settings.slack_app_token is not None)
-        scheduler = build_scheduler(
-            runtime, slack_adapter=adapter, teams_adapter=teams.build(runtime)
-        )
-        report = await scheduler.tick(args.now or datetime.now(UTC))
+        report = await build_platforms(runtime).scheduler.tick(args.now or runtime.clock())
     finally:
         await runtime.close()
     print(

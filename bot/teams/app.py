@@ -123,9 +123,8 @@ async def _flush_pending(app: web.Application):
         yield
 
 
-def register(app: web.Application, runtime, **options) -> None:
-    """Mount Teams at POST /api/messages (anonymous when no app id is set)."""
-    adapter = build(runtime, **options)
+def register(app: web.Application, adapter: TeamsAdapter) -> None:
+    """Mount Teams at POST /api/messages."""
     app[TEAMS] = adapter
     app.router.add_post("/api/messages", messages)
     app.cleanup_ctx.append(_flush_pending)
