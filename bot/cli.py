@@ -82,6 +82,15 @@ def _parser() -> argparse.ArgumentParser:
     package.add_argument(
         "--output", "-o", type=Path, default=Path("mlplan-teams.zip"), help="the zip to write"
     )
+    manifest = commands.add_parser(
+        "slack-manifest", help="write the Slack app manifest (YAML) with every URL filled in"
+    )
+    manifest.add_argument(
+        "--base-url", required=True, help="the public https address of `mlplan serve`"
+    )
+    manifest.add_argument(
+        "--output", "-o", type=Path, help="write to this file instead of standard output"
+    )
     return parser
 
 
@@ -107,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
         "db": _db,
         "export": _export,
         "teams-package": _teams_package,
+        "slack-manifest": _slack_manifest,
     }[args.command]
     try:
         return asyncio.run(handler(settings, args))
@@ -135,6 +145,26 @@ async def _teams_package(settings: Settings, args: argparse.Namespace) -> int:
     print(
         f"Wrote {path}: upload it in Teams (Apps → Manage your apps → Upload an app) or in the"
         " Teams admin center (Manage apps → Upload new app)."
+    )
+    return 0
+
+
+async def _slack_manifest(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.slack.manifest import manifest_yaml
+
+    try:
+        text = manifest_yaml(base_url=args.base_url, slash_command=settings.mlplan_slash_command)
+    except ValueError as err:
+        print(f"mlplan: {err}", file=sys.stderr)
+        return 2
+    if args.output is None:
+        sys.stdout.write(text)
+        return 0
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(text, encoding="utf-8")
+    print(
+        f"Wrote {args.output}: paste it at https://api.slack.com/apps → Create New App → From an"
+        " app manifest."
     )
     return 0
 

@@ -25,7 +25,7 @@ from bot.slack.delivery import NotInstalled, SlackDelivery
 from bot.slack.handlers import register_listeners
 
 log = logging.getLogger("mlplan.slack")
-# The bot scopes an OAuth install asks for; slack/manifest.yml declares the same (a test checks).
+# The bot scopes an OAuth install asks for; manifest.template.yml declares the same (a test checks).
 BOT_SCOPES = (
     "commands",
     "chat:write",
