@@ -174,14 +174,17 @@ def connection_hint(settings: Settings) -> str:
             "Slack is not connected: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (see README,"
             " 'Connect Slack'); meanwhile try `mlplan chat`."
         )
-    if settings.microsoft_app_id:
-        teams_line = (
-            "Teams: Bot Framework activities arrive at POST /api/messages (tokens verified)."
-        )
-    else:
-        teams_line = (
-            "Teams: POST /api/messages runs in anonymous local mode (Bot Framework Emulator);"
-            " set MICROSOFT_APP_ID and MICROSOFT_APP_PASSWORD to connect Teams (see README,"
-            " 'Connect Teams')."
-        )
+    teams_line = {
+        "verified": "Teams: Bot Framework activities arrive at POST /api/messages (tokens verified).",
+        "anonymous": (
+            "Teams: POST /api/messages runs in anonymous local mode (MLPLAN_TEAMS_ANONYMOUS=true:"
+            " unauthenticated activities, for the Bot Framework Emulator); set MICROSOFT_APP_ID"
+            " and MICROSOFT_APP_PASSWORD to connect Teams (see README, 'Connect Teams')."
+        ),
+        "closed": (
+            "Teams is not connected: POST /api/messages refuses every request (401). Set"
+            " MICROSOFT_APP_ID and MICROSOFT_APP_PASSWORD (see README, 'Connect Teams'), or"
+            " MLPLAN_TEAMS_ANONYMOUS=true to try it with the Bot Framework Emulator."
+        ),
+    }[settings.teams_mode]
     return f"{slack_line}\n{teams_line}"

@@ -11,7 +11,7 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.app import build_runtime, build_web_app
+from bot.app import build_runtime, build_web_app, connection_hint
 from bot.settings import load_settings
 
 
@@ -55,7 +55,11 @@ async def test_serve_starts_without_credentials_and_says_how_to_connect(tmp_path
     port = _free_port()
     script = Path(sys.executable).with_name("mlplan")
     command = [str(script)] if script.exists() else [sys.executable, "-m", "bot"]
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "MICROSOFT_"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("SLACK_", "MICROSOFT_", "MLPLAN_TEAMS_"))
+    }
     env |= {"DATABASE_URL": f"sqlite:///{tmp_path / 'fresh.db'}", "PORT": str(port)}
     process = await asyncio.create_subprocess_exec(
         *command,
@@ -80,5 +84,29 @@ async def test_serve_starts_without_credentials_and_says_how_to_connect(tmp_path
         await process.wait()
     assert f"http://127.0.0.1:{port}" in lines[0]
     assert "Slack is not connected: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET" in lines[1]
-    assert "anonymous local mode" in lines[2] and "MICROSOFT_APP_ID" in lines[2]
+    assert "Teams is not connected" in lines[2] and "MLPLAN_TEAMS_ANONYMOUS=true" in lines[2]
     assert (tmp_path / "fresh.db").exists()
+
+
+@pytest.mark.parametrize(
+    ("overrides", "needles"),
+    [
+        ({}, ["Teams is not connected", "refuses every request (401)", "MICROSOFT_APP_ID"]),
+        ({"mlplan_teams_anonymous": True}, ["anonymous local mode", "MICROSOFT_APP_ID"]),
+        (
+            {
+                "microsoft_app_id": "9f1c2d3e-4b5a-6978-8a9b-0c1d2e3f4a5b",
+                "microsoft_app_password": "pw",
+            },
+            ["tokens verified"],
+        ),
+    ],
+)
+def test_the_start_up_hint_says_which_mode_teams_is_in(overrides, needles):
+    settings = load_settings(
+        **{"database_url": "sqlite:///unused.db", "mlplan_teams_anonymous": False, **overrides}
+    )
+    [slack_line, teams_line] = connection_hint(settings).splitlines()
+    assert slack_line.startswith("Slack")
+    for needle in needles:
+        assert needle in teams_line
