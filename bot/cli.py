@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bot.redaction import RedactingFormatter, redact
 from bot.settings import Settings, SettingsError, load_settings
 
 log = logging.getLogger("mlplan")
@@ -97,15 +98,15 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run one mlplan command; return the exit status."""
     args = _parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    handler = logging.StreamHandler()
+    handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.INFO, handlers=[handler])
     for noisy in ("alembic", "apscheduler"):  # a line per migration step or per minute is noise
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         settings = load_settings()
     except SettingsError as err:
-        print(f"mlplan: {err}", file=sys.stderr)
+        _complain(err)
         return 2
     handler = {
         "serve": _serve,
@@ -126,6 +127,14 @@ def main(argv: list[str] | None = None) -> int:
         # The reader went away (`mlplan export x | head`): not an error worth a traceback.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except Exception:  # logged, not raised: Python's own traceback would show URLs' passwords
+        log.exception("mlplan %s stopped on an error", args.command)
+        return 1
+
+
+def _complain(message: object) -> None:
+    """Print one line to standard error, with every URL's password hidden."""
+    print(f"mlplan: {redact(str(message))}", file=sys.stderr)
 
 
 async def _teams_package(settings: Settings, args: argparse.Namespace) -> int:
@@ -133,14 +142,14 @@ async def _teams_package(settings: Settings, args: argparse.Namespace) -> int:
 
     app_id = args.app_id or settings.microsoft_app_id
     if not app_id:
-        print("mlplan: set MICROSOFT_APP_ID or pass --app-id", file=sys.stderr)
+        _complain("set MICROSOFT_APP_ID or pass --app-id")
         return 2
     try:
         path = build_package(
             app_id=app_id, base_url=args.base_url, version=args.version, output=args.output
         )
     except ValueError as err:
-        print(f"mlplan: {err}", file=sys.stderr)
+        _complain(err)
         return 2
     print(
         f"Wrote {path}: upload it in Teams (Apps → Manage your apps → Upload an app) or in the"
@@ -155,7 +164,7 @@ async def _slack_manifest(settings: Settings, args: argparse.Namespace) -> int:
     try:
         text = manifest_yaml(base_url=args.base_url, slash_command=settings.mlplan_slash_command)
     except ValueError as err:
-        print(f"mlplan: {err}", file=sys.stderr)
+        _complain(err)
         return 2
     if args.output is None:
         sys.stdout.write(text)
@@ -186,7 +195,7 @@ async def _export(settings: Settings, args: argparse.Namespace) -> int:
     try:
         document = await runtime.conversations.document(name=args.project, workspace=args.workspace)
     except LookupError as err:
-        print(f"mlplan: {err}", file=sys.stderr)
+        _complain(err)
         return 1
     finally:
         await runtime.close()
@@ -271,10 +280,9 @@ async def _socket(settings: Settings, args: argparse.Namespace) -> int:
     from bot.app import build_runtime, run_socket_mode
 
     if settings.slack_app_token is None or settings.slack_bot_token is None:
-        print(
-            "mlplan: `mlplan socket` needs SLACK_APP_TOKEN (xapp-…, with connections:write)"
-            " and SLACK_BOT_TOKEN (xoxb-…)",
-            file=sys.stderr,
+        _complain(
+            "`mlplan socket` needs SLACK_APP_TOKEN (xapp-…, with connections:write)"
+            " and SLACK_BOT_TOKEN (xoxb-…)"
         )
         return 2
     runtime = await build_runtime(settings)

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.redaction import redact
 from storage.db import async_url
 
 SECRETS = {
@@ -19,7 +20,7 @@ SECRETS = {
 
 
 class SettingsError(ValueError):
-    """A setting is missing or malformed; the message names the variable and never its secret."""
+    """A setting is missing or malformed; the message names the variable, never a secret or a URL's password."""
 
 
 class Settings(BaseSettings):
@@ -150,5 +151,5 @@ def load_settings(**overrides) -> Settings:
             message = "must be true or false"
         if field:
             shown = "" if field in SECRETS else f" (got {problem['input']!r})"
-            raise SettingsError(f"{field.upper()}: {message}{shown}") from None
-        raise SettingsError(message) from None
+            message = f"{field.upper()}: {message}{shown}"
+        raise SettingsError(redact(message)) from None

@@ -31,7 +31,7 @@ async def test_healthz_answers_ok_while_the_database_answers(client):
 
 
 async def test_healthz_answers_503_when_the_database_is_down(tmp_path):
-    unreachable = "postgresql://mlplan@127.0.0.1:1/nothing"
+    unreachable = "postgresql://mlplan:hunter2@127.0.0.1:1/nothing"
     runtime = await build_runtime(load_settings(database_url=unreachable), migrate=False)
     async with TestClient(TestServer(build_web_app(runtime))) as client:
         response = await client.get("/healthz")
@@ -39,6 +39,7 @@ async def test_healthz_answers_503_when_the_database_is_down(tmp_path):
     await runtime.close()
     assert response.status == 503
     assert body["status"] == "unavailable" and "nothing" not in str(body)
+    assert "hunter2" not in str(body)
 
 
 async def test_unknown_routes_are_404(client):
