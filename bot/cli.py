@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import json
 import logging
 import os
 import signal
+import socket
 import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -254,25 +256,43 @@ def _stop_on_signals() -> asyncio.Event:
     return stop
 
 
+def _listen(host: str, port: int) -> socket.socket | None:
+    """Bind the server's socket, or say in one line naming PORT why it cannot be bound."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        return socket.create_server((host, port), family=family)
+    except OSError as err:
+        reason = "it is in use" if err.errno == errno.EADDRINUSE else err.strerror or err
+        _complain(
+            f"PORT: cannot listen on port {port} of {host} ({reason}); stop what listens"
+            " there, or set PORT (or --port) to a free port"
+        )
+        return None
+
+
 async def _serve(settings: Settings, args: argparse.Namespace) -> int:
     from aiohttp import web
 
     from bot.app import build_runtime, build_web_app, connection_hint
 
-    runtime = await build_runtime(settings)
-    app = build_web_app(runtime, run_scheduler=not args.no_scheduler)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
     port = args.port or settings.port
-    site = web.TCPSite(runner, args.host, port)
-    await site.start()
-    print(f"mlplan is serving on http://{args.host}:{port} (GET /healthz).", flush=True)
-    print(connection_hint(settings), flush=True)
-    try:
-        await _stop_on_signals().wait()
-    finally:
-        await runner.cleanup()
-        await runtime.close()
+    # Bound first, so that a port in use stops mlplan before it migrates or starts ticking.
+    sock = _listen(args.host, port)
+    if sock is None:
+        return 1
+    with sock:  # closed here too if mlplan stops before the server owns it
+        runtime = await build_runtime(settings)
+        app = build_web_app(runtime, run_scheduler=not args.no_scheduler)
+        runner = web.AppRunner(app, access_log=None)
+        try:
+            await runner.setup()
+            await web.SockSite(runner, sock).start()
+            print(f"mlplan is serving on http://{args.host}:{port} (GET /healthz).", flush=True)
+            print(connection_hint(settings), flush=True)
+            await _stop_on_signals().wait()
+        finally:
+            await runner.cleanup()
+            await runtime.close()
     return 0
 
 

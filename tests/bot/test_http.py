@@ -111,3 +111,30 @@ def test_the_start_up_hint_says_which_mode_teams_is_in(overrides, needles):
     assert slack_line.startswith("Slack")
     for needle in needles:
         assert needle in teams_line
+
+
+def test_serve_on_a_port_in_use_says_so_in_one_line_naming_port(tmp_path):
+    script = Path(sys.executable).with_name("mlplan")
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "bot"]
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {
+            **os.environ,
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'fresh.db'}",
+            "PORT": str(port),
+        }
+        result = subprocess.run(
+            [*command, "serve", "--host", "127.0.0.1"],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert result.returncode != 0
+    assert result.stderr.startswith("mlplan: PORT:") and result.stderr.count("\n") == 1
+    assert f"port {port}" in result.stderr and "in use" in result.stderr
+    assert not (tmp_path / "fresh.db").exists()  # stopped before it touched the database
