@@ -11,7 +11,6 @@ import os
 import signal
 import socket
 import sys
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -213,21 +212,12 @@ async def _export(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-async def _lines() -> AsyncIterator[str]:
-    while True:
-        print("> ", end="", flush=True)
-        line = await asyncio.to_thread(sys.stdin.readline)
-        if not line:
-            print()
-            return
-        yield line
-
-
 async def _chat(settings: Settings, args: argparse.Namespace) -> int:
     import getpass
 
     from bot.app import build_runtime
     from bot.terminal.chat import Chat
+    from bot.terminal.console import typed_lines
     from bot.terminal.render import TerminalRenderer, supports_colour
 
     logging.getLogger().setLevel(logging.WARNING)
@@ -241,7 +231,7 @@ async def _chat(settings: Settings, args: argparse.Namespace) -> int:
         clock=runtime.clock,
     )
     try:
-        await chat.run(_lines())
+        await chat.run(typed_lines(sys.stdin))
     finally:
         await runtime.close()
     return 0

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import TextIO
 
 from bot.conversation import Conversations, Outcome, Place, Speaker
+from bot.terminal.console import scrub, strip_controls
 from bot.terminal.render import TerminalRenderer
 from flows import export
 
@@ -47,9 +48,9 @@ class Chat:
         return Place("terminal", WORKSPACE, CHANNEL, self.project)
 
     def show(self, outcome: Outcome) -> None:
-        """Print an outcome's replies."""
+        """Print an outcome's replies, with no control characters from what people typed."""
         for reply in outcome.replies:
-            print(self.renderer.render(reply), file=self.out, flush=True)
+            print(self.renderer.render(scrub(reply)), file=self.out, flush=True)
 
     async def start(self) -> None:
         """Greet, and resume the intake this person left off, if any."""
@@ -64,14 +65,14 @@ class Chat:
             print("Start a project with `/new <project name>`.", file=self.out, flush=True)
             return
         self.project = str(resumed.project.id)
-        print(f"Resuming {resumed.project.name!r}.", file=self.out)
+        print(f"Resuming {strip_controls(resumed.project.name)!r}.", file=self.out)
         self.show(resumed)
 
     async def run(self, lines: AsyncIterator[str]) -> None:
         """Read lines until /quit or the end of input."""
         await self.start()
         async for line in lines:
-            text = line.strip()
+            text = strip_controls(line).strip()
             if not text:
                 continue
             if text in ("/quit", "/exit"):
@@ -131,7 +132,8 @@ class Chat:
                 )
                 self.project = thread
                 print(
-                    f"Planning {outcome.project.name!r}, owned by {self.speaker.id}.", file=self.out
+                    f"Planning {strip_controls(outcome.project.name)!r}, owned by {self.speaker.id}.",
+                    file=self.out,
                 )
             self.show(outcome)
         elif command == "list":
@@ -189,4 +191,4 @@ class Chat:
             if fmt == "json"
             else export.to_markdown(document)
         )
-        print(text, file=self.out, flush=True)
+        print(strip_controls(text), file=self.out, flush=True)
