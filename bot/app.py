@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,7 +16,7 @@ from bot.conversation import Conversations
 from bot.core import Core
 from bot.digests import Digests
 from bot.notify import Notifier
-from bot.scheduler import Scheduler, start_ticking
+from bot.scheduler import Scheduler, Ticker, start_ticking
 from bot.settings import Settings
 from bot.slack import app as slack
 from bot.slack.placement import SlackDirections
@@ -98,6 +99,45 @@ def build_scheduler(
     )
 
 
+@dataclass
+class Platforms:
+    """The adapter of each configured platform, and the scheduler that reaches them."""
+
+    slack: slack.SlackAdapter | None
+    teams: teams.TeamsAdapter
+    scheduler: Scheduler
+
+    def start_ticking(self, runtime: Runtime) -> Ticker:
+        """Run the scheduler every minute in the running loop; `await stop()` the ticker."""
+        return start_ticking(self.scheduler, clock=runtime.clock)
+
+    async def drain(self) -> None:
+        """Wait for the messages being sent right now."""
+        if self.slack is not None:
+            await self.slack.delivery.drain()
+        await self.teams.delivery.drain()
+
+
+def build_platforms(
+    runtime: Runtime,
+    *,
+    socket_mode: bool | None = None,
+    slack_options: dict | None = None,
+    teams_options: dict | None = None,
+) -> Platforms:
+    """Build the platforms' adapters and the scheduler for a runtime.
+
+    Slack is built for Socket Mode (True), for HTTP (False), or, when the process only sends
+    (the worker, `mlplan tick`: None), for Socket Mode exactly when SLACK_APP_TOKEN is set.
+    """
+    if socket_mode is None:
+        socket_mode = runtime.settings.slack_app_token is not None
+    slack_adapter = slack.build(runtime, socket_mode=socket_mode, **(slack_options or {}))
+    teams_adapter = teams.build(runtime, **(teams_options or {}))
+    scheduler = build_scheduler(runtime, slack_adapter=slack_adapter, teams_adapter=teams_adapter)
+    return Platforms(slack_adapter, teams_adapter, scheduler)
+
+
 def build_web_app(
     runtime: Runtime,
     *,
@@ -106,24 +146,36 @@ def build_web_app(
     **slack_options,
 ) -> web.Application:
     """Build the one aiohttp application that serves every route (and ticks, if asked)."""
+    platforms = build_platforms(
+        runtime, socket_mode=False, slack_options=slack_options, teams_options=teams_options
+    )
     app = web.Application()
     app[http.RUNTIME] = runtime
     http.register(app)
-    slack.register(app, runtime, **slack_options)
-    teams.register(app, runtime, **(teams_options or {}))
+    slack.register(app, platforms.slack)
+    teams.register(app, platforms.teams)
     if run_scheduler:
-        app.cleanup_ctx.append(_ticking)
+
+        async def ticking(app: web.Application):
+            ticker = platforms.start_ticking(runtime)
+            yield
+            await ticker.stop()
+
+        app.cleanup_ctx.append(ticking)
     return app
 
 
-async def _ticking(app: web.Application):
-    runtime = app[http.RUNTIME]
-    scheduler = build_scheduler(
-        runtime, slack_adapter=app.get(slack.SLACK), teams_adapter=app.get(teams.TEAMS)
+async def run_socket_mode(
+    runtime: Runtime, *, stop: asyncio.Event, run_scheduler: bool = False, **slack_options
+) -> slack.SlackAdapter:
+    """Serve Slack over Socket Mode until `stop` is set, running the scheduler if asked."""
+    platforms = build_platforms(runtime, socket_mode=True, slack_options=slack_options)
+    return await slack.run_socket_mode(
+        platforms.slack,
+        runtime.settings.slack_app_token.get_secret_value(),
+        stop=stop,
+        on_ready=(lambda: platforms.start_ticking(runtime)) if run_scheduler else None,
     )
-    ticker = start_ticking(scheduler, clock=runtime.clock)
-    yield
-    await ticker.stop()
 
 
 def connection_hint(settings: Settings) -> str:
@@ -137,14 +189,17 @@ def connection_hint(settings: Settings) -> str:
             "Slack is not connected: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (see README,"
             " 'Connect Slack'); meanwhile try `mlplan chat`."
         )
-    if settings.microsoft_app_id:
-        teams_line = (
-            "Teams: Bot Framework activities arrive at POST /api/messages (tokens verified)."
-        )
-    else:
-        teams_line = (
-            "Teams: POST /api/messages runs in anonymous local mode (Bot Framework Emulator);"
-            " set MICROSOFT_APP_ID and MICROSOFT_APP_PASSWORD to connect Teams (see README,"
-            " 'Connect Teams')."
-        )
+    teams_line = {
+        "verified": "Teams: Bot Framework activities arrive at POST /api/messages (tokens verified).",
+        "anonymous": (
+            "Teams: POST /api/messages runs in anonymous local mode (MLPLAN_TEAMS_ANONYMOUS=true:"
+            " unauthenticated activities, for the Bot Framework Emulator); set MICROSOFT_APP_ID"
+            " and MICROSOFT_APP_PASSWORD to connect Teams (see README, 'Connect Teams')."
+        ),
+        "closed": (
+            "Teams is not connected: POST /api/messages refuses every request (401). Set"
+            " MICROSOFT_APP_ID and MICROSOFT_APP_PASSWORD (see README, 'Connect Teams'), or"
+            " MLPLAN_TEAMS_ANONYMOUS=true to try it with the Bot Framework Emulator."
+        ),
+    }[settings.teams_mode]
     return f"{slack_line}\n{teams_line}"

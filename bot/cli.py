@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import json
 import logging
 import os
 import signal
+import socket
 import sys
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bot.redaction import RedactingFormatter, redact
 from bot.settings import Settings, SettingsError, load_settings
 
 log = logging.getLogger("mlplan")
@@ -82,21 +84,30 @@ def _parser() -> argparse.ArgumentParser:
     package.add_argument(
         "--output", "-o", type=Path, default=Path("mlplan-teams.zip"), help="the zip to write"
     )
+    manifest = commands.add_parser(
+        "slack-manifest", help="write the Slack app manifest (YAML) with every URL filled in"
+    )
+    manifest.add_argument(
+        "--base-url", required=True, help="the public https address of `mlplan serve`"
+    )
+    manifest.add_argument(
+        "--output", "-o", type=Path, help="write to this file instead of standard output"
+    )
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run one mlplan command; return the exit status."""
     args = _parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    handler = logging.StreamHandler()
+    handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.INFO, handlers=[handler])
     for noisy in ("alembic", "apscheduler"):  # a line per migration step or per minute is noise
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         settings = load_settings()
     except SettingsError as err:
-        print(f"mlplan: {err}", file=sys.stderr)
+        _complain(err)
         return 2
     handler = {
         "serve": _serve,
@@ -107,6 +118,7 @@ def main(argv: list[str] | None = None) -> int:
         "db": _db,
         "export": _export,
         "teams-package": _teams_package,
+        "slack-manifest": _slack_manifest,
     }[args.command]
     try:
         return asyncio.run(handler(settings, args))
@@ -116,6 +128,14 @@ def main(argv: list[str] | None = None) -> int:
         # The reader went away (`mlplan export x | head`): not an error worth a traceback.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except Exception:  # logged, not raised: Python's own traceback would show URLs' passwords
+        log.exception("mlplan %s stopped on an error", args.command)
+        return 1
+
+
+def _complain(message: object) -> None:
+    """Print one line to standard error, with every URL's password hidden."""
+    print(f"mlplan: {redact(str(message))}", file=sys.stderr)
 
 
 async def _teams_package(settings: Settings, args: argparse.Namespace) -> int:
@@ -123,18 +143,38 @@ async def _teams_package(settings: Settings, args: argparse.Namespace) -> int:
 
     app_id = args.app_id or settings.microsoft_app_id
     if not app_id:
-        print("mlplan: set MICROSOFT_APP_ID or pass --app-id", file=sys.stderr)
+        _complain("set MICROSOFT_APP_ID or pass --app-id")
         return 2
     try:
         path = build_package(
             app_id=app_id, base_url=args.base_url, version=args.version, output=args.output
         )
     except ValueError as err:
-        print(f"mlplan: {err}", file=sys.stderr)
+        _complain(err)
         return 2
     print(
         f"Wrote {path}: upload it in Teams (Apps → Manage your apps → Upload an app) or in the"
         " Teams admin center (Manage apps → Upload new app)."
+    )
+    return 0
+
+
+async def _slack_manifest(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.slack.manifest import manifest_yaml
+
+    try:
+        text = manifest_yaml(base_url=args.base_url, slash_command=settings.mlplan_slash_command)
+    except ValueError as err:
+        _complain(err)
+        return 2
+    if args.output is None:
+        sys.stdout.write(text)
+        return 0
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(text, encoding="utf-8")
+    print(
+        f"Wrote {args.output}: paste it at https://api.slack.com/apps → Create New App → From an"
+        " app manifest."
     )
     return 0
 
@@ -158,7 +198,7 @@ async def _export(settings: Settings, args: argparse.Namespace) -> int:
             name=args.project, workspace=args.workspace
         )
     except LookupError as err:
-        print(f"mlplan: {err}", file=sys.stderr)
+        _complain(err)
         return 1
     finally:
         await runtime.close()
@@ -174,21 +214,12 @@ async def _export(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-async def _lines() -> AsyncIterator[str]:
-    while True:
-        print("> ", end="", flush=True)
-        line = await asyncio.to_thread(sys.stdin.readline)
-        if not line:
-            print()
-            return
-        yield line
-
-
 async def _chat(settings: Settings, args: argparse.Namespace) -> int:
     import getpass
 
     from bot.app import build_runtime
     from bot.terminal.chat import Chat
+    from bot.terminal.console import typed_lines
     from bot.terminal.render import TerminalRenderer, supports_colour
 
     logging.getLogger().setLevel(logging.WARNING)
@@ -199,10 +230,10 @@ async def _chat(settings: Settings, args: argparse.Namespace) -> int:
         user=user,
         out=sys.stdout,
         renderer=TerminalRenderer(colour=supports_colour(sys.stdout)),
-        clock=lambda: datetime.now(UTC),
+        clock=runtime.clock,
     )
     try:
-        await chat.run(_lines())
+        await chat.run(typed_lines(sys.stdin))
     finally:
         await runtime.close()
     return 0
@@ -217,89 +248,87 @@ def _stop_on_signals() -> asyncio.Event:
     return stop
 
 
+def _listen(host: str, port: int) -> socket.socket | None:
+    """Bind the server's socket, or say in one line naming PORT why it cannot be bound."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        return socket.create_server((host, port), family=family)
+    except OSError as err:
+        reason = "it is in use" if err.errno == errno.EADDRINUSE else err.strerror or err
+        _complain(
+            f"PORT: cannot listen on port {port} of {host} ({reason}); stop what listens"
+            " there, or set PORT (or --port) to a free port"
+        )
+        return None
+
+
 async def _serve(settings: Settings, args: argparse.Namespace) -> int:
     from aiohttp import web
 
     from bot.app import build_runtime, build_web_app, connection_hint
 
-    runtime = await build_runtime(settings)
-    app = build_web_app(runtime, run_scheduler=not args.no_scheduler)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
     port = args.port or settings.port
-    site = web.TCPSite(runner, args.host, port)
-    await site.start()
-    print(f"mlplan is serving on http://{args.host}:{port} (GET /healthz).", flush=True)
-    print(connection_hint(settings), flush=True)
-    try:
-        await _stop_on_signals().wait()
-    finally:
-        await runner.cleanup()
-        await runtime.close()
+    # Bound first, so that a port in use stops mlplan before it migrates or starts ticking.
+    sock = _listen(args.host, port)
+    if sock is None:
+        return 1
+    with sock:  # closed here too if mlplan stops before the server owns it
+        runtime = await build_runtime(settings)
+        app = build_web_app(runtime, run_scheduler=not args.no_scheduler)
+        runner = web.AppRunner(app, access_log=None)
+        try:
+            await runner.setup()
+            await web.SockSite(runner, sock).start()
+            print(f"mlplan is serving on http://{args.host}:{port} (GET /healthz).", flush=True)
+            print(connection_hint(settings), flush=True)
+            await _stop_on_signals().wait()
+        finally:
+            await runner.cleanup()
+            await runtime.close()
     return 0
 
 
 async def _socket(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.app import build_runtime
-    from bot.slack.app import run_socket_mode
+    from bot.app import build_runtime, run_socket_mode
 
     if settings.slack_app_token is None or settings.slack_bot_token is None:
-        print(
-            "mlplan: `mlplan socket` needs SLACK_APP_TOKEN (xapp-…, with connections:write)"
-            " and SLACK_BOT_TOKEN (xoxb-…)",
-            file=sys.stderr,
+        _complain(
+            "`mlplan socket` needs SLACK_APP_TOKEN (xapp-…, with connections:write)"
+            " and SLACK_BOT_TOKEN (xoxb-…)"
         )
         return 2
     runtime = await build_runtime(settings)
     stop = _stop_on_signals()
     print("mlplan is connecting to Slack over Socket Mode.", flush=True)
     try:
-        await run_socket_mode(runtime, stop=stop, on_ready=_tick_with)
+        await run_socket_mode(runtime, stop=stop, run_scheduler=True)
     finally:
         await runtime.close()
     return 0
 
 
-def _tick_with(runtime, adapter):
-    """Start the every-minute scheduler for a runtime, its Slack adapter and Teams."""
-    from bot.app import build_scheduler
-    from bot.scheduler import start_ticking
-    from bot.teams import app as teams
-
-    scheduler = build_scheduler(runtime, slack_adapter=adapter, teams_adapter=teams.build(runtime))
-    return start_ticking(scheduler, clock=runtime.clock)
-
-
 async def _worker(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.app import build_runtime
-    from bot.slack import app as slack
+    from bot.app import build_platforms, build_runtime
 
     runtime = await build_runtime(settings)
-    adapter = slack.build(runtime, socket_mode=settings.slack_app_token is not None)
-    ticker = _tick_with(runtime, adapter)
+    platforms = build_platforms(runtime)
+    ticker = platforms.start_ticking(runtime)
     print("mlplan worker is running: reminders and digests, checked every minute.", flush=True)
     try:
         await _stop_on_signals().wait()
     finally:
         await ticker.stop()
-        if adapter is not None:
-            await adapter.delivery.drain()
+        await platforms.drain()
         await runtime.close()
     return 0
 
 
 async def _tick(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.app import build_runtime, build_scheduler
-    from bot.slack import app as slack
-    from bot.teams import app as teams
+    from bot.app import build_platforms, build_runtime
 
     runtime = await build_runtime(settings)
     try:
-        adapter = slack.build(runtime, socket_mode=settings.slack_app_token is not None)
-        scheduler = build_scheduler(
-            runtime, slack_adapter=adapter, teams_adapter=teams.build(runtime)
-        )
-        report = await scheduler.tick(args.now or datetime.now(UTC))
+        report = await build_platforms(runtime).scheduler.tick(args.now or runtime.clock())
     finally:
         await runtime.close()
     print(

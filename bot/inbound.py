@@ -7,27 +7,19 @@ decides what each one means.
 from __future__ import annotations
 
 import dataclasses
-import re
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, TypeVar
 
-# Terminal escape sequences, then every control character but tab and newline: nothing a
-# person means to type, and PostgreSQL refuses NUL outright.
-_ESCAPES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[@-Z\\-_]")
-_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+from bot.text import strip_controls
+
 T = TypeVar("T")
-
-
-def clean_text(text: str) -> str:
-    """Remove terminal escape sequences and control characters (but tab and newline) from text."""
-    return _CONTROLS.sub("", _ESCAPES.sub("", text.replace("\r\n", "\n")))
 
 
 def cleaned(value: T) -> T:
     """Return a frozen value (an inbound value, a place, a speaker) with every text field cleaned."""
     changes = {
-        f.name: clean_text(getattr(value, f.name))
+        f.name: strip_controls(getattr(value, f.name).replace("\r\n", "\n"))
         for f in dataclasses.fields(value)
         if isinstance(getattr(value, f.name), str)
     }

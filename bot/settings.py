@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.redaction import redact
 from storage.db import async_url
 
 SECRETS = {
@@ -19,7 +20,7 @@ SECRETS = {
 
 
 class SettingsError(ValueError):
-    """A setting is missing or malformed; the message names the variable and never its secret."""
+    """A setting is missing or malformed; the message names the variable, never a secret or a URL's password."""
 
 
 class Settings(BaseSettings):
@@ -40,6 +41,8 @@ class Settings(BaseSettings):
     microsoft_app_password: SecretStr = SecretStr("")
     microsoft_app_tenant_id: str = ""
     microsoft_app_type: str = ""
+    # With no MICROSOFT_APP_ID, take unauthenticated activities (the Bot Framework Emulator).
+    mlplan_teams_anonymous: bool = False
     mlplan_slash_command: str = Field("/mlplan", pattern=r"^/[a-z0-9_-]{1,31}$")
     mlplan_timezone: str = "UTC"
     mlplan_digest_cron: str = "0 9 * * MON"
@@ -124,6 +127,13 @@ class Settings(BaseSettings):
         return bool(self.slack_client_id)
 
     @property
+    def teams_mode(self) -> str:
+        """Say how /api/messages takes activities: "verified", "anonymous" or "closed"."""
+        if self.microsoft_app_id:
+            return "verified"
+        return "anonymous" if self.mlplan_teams_anonymous else "closed"
+
+    @property
     def timezone(self) -> ZoneInfo:
         """Return the default time zone."""
         return ZoneInfo(self.mlplan_timezone)
@@ -137,7 +147,9 @@ def load_settings(**overrides) -> Settings:
         problem = err.errors()[0]
         field = str(problem["loc"][0]) if problem["loc"] else ""
         message = problem["msg"].removeprefix("Value error, ")
+        if problem["type"] == "bool_parsing":
+            message = "must be true or false"
         if field:
             shown = "" if field in SECRETS else f" (got {problem['input']!r})"
-            raise SettingsError(f"{field.upper()}: {message}{shown}") from None
-        raise SettingsError(message) from None
+            message = f"{field.upper()}: {message}{shown}"
+        raise SettingsError(redact(message)) from None

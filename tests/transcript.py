@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from itertools import count
 
 from flows import engine
@@ -25,9 +26,10 @@ def mentioned(text: str) -> tuple[str, str] | None:
 class Script:
     """Choose a person's inputs for each open question: first a bad answer per kind, then a good one."""
 
-    def __init__(self):
+    def __init__(self, now: datetime = NOW):
         self.refused_kinds: set[str] = set()
         self.dates = count(1)
+        self.future_year = now.year + 4  # due dates well after the day the plan is made
         self.did = {"help": False, "status": False, "back": False, "skip": False}
 
     def good_answer(self, question) -> str:
@@ -41,7 +43,7 @@ class Script:
             case "percent":
                 return "10-30%" if question.allow_range else "95%"
             case "date":
-                return f"2030-01-{next(self.dates):02d}"
+                return f"{self.future_year}-01-{next(self.dates):02d}"
             case "user":
                 if question.id.endswith("owner"):
                     return mention_token("U024BE7LH", "bob")
@@ -85,15 +87,15 @@ class Script:
         return [*lines, good]
 
 
-def plan_inputs(flow) -> tuple[list[str], State, list[str]]:
-    """Walk the pure engine as the oracle: the inputs to type, the final state, the refusals."""
+def plan_inputs(flow, now: datetime = NOW) -> tuple[list[str], State, list[str]]:
+    """Walk the pure engine as the oracle at `now`: the inputs to type, the final state, the refusals."""
     turn = engine.start(flow, State(name=PROJECT, sections=tuple(s.id for s in flow.sections)))
-    script, inputs, refusals = Script(), [], []
+    script, inputs, refusals = Script(now), [], []
     pending = list(script.inputs_for(turn.replies[-1].question))
     while pending:
         text = pending.pop(0)
         inputs.append(text)
-        turn = engine.advance(flow, turn.state, text, now=NOW)
+        turn = engine.advance(flow, turn.state, text, now=now)
         last = turn.replies[-1]
         if isinstance(last, Ask) and last.refusal:
             refusals.append(last.refusal)

@@ -28,7 +28,7 @@ from bot.slack.delivery import NotInstalled, SlackDelivery
 from bot.slack.handlers import SlackListeners
 
 log = logging.getLogger("mlplan.slack")
-# The bot scopes an OAuth install asks for; slack/manifest.yml declares the same (a test checks).
+# The bot scopes an OAuth install asks for; manifest.template.yml declares the same (a test checks).
 BOT_SCOPES = (
     "commands",
     "chat:write",
@@ -220,9 +220,8 @@ async def _flush_pending(app: web.Application):
         yield
 
 
-def register(app: web.Application, runtime, **options) -> None:
-    """Mount Slack at POST /slack/events when it is configured."""
-    adapter = build(runtime, **options)
+def register(app: web.Application, adapter: SlackAdapter | None) -> None:
+    """Mount Slack at POST /slack/events when it is configured (`adapter` is not None)."""
     if adapter is None:
         return
     app[SLACK] = adapter
@@ -234,19 +233,17 @@ def register(app: web.Application, runtime, **options) -> None:
 
 
 async def run_socket_mode(
-    runtime, *, stop: asyncio.Event, on_ready=None, **options
+    adapter: SlackAdapter, app_token: str, *, stop: asyncio.Event, on_ready=None
 ) -> SlackAdapter:
-    """Serve Slack over Socket Mode until `stop` is set (`mlplan socket`).
+    """Serve an adapter built for Socket Mode until `stop` is set (`mlplan socket`).
 
-    `on_ready(runtime, adapter)` may start the scheduler; what it returns is shut down at the end.
+    `on_ready()` may start the scheduler; what it returns is shut down at the end.
     """
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
-    adapter = build(runtime, socket_mode=True, **options)
-    app_token = runtime.settings.slack_app_token.get_secret_value()
     handler = AsyncSocketModeHandler(adapter.bolt, app_token)
     await handler.connect_async()
-    ticker = on_ready(runtime, adapter) if on_ready else None
+    ticker = on_ready() if on_ready else None
     try:
         async with flushing(adapter.delivery, every=adapter.flush_every):
             await stop.wait()

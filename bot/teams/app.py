@@ -1,8 +1,9 @@
 """Mount Microsoft Teams at POST /api/messages: botbuilder's CloudAdapter, in mlplan's aiohttp app.
 
-An empty MICROSOFT_APP_ID is anonymous local mode (the Bot Framework Emulator, tests): requests
-carry no token and replies are sent without one. With an app id, every request must carry a
-Bot Framework token that verifies, or it is refused with 401 before anything is read.
+With an app id, every request must carry a Bot Framework token that verifies, or it is refused
+with 401 before anything is read. With no MICROSOFT_APP_ID, requests are refused with 401 unless
+MLPLAN_TEAMS_ANONYMOUS=true asks for anonymous local mode (the Bot Framework Emulator): requests
+carry no token and replies are sent without one.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ class TeamsAdapter:
     cloud: Any  # botbuilder's CloudAdapter
     handlers: TeamsHandlers
     delivery: TeamsDelivery
-    app_id: str
+    mode: str  # Settings.teams_mode: "verified", "anonymous" or "closed"
     flush_every: float
 
 
@@ -67,7 +68,7 @@ def build(
         clock=runtime.clock,
     )
     handlers = TeamsHandlers(core=runtime.core, delivery=delivery)
-    return TeamsAdapter(cloud, handlers, delivery, settings.microsoft_app_id, flush_every)
+    return TeamsAdapter(cloud, handlers, delivery, settings.teams_mode, flush_every)
 
 
 def _refuse(status: int, message: str) -> web.Response:
@@ -79,6 +80,12 @@ async def messages(request: web.Request) -> web.Response:
     from botbuilder.schema import Activity
 
     adapter = request.app[TEAMS]
+    if adapter.mode == "closed":
+        return _refuse(
+            401,
+            "Teams is not connected: set MICROSOFT_APP_ID and MICROSOFT_APP_PASSWORD, or"
+            " MLPLAN_TEAMS_ANONYMOUS=true for unauthenticated local activities",
+        )
     if request.content_type != "application/json":
         return _refuse(415, "activities are JSON: send Content-Type: application/json")
     try:
@@ -88,7 +95,7 @@ async def messages(request: web.Request) -> web.Response:
     if not isinstance(body, dict) or not isinstance(body.get("type"), str):
         return _refuse(400, "the body is not a Bot Framework activity (it has no type)")
     header = request.headers.get("Authorization", "")
-    if adapter.app_id and not header:
+    if adapter.mode == "verified" and not header:
         return _refuse(401, "a Bot Framework token is required")
     activity = Activity().deserialize(body)
     authenticate = adapter.cloud.bot_framework_authentication.authenticate_request
@@ -116,9 +123,8 @@ async def _flush_pending(app: web.Application):
         yield
 
 
-def register(app: web.Application, runtime, **options) -> None:
-    """Mount Teams at POST /api/messages (anonymous when no app id is set)."""
-    adapter = build(runtime, **options)
+def register(app: web.Application, adapter: TeamsAdapter) -> None:
+    """Mount Teams at POST /api/messages (refusing every request when Teams is not connected)."""
     app[TEAMS] = adapter
     app.router.add_post("/api/messages", messages)
     app.cleanup_ctx.append(_flush_pending)

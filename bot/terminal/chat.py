@@ -10,6 +10,7 @@ from typing import TextIO
 from bot import inbound as said
 from bot.context import Place, Speaker
 from bot.core import Core
+from bot.terminal.console import scrub, strip_controls
 from bot.terminal.placement import PLACEMENT
 from bot.terminal.render import TerminalRenderer
 from flows import export
@@ -52,13 +53,13 @@ class Chat:
         return Place("terminal", WORKSPACE, CHANNEL, self.project)
 
     def show(self, replies) -> None:
-        """Print replies."""
+        """Print replies, with no control characters from what people typed."""
         for reply in replies:
             if isinstance(reply, Digest):  # a digest preview: its cards, one after another
                 for card in reply.cards:
-                    print(self.renderer.card(card), file=self.out, flush=True)
+                    print(self.renderer.card(scrub(card)), file=self.out, flush=True)
                 continue
-            print(self.renderer.render(reply), file=self.out, flush=True)
+            print(self.renderer.render(scrub(reply)), file=self.out, flush=True)
 
     async def start(self) -> None:
         """Greet, and resume the intake this person left off, if any."""
@@ -73,14 +74,14 @@ class Chat:
             print("Start a project with `/new <project name>`.", file=self.out, flush=True)
             return
         self.project = str(resumed.project.id)
-        print(f"Resuming {resumed.project.name!r}.", file=self.out)
+        print(f"Resuming {strip_controls(resumed.project.name)!r}.", file=self.out)
         self.show(resumed.replies)
 
     async def run(self, lines: AsyncIterator[str]) -> None:
         """Read lines until /quit or the end of input."""
         await self.start()
         async for line in lines:
-            text = line.strip()
+            text = strip_controls(line).strip()
             if not text:
                 continue
             if text in ("/quit", "/exit"):
@@ -145,7 +146,8 @@ class Chat:
                 now=self.clock(),
             )
             self.project = thread
-            print(f"Planning {outcome.project.name!r}, owned by {self.speaker.id}.", file=self.out)
+            name = strip_controls(outcome.project.name)
+            print(f"Planning {name!r}, owned by {self.speaker.id}.", file=self.out)
         elif command == "ask" and outcome is not None and outcome.project is not None:
             self.project = str(outcome.project.id)
         self.show(handled.at_once)
@@ -170,4 +172,4 @@ class Chat:
             if fmt == "json"
             else export.to_markdown(document)
         )
-        print(text, file=self.out, flush=True)
+        print(strip_controls(text), file=self.out, flush=True)

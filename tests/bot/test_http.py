@@ -11,7 +11,7 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.app import build_runtime, build_web_app
+from bot.app import build_runtime, build_web_app, connection_hint
 from bot.settings import load_settings
 
 
@@ -31,7 +31,7 @@ async def test_healthz_answers_ok_while_the_database_answers(client):
 
 
 async def test_healthz_answers_503_when_the_database_is_down(tmp_path):
-    unreachable = "postgresql://mlplan@127.0.0.1:1/nothing"
+    unreachable = "postgresql://mlplan:hunter2@127.0.0.1:1/nothing"
     runtime = await build_runtime(load_settings(database_url=unreachable), migrate=False)
     async with TestClient(TestServer(build_web_app(runtime))) as client:
         response = await client.get("/healthz")
@@ -39,6 +39,7 @@ async def test_healthz_answers_503_when_the_database_is_down(tmp_path):
     await runtime.close()
     assert response.status == 503
     assert body["status"] == "unavailable" and "nothing" not in str(body)
+    assert "hunter2" not in str(body)
 
 
 async def test_unknown_routes_are_404(client):
@@ -55,7 +56,11 @@ async def test_serve_starts_without_credentials_and_says_how_to_connect(tmp_path
     port = _free_port()
     script = Path(sys.executable).with_name("mlplan")
     command = [str(script)] if script.exists() else [sys.executable, "-m", "bot"]
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "MICROSOFT_"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("SLACK_", "MICROSOFT_", "MLPLAN_TEAMS_"))
+    }
     env |= {"DATABASE_URL": f"sqlite:///{tmp_path / 'fresh.db'}", "PORT": str(port)}
     process = await asyncio.create_subprocess_exec(
         *command,
@@ -80,5 +85,56 @@ async def test_serve_starts_without_credentials_and_says_how_to_connect(tmp_path
         await process.wait()
     assert f"http://127.0.0.1:{port}" in lines[0]
     assert "Slack is not connected: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET" in lines[1]
-    assert "anonymous local mode" in lines[2] and "MICROSOFT_APP_ID" in lines[2]
+    assert "Teams is not connected" in lines[2] and "MLPLAN_TEAMS_ANONYMOUS=true" in lines[2]
     assert (tmp_path / "fresh.db").exists()
+
+
+@pytest.mark.parametrize(
+    ("overrides", "needles"),
+    [
+        ({}, ["Teams is not connected", "refuses every request (401)", "MICROSOFT_APP_ID"]),
+        ({"mlplan_teams_anonymous": True}, ["anonymous local mode", "MICROSOFT_APP_ID"]),
+        (
+            {
+                "microsoft_app_id": "9f1c2d3e-4b5a-6978-8a9b-0c1d2e3f4a5b",
+                "microsoft_app_password": "pw",
+            },
+            ["tokens verified"],
+        ),
+    ],
+)
+def test_the_start_up_hint_says_which_mode_teams_is_in(overrides, needles):
+    settings = load_settings(
+        **{"database_url": "sqlite:///unused.db", "mlplan_teams_anonymous": False, **overrides}
+    )
+    [slack_line, teams_line] = connection_hint(settings).splitlines()
+    assert slack_line.startswith("Slack")
+    for needle in needles:
+        assert needle in teams_line
+
+
+def test_serve_on_a_port_in_use_says_so_in_one_line_naming_port(tmp_path):
+    script = Path(sys.executable).with_name("mlplan")
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "bot"]
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {
+            **os.environ,
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'fresh.db'}",
+            "PORT": str(port),
+        }
+        result = subprocess.run(
+            [*command, "serve", "--host", "127.0.0.1"],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert result.returncode != 0
+    assert result.stderr.startswith("mlplan: PORT:") and result.stderr.count("\n") == 1
+    assert f"port {port}" in result.stderr and "in use" in result.stderr
+    assert not (tmp_path / "fresh.db").exists()  # stopped before it touched the database

@@ -22,6 +22,7 @@ def clean_environment(monkeypatch, tmp_path):
         "MLPLAN_DIGEST_CRON",
         "MLPLAN_SLASH_COMMAND",
         "MICROSOFT_APP_TYPE",
+        "MLPLAN_TEAMS_ANONYMOUS",
     ):
         monkeypatch.delenv(name, raising=False)
 
@@ -35,6 +36,7 @@ def test_defaults_follow_the_contract():
     assert settings.mlplan_timezone == "UTC"
     assert settings.mlplan_digest_cron == "0 9 * * MON"
     assert settings.microsoft_app_id == ""
+    assert settings.mlplan_teams_anonymous is False and settings.teams_mode == "closed"
     assert not settings.slack_enabled
 
 
@@ -55,6 +57,7 @@ def test_env_file_is_read(tmp_path):
         ("SLACK_API_URL", "slack.com/api", "SLACK_API_URL: must be an http(s) URL"),
         ("MLPLAN_SLASH_COMMAND", "mlplan", "MLPLAN_SLASH_COMMAND:"),
         ("MICROSOFT_APP_TYPE", "Whatever", "MICROSOFT_APP_TYPE:"),
+        ("MLPLAN_TEAMS_ANONYMOUS", "maybe", "MLPLAN_TEAMS_ANONYMOUS: must be true or false"),
     ],
 )
 def test_a_malformed_setting_names_its_variable(monkeypatch, name, value, needle):
@@ -86,3 +89,27 @@ def test_the_command_line_fails_with_one_line_and_status_2(monkeypatch, capsys):
     assert main(["db", "upgrade"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("mlplan: PORT:") and err.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("environment", "mode"),
+    [
+        ({}, "closed"),
+        ({"MLPLAN_TEAMS_ANONYMOUS": "true"}, "anonymous"),
+        ({"MLPLAN_TEAMS_ANONYMOUS": "false"}, "closed"),
+        (
+            {
+                "MICROSOFT_APP_ID": "9f1c2d3e-4b5a-6978-8a9b-0c1d2e3f4a5b",
+                "MICROSOFT_APP_PASSWORD": "pw",
+                "MLPLAN_TEAMS_ANONYMOUS": "true",
+            },
+            "verified",
+        ),
+    ],
+)
+def test_teams_takes_unauthenticated_activities_only_when_asked_and_without_an_app_id(
+    monkeypatch, environment, mode
+):
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    assert load_settings().teams_mode == mode

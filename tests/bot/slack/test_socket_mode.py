@@ -2,10 +2,9 @@
 
 import asyncio
 
-from bot.app import build_runtime
+from bot.app import build_runtime, run_socket_mode
 from bot.cli import main
 from bot.settings import load_settings
-from bot.slack.app import run_socket_mode
 
 
 async def test_a_slash_command_over_socket_mode_starts_an_intake(engine, database_url, fake, clock):

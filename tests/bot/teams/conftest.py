@@ -117,7 +117,7 @@ async def connector():
 
 @pytest.fixture
 async def teams(engine, database_url, connector, clock):
-    settings = load_settings(database_url=database_url)
+    settings = load_settings(database_url=database_url, mlplan_teams_anonymous=True)
     runtime = await build_runtime(settings, migrate=False, clock=clock)
     web_app = build_web_app(runtime, teams_options={"flush_every": 0})
     async with TestClient(TestServer(web_app)) as client:

@@ -1,4 +1,5 @@
-"""Requests to /api/messages: tokens checked when an app id is set, malformed bodies refused."""
+"""Requests to /api/messages: tokens checked when an app id is set, refused without one unless
+anonymous mode is asked for, malformed bodies refused."""
 
 from __future__ import annotations
 
@@ -31,6 +32,17 @@ async def secured(engine, database_url, connector, clock):
         "TO_BOT_FROM_CHANNEL_TOKEN_ISSUER": ISSUER,
     }
     web_app = build_web_app(runtime, teams_options={"flush_every": 0, "auth": auth})
+    async with TestClient(TestServer(web_app)) as client:
+        yield TeamsHarness(client, connector, web_app[TEAMS], runtime, clock)
+    await runtime.close()
+
+
+@pytest.fixture
+async def closed(engine, database_url, connector, clock):
+    """mlplan with no app id and MLPLAN_TEAMS_ANONYMOUS left false: Teams is not connected."""
+    settings = load_settings(database_url=database_url, mlplan_teams_anonymous=False)
+    runtime = await build_runtime(settings, migrate=False, clock=clock)
+    web_app = build_web_app(runtime, teams_options={"flush_every": 0})
     async with TestClient(TestServer(web_app)) as client:
         yield TeamsHarness(client, connector, web_app[TEAMS], runtime, clock)
     await runtime.close()
@@ -103,3 +115,29 @@ async def test_a_malformed_request_is_refused_with_a_clear_error(teams, body, co
 async def test_a_request_without_content_type_is_refused_not_a_server_error(teams):
     response = await teams.client.post("/api/messages", data=b'{"type": "message"}')
     assert response.status == 415
+
+
+async def test_without_an_app_id_or_anonymous_mode_a_well_formed_activity_is_refused(closed):
+    response = await closed.post(closed.activity(text="new Churn model"))
+    assert response.status == 401
+    assert "MLPLAN_TEAMS_ANONYMOUS" in (await response.json())["error"]
+    await closed.settle()
+    assert await nothing_stored(closed)
+    assert closed.fake.activities == []
+
+
+async def test_without_an_app_id_or_anonymous_mode_even_a_token_is_refused(closed):
+    token = closed.fake.token(app_id="9f1c2d3e-4b5a-6978-8a9b-0c1d2e3f4a5b")
+    response = await closed.post(
+        closed.activity(text="new Churn model"), headers={"Authorization": f"Bearer {token}"}
+    )
+    assert response.status == 401
+    assert await nothing_stored(closed)
+
+
+async def test_in_anonymous_mode_an_unauthenticated_activity_starts_an_intake(teams):
+    assert teams.runtime.settings.mlplan_teams_anonymous is True
+    await teams.say("new Churn model")
+    async with teams.runtime.sessions() as session:
+        assert (await session.scalar(sa.select(Project.name))) == "Churn model"
+    assert teams.last_question().value["mlplan_question"]["question_id"] == "problem"
