@@ -7,6 +7,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import sqlalchemy as sa
+from slack_sdk.models.views import View
 
 from bot.slack.render import section_modal
 from flows import engine, forms
@@ -34,6 +35,11 @@ def check_modal(view: dict[str, Any]) -> None:
     assert len(view["private_metadata"]) <= 3000
     blocks = view["blocks"]
     assert 0 < len(blocks) <= 100
+    # slack_sdk's models read every block and element back (and check some lengths)
+    parsed = View(**view).to_dict()["blocks"]
+    assert [b.get("element", b)["type"] for b in parsed] == [
+        b.get("element", b)["type"] for b in blocks
+    ]
     ids = [b["block_id"] for b in blocks if "block_id" in b]
     assert len(ids) == len(set(ids)) and all(len(i) <= 255 for i in ids)
     for block in blocks:
