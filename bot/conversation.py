@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.context import Place, Speaker, workspace_id_of, zone
 from bot.outcome import Outcome, ProjectInfo, Sink, unknown_project
-from flows import engine, summary
+from flows import engine, forms, summary
 from flows.display import person_name
 from flows.model import Flow
 from flows.progress import progress
@@ -302,6 +302,91 @@ class Conversations:
             return await self._done(turn, result)
         dedupe = (platform, event_id) if event_id else None
         return await self._store(turn, state, result, text, source_id=source_id, dedupe=dedupe)
+
+    async def _project_by_id(
+        self, session: AsyncSession, place: Place, project_id: int, now: datetime
+    ) -> tuple[int, Project | None]:
+        workspace_id = await workspace_id_of(session, place, now)
+        project = await store.get_project(
+            session=session, workspace_id=workspace_id, project_id=project_id
+        )
+        return workspace_id, project
+
+    def _form_refused(self, project: Project | None, section_id: str) -> Outcome | None:
+        """Say privately why a form cannot be shown or saved; None when it can."""
+        if project is None:
+            return Outcome((Say("That project no longer exists here."),), private=True)
+        if section_id not in {s.id for s in self.flow.sections}:
+            return Outcome((Say(f"The plan has no section {section_id!r} now."),), private=True)
+        return None
+
+    async def section_form(
+        self, *, place: Place, project_id: int, section_id: str, now: datetime
+    ) -> Outcome:
+        """Show one section of a project as a form, prefilled, for the speaker alone."""
+        async with self.sessions() as session:
+            _, project = await self._project_by_id(session, place, project_id, now)
+            await session.commit()
+            refused = self._form_refused(project, section_id)
+            if refused is not None:
+                return refused
+            answers = await store.latest_answers(session=session, project_id=project.id)
+        form = forms.form_of(
+            self.flow, section_id, answers, project_id=project.id, project=project.name
+        )
+        info = self._info(project, answers)
+        if not form.fields:
+            title = form.section.title
+            none = f"No question of “{title}” applies to this plan, given its other answers."
+            return Outcome((Say(none),), info, private=True)
+        return Outcome((form,), info, private=True)
+
+    async def submit_form(
+        self,
+        *,
+        place: Place,
+        speaker: Speaker,
+        project_id: int,
+        section_id: str,
+        values: dict[str, str],
+        now: datetime,
+        sink: Sink | None = None,
+        event_id: str | None = None,
+    ) -> Outcome:
+        """Store a whole section's form in one turn: every changed answer a new version.
+
+        The answers are the speaker's, read in their time zone by the parsers typed answers go
+        through. A refused field stores nothing: the outcome is the form again, with its errors,
+        for the speaker alone.
+        """
+        async with self.sessions() as session:
+            workspace_id, project = await self._project_by_id(session, place, project_id, now)
+            refused = self._form_refused(project, section_id)
+            if refused is not None:
+                await session.commit()
+                return refused
+            turn = TurnContext(session, workspace_id, project, place, speaker, now, sink)
+            author = speaker.person()
+
+            def step(state: State, local_now: datetime) -> Turn | Outcome:
+                result = forms.submit(
+                    self.flow,
+                    state,
+                    section_id,
+                    values,
+                    now=local_now,
+                    author=author,
+                    project_id=project.id,
+                )
+                if isinstance(result, Turn) and result.recorded:
+                    return result
+                replies = result.replies if isinstance(result, Turn) else (result,)
+                return Outcome(replies, self._info(project, dict(state.answers)), private=True)
+
+            title = self.flow.section(section_id).title
+            return await self._take(
+                turn, f"the form of “{title}”", step, source_id=forms.SOURCE, event_id=event_id
+            )
 
     async def ask_section(
         self,

@@ -9,8 +9,8 @@ change, and, when the database cannot be reached, says so without changing anyth
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -27,6 +27,7 @@ from bot.outcome import Outcome, Sink
 from bot.people import People
 from bot.placement import Placement, PressedMessage, Row
 from bot.tracking import Tracking
+from flows.forms import SectionForm
 from flows.model import Flow
 from flows.replies import Reply, Say
 from storage import outbox, people, references
@@ -47,6 +48,8 @@ GONE_ITEM = "That item no longer exists."
 DB_TIMEOUT = 2.0
 # What a pressed button says it did, in the answered question's place.
 PRESSED_SHOWN = {"skip": "skipped", "later": "left for later"}
+# What a saved form's message says in its place.
+FORM_SAVED = "saved from the form"
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,7 @@ class Handled:
     answer, the terminal's output). `outcome`: what the services answered (None when nothing
     lives where the person wrote). `queued`: outbox rows were written, so the sender should run.
     `refusal`: why an act on an item was refused (a form shows it beside its field).
+    `errors`: why each refused field of a section's form was refused, by question id.
     """
 
     at_once: tuple[Reply, ...] = ()
@@ -65,6 +69,12 @@ class Handled:
     database_down: bool = False
     command: Command | None = None
     refusal: str | None = None
+    errors: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def form(self) -> SectionForm | None:
+        """Return the section's form the speaker asked for (or the refused one), if any."""
+        return next((r for r in self.at_once if isinstance(r, SectionForm)), None)
 
 
 class Core:
@@ -134,6 +144,10 @@ class _Turn:
             return await self.edited(event)
         if isinstance(event, said.Pressed):
             return await self.pressed(event)
+        if isinstance(event, said.OpenedForm):
+            return await self.opened_form(event)
+        if isinstance(event, said.SubmittedForm):
+            return await self.submitted_form(event)
         if isinstance(event, said.ActedOnItem):
             return await self.acted(event)
         if isinstance(event, said.Installed):
@@ -190,6 +204,42 @@ class _Turn:
             expected_question=event.question_id,
         )
         return self.handled(outcome)
+
+    async def opened_form(self, event: said.OpenedForm) -> Handled:
+        """Give the speaker a section's form, prefilled (or say privately why not)."""
+        outcome = await self.core.conversations.section_form(
+            place=self.place,
+            project_id=event.project_id,
+            section_id=event.section_id,
+            now=self.core.clock(),
+        )
+        await self.privately(outcome)
+        return self.handled(outcome)
+
+    async def submitted_form(self, event: said.SubmittedForm) -> Handled:
+        """Store a section's form; a refused field comes back as the form with its errors."""
+        section = next((s for s in self.core.flow.sections if s.id == event.section_id), None)
+        pressed = (
+            PressedMessage(event.message_id, section.title, FORM_SAVED)
+            if event.message_id and section is not None
+            else None
+        )
+        outcome = await self.core.conversations.submit_form(
+            place=self.place,
+            speaker=self.speaker,
+            project_id=event.project_id,
+            section_id=event.section_id,
+            values=dict(event.values),
+            now=self.core.clock(),
+            sink=self.sink(pressed),
+            event_id=event.event_id,
+        )
+        refused = next((r for r in outcome.replies if isinstance(r, SectionForm)), None)
+        errors = refused.errors if refused is not None else {}
+        refusal = None
+        if outcome.private and refused is None and outcome.replies and not outcome.duplicate:
+            refusal = " ".join(str(getattr(r, "text", "")) for r in outcome.replies).strip() or None
+        return self.handled(outcome, errors=errors, refusal=refusal)
 
     async def acted(self, event: said.ActedOnItem) -> Handled:
         try:

@@ -7,7 +7,8 @@ decides what each one means.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, TypeVar
 
@@ -16,13 +17,22 @@ from bot.text import strip_controls
 T = TypeVar("T")
 
 
+def _clean(text: str) -> str:
+    return strip_controls(text.replace("\r\n", "\n"))
+
+
 def cleaned(value: T) -> T:
-    """Return a frozen value (an inbound value, a place, a speaker) with every text field cleaned."""
-    changes = {
-        f.name: strip_controls(getattr(value, f.name).replace("\r\n", "\n"))
-        for f in dataclasses.fields(value)
-        if isinstance(getattr(value, f.name), str)
-    }
+    """Return a frozen value (an inbound value, a place, a speaker) with every text field cleaned.
+
+    A mapping of texts (what a form's fields held) is cleaned value by value.
+    """
+    changes: dict[str, Any] = {}
+    for f in dataclasses.fields(value):
+        item = getattr(value, f.name)
+        if isinstance(item, str):
+            changes[f.name] = _clean(item)
+        elif isinstance(item, Mapping):
+            changes[f.name] = {k: _clean(v) if isinstance(v, str) else v for k, v in item.items()}
     return dataclasses.replace(value, **changes)
 
 
@@ -60,6 +70,30 @@ class Pressed:
 
 
 @dataclass(frozen=True)
+class OpenedForm:
+    """A person asked to fill in one section of a project as a form (its button)."""
+
+    project_id: int
+    section_id: str
+
+
+@dataclass(frozen=True)
+class SubmittedForm:
+    """A person submitted a section's form: what each field held, by question id, as text.
+
+    Values are neutral text, as if typed: a picked person as a neutral mention, a date as
+    YYYY-MM-DD, a choice by its name. An empty field is left out and keeps its answer.
+    `message_id` is the form's message, replaced once the form is saved (where it is one).
+    """
+
+    project_id: int
+    section_id: str
+    values: Mapping[str, str] = field(default_factory=dict)
+    message_id: str | None = None
+    event_id: str | None = None
+
+
+@dataclass(frozen=True)
 class Ran:
     """A person ran a command: the words after the command's prefix (`/mlplan`, nothing, `/`)."""
 
@@ -89,4 +123,4 @@ class Installed:
     greet: bool = False
 
 
-Inbound = Typed | Edited | Pressed | Ran | ActedOnItem | Installed
+Inbound = Typed | Edited | Pressed | OpenedForm | SubmittedForm | Ran | ActedOnItem | Installed

@@ -168,6 +168,43 @@ def new_date_inbound(body: dict[str, Any], view: dict[str, Any]) -> Translated:
     return Translated(acted, place, _presser(body), _str(context, "channel"))
 
 
+def form_button_inbound(body: dict[str, Any], action: dict[str, Any]) -> Translated:
+    """Translate a section's "Fill in as a form" button (its value is the project's id)."""
+    section_id = _str(action, "action_id").split(":", 1)[1]
+    opened = said.OpenedForm(int(_str(action, "value")), section_id)
+    channel = _str(body["channel"], "id")
+    return Translated(
+        opened, Place(PLATFORM, _str(body["team"], "id"), channel), _presser(body), channel
+    )
+
+
+def _field_text(state: dict[str, Any]) -> str | None:
+    """Read one form field as neutral text: a person as a neutral mention, a date as YYYY-MM-DD."""
+    kind = state.get("type")
+    if kind == "datepicker":
+        return state.get("selected_date")
+    if kind == "users_select":
+        user = state.get("selected_user")
+        return mention_token(user) if user else None
+    if kind in ("static_select", "radio_buttons"):
+        return (state.get("selected_option") or {}).get("value")
+    value = state.get("value")
+    return _typed(value) if value else None
+
+
+def form_inbound(body: dict[str, Any], view: dict[str, Any]) -> Translated:
+    """Translate a section form's submission: each field's text by question id, empty ones left out."""
+    context = json.loads(view.get("private_metadata") or "{}")
+    values = {}
+    for block_id, actions in view["state"]["values"].items():
+        text = _field_text(actions.get(render.FORM_ACTION) or {})
+        if text:
+            values[block_id] = text
+    submitted = said.SubmittedForm(int(context["project_id"]), _str(context, "section_id"), values)
+    place = Place(PLATFORM, _str(body["team"], "id"))
+    return Translated(submitted, place, _presser(body), _str(context, "channel"))
+
+
 def _ignored(what: str, error: Exception) -> None:
     log.warning("ignored a malformed Slack %s (%s: %s)", what, type(error).__name__, error)
 
@@ -223,6 +260,8 @@ class SlackListeners:
         bolt.action(re.compile(r"^(answer|skip|later):"))(self.on_button)
         bolt.action(REMINDER_ACTION)(self.on_reminder_button)
         bolt.view("mlplan_new_date")(self.on_new_date)
+        bolt.action(re.compile(r"^form:"))(self.on_form_button)
+        bolt.view(render.FORM_CALLBACK)(self.on_form)
 
     async def handle(self, translated: Translated, **placement: Any) -> Handled:
         """Hand a translated payload to the core, placed in its channel; kick the sender."""
@@ -329,6 +368,52 @@ class SlackListeners:
         handled = await self.handle(translated, answers_at_once=True)
         if handled.refusal is not None:
             await ack(response_action="errors", errors={"due": handled.refusal})
+        else:
+            await ack()
+
+    async def on_form_button(
+        self, ack, body: dict[str, Any], action: dict[str, Any], client
+    ) -> None:
+        """ "Fill in as a form": open the section's form, prefilled, as a modal."""
+        await ack()
+        try:
+            translated = form_button_inbound(body, action)
+            trigger_id = _str(body, "trigger_id")
+        except MALFORMED as err:
+            _ignored("form button", err)
+            return
+        response_url = body.get("response_url")
+        handled = await self.handle(translated, response_url=response_url, answers_at_once=True)
+        form = handled.form
+        if form is None:
+            await self.at_once(handled, response_url)
+            return
+        project = handled.outcome.project if handled.outcome else None
+        channel = (project.channel if project else None) or translated.channel
+        context = json.dumps(
+            {"project_id": form.project_id, "section_id": form.section.id, "channel": channel}
+        )
+        # The trigger lasts three seconds: the form is opened at once, before anything else.
+        await client.views_open(
+            trigger_id=trigger_id, view=render.section_modal(form, context=context)
+        )
+
+    async def on_form(self, ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        """A section's form: refused fields are shown beside their inputs, and nothing is saved."""
+        try:
+            translated = form_inbound(body, view)
+        except MALFORMED as err:
+            _ignored("form submission", err)
+            await ack()
+            return
+        handled = await self.handle(translated, answers_at_once=True)
+        errors = dict(handled.errors)
+        if not errors and handled.refusal is not None:
+            first = next(iter(view["state"]["values"]), None)
+            if first is not None:
+                errors[first] = handled.refusal
+        if errors:
+            await ack(response_action="errors", errors=errors)
         else:
             await ack()
 

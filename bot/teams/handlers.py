@@ -223,11 +223,13 @@ class TeamsHandlers:
 def inbound_of(body: dict[str, Any], where: Where) -> said.Inbound | None:
     """Translate a message activity into what the person did, or None when it says nothing."""
     value = body.get("value")
+    if isinstance(value, dict) and ("mlplan_form" in value or "mlplan_form_open" in value):
+        return _form_press(body, value)
     if isinstance(value, dict) and "mlplan_answer" in value:
         data = value["mlplan_answer"]
         if not isinstance(data, dict):
             return None
-        answer = str(data.get("answer") or "")
+        answer = str(data.get("answer") or render.submitted_answer(value) or "")
         return said.Pressed(
             str(data.get("question_id")),
             "answer",
@@ -248,6 +250,39 @@ def inbound_of(body: dict[str, Any], where: Where) -> said.Inbound | None:
     if text.lower() == "list":
         return said.Ran(text)
     return said.Typed(text, source_id=body.get("id"), event_id=event_id(body), or_command=True)
+
+
+def _form_press(body: dict[str, Any], value: dict[str, Any]) -> said.Inbound | None:
+    """Translate a form's buttons: "Fill in as a form", and Save with the inputs' values beside it.
+
+    A person's field unchanged from what the card showed of them is left out (kept as it is).
+    """
+    opening = "mlplan_form_open" in value
+    data = value.get("mlplan_form_open" if opening else "mlplan_form")
+    if not isinstance(data, dict):
+        return None
+    try:
+        project_id, section_id = int(data.get("project_id")), str(data["section_id"])
+    except (TypeError, ValueError, KeyError):
+        return None
+    if opening:
+        return said.OpenedForm(project_id, section_id)
+    people = data.get("people") if isinstance(data.get("people"), dict) else {}
+    values = {}
+    for key, entered in value.items():
+        question_id = key.removeprefix("q:")
+        if question_id == key or entered in (None, "") or isinstance(entered, dict | list):
+            continue
+        text = str(entered).strip()
+        if text and text != people.get(question_id):
+            values[question_id] = text
+    return said.SubmittedForm(
+        project_id,
+        section_id,
+        values,
+        message_id=body.get("replyToId"),
+        event_id=event_id(body),
+    )
 
 
 def _reminder_press(body: dict[str, Any], value: dict[str, Any]) -> said.Inbound | None:

@@ -65,7 +65,8 @@ class TeamsPlacement:
             return [to(self.here_key, activity) for activity in render.digest_messages(reply)]
         if kind in ("private", "reply"):
             key = self.here_key if kind == "private" else there
-            return [to(key, render.render(reply, project_id=project_id or 0))]
+            name = project.name if project is not None else None
+            return [to(key, render.render(reply, project_id=project_id or 0, project=name))]
         if kind == "answered":
             note = render.answered_note(
                 question_label=pressed.label, shown=pressed.shown, person=speaker.person()

@@ -10,6 +10,7 @@ from typing import Any
 
 from bot.text import JOINERS, attached, progress_bar
 from flows.display import person_name
+from flows.forms import FormField, SectionForm
 from flows.replies import (
     Ask,
     Card,
@@ -67,6 +68,9 @@ TEAMS_USER_ID = re.compile(
 _AT_TAG = re.compile(r"<(\s*/?\s*at\b[^<>]*)>", re.IGNORECASE)
 _AT_OPEN = re.compile(r"<(?=\s*/?\s*at\b)", re.IGNORECASE)
 _BREAKS = re.compile(r"(?:\r?\n)+")
+# A paragraph that starts like "2. " is an ordered list to Teams' Markdown, shown indented and
+# clipped: the dot is escaped, as Markdown escapes it.
+_LIST_START = re.compile(r"(^|\n\n)(\s*[0-9]{1,9})([.)])(?=\s)")
 _SPACES = re.compile(r"\s+")
 
 
@@ -103,7 +107,8 @@ def fit(text: str, limit: int) -> str:
 
     A single line break is lost in Adaptive Cards markdown, so breaks become paragraph breaks.
     """
-    return cut(_BREAKS.sub("\n\n", teams_text(text)), limit)
+    text = _LIST_START.sub(r"\1\2\\\3", _BREAKS.sub("\n\n", teams_text(text)))
+    return cut(text, limit)
 
 
 def _plain(text: str, limit: int) -> str:
@@ -262,11 +267,16 @@ def _scaled(build: Callable[[float], dict[str, Any]]) -> dict[str, Any]:
 # Replies
 
 
-def render(reply: Reply, *, project_id: int) -> dict[str, Any]:
-    """Render one neutral reply as a Teams message activity carrying an Adaptive Card."""
+def render(reply: Reply, *, project_id: int, project: str | None = None) -> dict[str, Any]:
+    """Render one neutral reply as a Teams message activity carrying an Adaptive Card.
+
+    `project` names the project a question belongs to, which its card shows.
+    """
+    if isinstance(reply, SectionForm):
+        return _scaled(lambda scale: _form(reply, scale))
     reply = spell_reply(reply, command_text)
     if isinstance(reply, Ask):
-        return _scaled(lambda scale: _ask(reply, project_id, scale))
+        return _scaled(lambda scale: _ask(reply, project_id, scale, project))
     if isinstance(reply, Say):
         return _scaled(lambda scale: _say(reply.text, scale))
     if isinstance(reply, SectionDone):
@@ -293,7 +303,7 @@ def _event(name: str, payload: dict[str, Any], card: Card) -> dict[str, Any]:
     return {name: payload}
 
 
-def _ask(ask: Ask, project_id: int, scale: float) -> dict[str, Any]:
+def _ask(ask: Ask, project_id: int, scale: float, project: str | None = None) -> dict[str, Any]:
     question = ask.question
     body: list[dict[str, Any]] = []
     if ask.refusal:
@@ -309,11 +319,14 @@ def _ask(ask: Ask, project_id: int, scale: float) -> dict[str, Any]:
             _subtle(f"Current answer: {current}. Reply to change it, or `keep` to keep it.")
         )
     example = fit(question.example, _limit(NOTE_LIMIT, scale))
-    body.append(_subtle(f"Question {ask.number} of {ask.total} · e.g. {example}"))
+    where = f"{fit(project, _limit(NAME_LIMIT, scale))} · " if project else ""
+    body.append(_subtle(f"{where}Question {ask.number} of {ask.total} · e.g. {example}"))
 
-    buttons, hidden = _buttons(ask)
-    if hidden:
-        body.append(_subtle(f"… {hidden} more choices not shown as buttons: type your answer."))
+    if _chooses_from_a_list(question.kind, question.choices):
+        body.append(_choice_input(ask))
+    buttons = _buttons(ask)
+    if ask.opens_section and project_id:
+        buttons.append(form_button(ask.section.id, project_id))
     actions = None
     if len(buttons) <= ACTIONS_PER_SET:
         actions = buttons
@@ -328,8 +341,54 @@ def _ask(ask: Ask, project_id: int, scale: float) -> dict[str, Any]:
     )
 
 
-def _buttons(ask: Ask) -> tuple[list[dict[str, Any]], int]:
-    """Return the question's buttons, and how many choices had no room for one."""
+# Choices become a list to pick from, with one button, when there are more than this many or
+# one is longer than this: Teams cuts buttons side by side to a few letters ("Shad…", "Can…").
+MAX_CHOICE_BUTTONS = 3
+CHOICE_BUTTON_CHARS = 20
+FORM_BUTTON = "Fill in as a form"
+
+
+def _chooses_from_a_list(kind: str, choices: tuple[str, ...]) -> bool:
+    many = len(choices) > MAX_CHOICE_BUTTONS
+    return kind == "choice" and (many or any(len(c) > CHOICE_BUTTON_CHARS for c in choices))
+
+
+def choice_input_id(question_id: str) -> str:
+    """Name a question's list of choices; Teams sends the picked one beside the Answer button's data."""
+    return f"answer:{question_id}"
+
+
+def _choice_input(ask: Ask) -> dict[str, Any]:
+    return {
+        "type": "Input.ChoiceSet",
+        "id": choice_input_id(ask.question.id),
+        "label": "Your answer",
+        "style": "compact",
+        "placeholder": "Choose one",
+        "choices": [
+            {"title": _plain(choice, TITLE_LIMIT), "value": choice}
+            for choice in ask.question.choices
+        ],
+    }
+
+
+def submitted_answer(value: Mapping[str, Any]) -> str | None:
+    """Read the choice an Answer button sent from its question's list, or None when none was picked."""
+    data = value.get("mlplan_answer")
+    if not isinstance(data, Mapping):
+        return None
+    picked = value.get(choice_input_id(str(data.get("question_id"))))
+    return picked if isinstance(picked, str) and picked else None
+
+
+def form_button(section_id: str, project_id: int) -> dict[str, Any]:
+    """Make the button that asks for a section's form."""
+    data = {"mlplan_form_open": {"project_id": project_id, "section_id": section_id}}
+    return _submit(FORM_BUTTON, data)
+
+
+def _buttons(ask: Ask) -> list[dict[str, Any]]:
+    """Return the question's buttons: a choice each (or one Answer for a list), Skip, later."""
     qid = ask.question.id
 
     def answer(title: str, text: str, shown: str) -> dict[str, Any]:
@@ -337,17 +396,115 @@ def _buttons(ask: Ask) -> tuple[list[dict[str, Any]], int]:
         return _submit(title, data)
 
     buttons: list[dict[str, Any]] = []
-    hidden = 0
-    if ask.question.kind == "choice":
-        choices = ask.question.choices
-        room = MAX_ACTIONS - 2
-        buttons = [answer(choice, choice, choice) for choice in choices[:room]]
-        hidden = max(0, len(choices) - room)
+    if _chooses_from_a_list(ask.question.kind, ask.question.choices):
+        buttons = [answer("Answer", "", "")]  # the picked choice comes beside it
+    elif ask.question.kind == "choice":
+        buttons = [answer(choice, choice, choice) for choice in ask.question.choices]
     elif ask.question.kind == "yesno":
         buttons = [answer("Yes", "yes", "Yes"), answer("No", "no", "No")]
-    buttons.append(answer("Skip", "skip", "skipped"))
-    buttons.append(answer("Answer later", "skip", "left for later"))
-    return buttons, hidden
+    skip, later = (
+        answer("Skip", "skip", "skipped"),
+        answer("Answer later", "skip", "left for later"),
+    )
+    if buttons and buttons[0]["title"] == "Answer":  # skipping needs no choice picked
+        skip["associatedInputs"] = later["associatedInputs"] = "none"
+    buttons += [skip, later]
+    return buttons
+
+
+# Forms
+
+
+def form_input_id(question_id: str) -> str:
+    """Name a form's input for one question; Teams sends its value beside the Save button's data."""
+    return f"q:{question_id}"
+
+
+def _number_value(text: str | None) -> int | float | None:
+    try:
+        number = float(text) if text else None
+    except ValueError:
+        return None
+    return int(number) if number is not None and number.is_integer() else number
+
+
+def _form_input(field: FormField, scale: float) -> tuple[dict[str, Any], str | None]:
+    """Return a form field's input, and the text it shows of a person (to tell it unchanged)."""
+    question = field.question
+    shown = field.entered if field.entered is not None else field.initial
+    label = fit(question.label, _limit(LABEL_LIMIT, scale))
+    element: dict[str, Any] = {"id": form_input_id(question.id), "label": label}
+    person = None
+    if question.kind == "number":
+        element["type"] = "Input.Number"
+        number = _number_value(shown)
+        if number is not None:
+            element["value"] = number
+    elif question.kind == "date":
+        element["type"] = "Input.Date"
+        if shown:
+            element["value"] = shown
+    elif question.kind in ("choice", "yesno"):
+        pairs = (
+            [("Yes", "yes"), ("No", "no")]
+            if question.kind == "yesno"
+            else [(c, c) for c in question.choices]
+        )
+        element |= {
+            "type": "Input.ChoiceSet",
+            "style": "expanded" if question.kind == "yesno" else "compact",
+            "choices": [{"title": _plain(t, TITLE_LIMIT), "value": v} for t, v in pairs],
+        }
+        if shown in {v for _, v in pairs}:
+            element["value"] = shown
+    else:
+        element["type"] = "Input.Text"
+        if question.kind == "text":
+            element["isMultiline"] = True
+        else:
+            element["placeholder"] = _plain(question.example, _limit(NOTE_LIMIT, scale))
+        if question.kind == "user" and field.entered is None and field.value:
+            shown = person = _plain(person_name(field.value), NAME_LIMIT)
+        if shown:
+            element["value"] = shown
+    if field.error:
+        element["errorMessage"] = _plain(field.error, _limit(BLOCK_LIMIT, scale))
+    return element, person
+
+
+def _form(form: SectionForm, scale: float) -> dict[str, Any]:
+    """Render a section's form: each question that applies as an input, prefilled, one Save.
+
+    A refused field shows why under its input, in red; the others keep what was entered.
+    """
+    section = form.section
+    title = f"{section.order}. {section.title}"
+    body = [
+        _heading(fit(title, _limit(TITLE_LIMIT, scale))),
+        _subtle(fit(f"{form.project} · {section.intro}", _limit(NOTE_LIMIT, scale))),
+        _subtle(
+            "Each answer is read as a typed one would be. A field left empty keeps its answer."
+        ),
+    ]
+    if form.errors:
+        count = len(form.errors)
+        fields = "field was" if count == 1 else "fields were"
+        body.insert(1, _attention(f"⚠️ Nothing was saved: {count} {fields} not understood."))
+    people: dict[str, str] = {}
+    for field in form.fields:
+        body.append(_text(fit(field.question.prompt, _limit(PROMPT_LIMIT, scale)), separator=True))
+        element, person = _form_input(field, scale)
+        body.append(element)
+        if person is not None:
+            people[field.question.id] = person
+        if field.error:
+            body.append(_attention(fit(field.error, _limit(BLOCK_LIMIT, scale))))
+    about = {"project_id": form.project_id, "section_id": section.id}
+    save = _submit("Save", {"mlplan_form": {**about, "people": people}})
+    text = f"{form.project}: {section.title} as a form"
+    return _activity(
+        text, _card(body, actions=[save]), {"mlplan_form": about}, limit=_limit(TEXT_LIMIT, scale)
+    )
 
 
 # Cards

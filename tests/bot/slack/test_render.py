@@ -214,8 +214,10 @@ def test_every_packaged_question_renders_within_slack_limits():
         )
         check_structure(message)
         assert message["metadata"]["event_payload"]["question_id"] == question_id
-        expected = len(question.choices) + (2 if question.kind == "yesno" else 0) + 2
+        # choices, yes and no, Skip, Answer later, and the section's "Fill in as a form"
+        expected = len(question.choices) + (2 if question.kind == "yesno" else 0) + 3
         assert len(buttons(message)) == expected
+        assert buttons(message)[-1]["action_id"] == f"form:{FLOW.section_of[question_id].id}"
 
 
 def test_many_choices_are_split_into_actions_blocks_of_at_most_25():

@@ -26,6 +26,7 @@ from bot.teams.render import (
     parent_message,
     reminder_after_action,
     render,
+    submitted_answer,
     submitted_due,
     teams_text,
     text_only,
@@ -233,9 +234,20 @@ def facts(activity: dict) -> list[dict]:
 
 
 def answers(activity: dict) -> list[tuple[str, str, str]]:
+    """A question's answer buttons: (title, answer, shown); not the form's button."""
     return [
         (b["title"], b["data"]["mlplan_answer"]["answer"], b["data"]["mlplan_answer"]["shown"])
         for b in buttons(activity)
+        if "mlplan_answer" in b["data"]
+    ]
+
+
+def choice_list(activity: dict) -> list[str]:
+    """The values of a question's list of choices (empty when its choices are buttons)."""
+    return [
+        choice["value"]
+        for element in elements(card_of(activity), "Input.ChoiceSet")
+        for choice in element["choices"]
     ]
 
 
@@ -334,12 +346,26 @@ def test_every_packaged_question_renders_a_valid_card(variant):
         expected = list(question.choices) if question.kind == "choice" else []
         if question.kind == "yesno":
             expected = ["yes", "no"]
+        listed = choice_list(activity)
+        if listed:  # many or long choices: a list to pick from, and one Answer button
+            assert listed == expected
+            expected = [""]
         assert [answer for _, answer, _ in answers(activity)] == [*expected, "skip", "skip"]
         for button in buttons(activity):
             assert button["type"] == "Action.Submit"
+            if "mlplan_form_open" in button["data"]:
+                assert variant.get("opens_section")
+                section = FLOW.section_of[question_id].id
+                assert button["data"] == {
+                    "mlplan_form_open": {"project_id": 3, "section_id": section}
+                }
+                continue
             assert set(button["data"]) == {"mlplan_answer"}
             assert set(button["data"]["mlplan_answer"]) == {"question_id", "answer", "shown"}
             assert button["data"]["mlplan_answer"]["question_id"] == question_id
+        assert any("mlplan_form_open" in b["data"] for b in buttons(activity)) == bool(
+            variant.get("opens_section")
+        )
         texts = all_texts(card_of(activity))
         assert teams_text(question.prompt) in texts
         assert (
@@ -400,7 +426,8 @@ def test_opening_question_names_its_section_and_a_later_one_does_not():
     first = card_of(render(ask("stage", opens_section=True), project_id=7))["body"]
     later = card_of(render(ask("stage"), project_id=7))["body"]
 
-    assert first[0]["text"] == f"{section.order}. {section.title}"
+    # Escaped: "2. Machine Learning Canvas" would be an ordered list, indented and clipped.
+    assert first[0]["text"] == f"{section.order}\\. {section.title}"
     assert first[0]["weight"] == "Bolder" and first[0]["size"] == "Large"
     assert first[1]["text"] == teams_text(section.intro) and first[1]["isSubtle"] is True
     assert first[2]["text"] == FLOW.questions["stage"].prompt
@@ -431,41 +458,55 @@ def test_current_answer_is_shown_with_how_to_keep_it():
     )
 
 
-def test_many_choices_go_into_action_sets_of_five():
+def test_many_choices_are_a_list_to_pick_from_with_one_answer_button():
     choices = tuple(f"Option {i}" for i in range(30))
     question = FLOW.questions["stage"].model_copy(update={"choices": choices})
     activity = render(ask("stage", question=question), project_id=7)
 
     card = check_activity(activity)
-    assert "actions" not in card
-    sets = [e for e in card["body"] if e["type"] == "ActionSet"]
-    assert [len(s["actions"]) for s in sets] == [5] * 6 + [2]
-    assert [answer for _, answer, _ in answers(activity)] == [*choices, "skip", "skip"]
+    (listed,) = elements(card, "Input.ChoiceSet")
+    assert listed["id"] == "answer:stage" and listed["style"] == "compact"
+    assert [c["value"] for c in listed["choices"]] == list(choices)
+    assert [title for title, _, _ in answers(activity)] == ["Answer", "Skip", "Answer later"]
+    # Skip and later send no choice, so Teams must not ask for one first.
+    assert [b.get("associatedInputs") for b in buttons(activity)] == [None, "none", "none"]
     assert activity["value"]["mlplan_question"]["choices"] == list(choices)
 
 
-def test_more_choices_than_buttons_say_so():
-    choices = tuple(f"Option {i}" for i in range(150))
-    question = FLOW.questions["stage"].model_copy(update={"choices": choices})
-    activity = render(ask("stage", question=question), project_id=7)
+def test_five_short_choices_are_a_list_and_three_stay_buttons():
+    five = render(ask("deployment_pattern"), project_id=7)
+    three = render(ask("stage"), project_id=7)
 
-    card = check_activity(activity)
-    assert len(buttons(activity)) == 100
-    assert [title for title, _, _ in answers(activity)][-2:] == ["Skip", "Answer later"]
-    assert "… 52 more choices not shown as buttons: type your answer." in all_texts(card)
-    assert activity["value"]["mlplan_question"]["choices"] == list(choices)
+    assert choice_list(five) == list(FLOW.questions["deployment_pattern"].choices)
+    assert choice_list(three) == []
+    assert [a for _, a, _ in answers(three)] == ["MVP", "Growth", "Maturity", "skip", "skip"]
 
 
-def test_long_choice_is_cut_on_its_button_but_answers_whole():
+def test_the_picked_choice_is_read_beside_the_answer_buttons_data():
+    activity = render(ask("deployment_pattern"), project_id=7)
+    (answer,) = [b for b in buttons(activity) if b["title"] == "Answer"]
+    value = {**answer["data"], "answer:deployment_pattern": "Champion-challenger"}
+
+    assert submitted_answer(value) == "Champion-challenger"
+    assert submitted_answer(answer["data"]) is None
+
+
+def test_long_choice_is_whole_in_the_list_and_answers_whole():
     choice = "A very long choice " * 10
     question = FLOW.questions["stage"].model_copy(update={"choices": (choice, "Short", "")})
     activity = render(ask("stage", question=question), project_id=7)
 
-    first, _, empty = buttons(activity)[:3]
-    assert len(first["title"]) <= 75 and first["title"].endswith(CUT_NOTE)
-    assert first["data"]["mlplan_answer"]["answer"] == choice
-    assert first["data"]["mlplan_answer"]["shown"] == choice
-    assert empty["title"]  # Teams refuses a button without a title
+    card = check_activity(activity)
+    (listed,) = elements(card, "Input.ChoiceSet")
+    assert listed["choices"][0]["value"] == choice
+    assert listed["choices"][2]["title"]  # Teams refuses a choice without a title
+    assert all(len(b["title"]) <= 75 for b in buttons(activity))
+
+
+def test_question_card_names_its_project():
+    activity = render(ask("problem"), project_id=7, project="Churn model")
+
+    assert any(t.startswith("Churn model · Question 3 of 81") for t in all_texts(card_of(activity)))
     check_activity(activity)
 
 
