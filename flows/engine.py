@@ -8,7 +8,7 @@ from datetime import datetime
 from flows import summary
 from flows.display import display
 from flows.model import Flow, Question
-from flows.parse import ParseError, parse_answer
+from flows.parse import ParseError
 from flows.progress import progress
 from flows.replies import Ask, CommandRef, IntakeDone, Reply, Say, SectionDone, Show
 from flows.state import Recorded, State, Turn
@@ -71,14 +71,7 @@ def advance(flow: Flow, state: State, text: str, *, now: datetime) -> Turn:
             return _move_on(flow, state, question, recorded=())
         return _move_on(flow, state, question, (Recorded(question.id, None, text, skipped=True),))
     try:
-        value = parse_answer(
-            question.kind,
-            text,
-            now=now,
-            choices=question.choices,
-            allow_range=question.allow_range,
-            future_only=question.future_only,
-        )
+        value = question.parse(text, now=now)
     except ParseError as err:
         return Turn(state, (_ask(flow, state, question, refusal=str(err)),))
     return _move_on(flow, state, question, (Recorded(question.id, value, text),))
@@ -88,14 +81,7 @@ def revise(flow: Flow, state: State, question_id: str, text: str, *, now: dateti
     """Take a changed earlier answer: a new version of it, the open question left as it is."""
     question = flow.questions[question_id]
     try:
-        value = parse_answer(
-            question.kind,
-            text,
-            now=now,
-            choices=question.choices,
-            allow_range=question.allow_range,
-            future_only=question.future_only,
-        )
+        value = question.parse(text, now=now)
     except ParseError as err:
         return Turn(state, (Say(f"Your change to “{question.label}” was not saved. {err}"),))
     revised = replace(state, answers={**state.answers, question_id: value})

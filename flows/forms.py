@@ -15,7 +15,7 @@ from typing import Any
 from flows import engine, summary
 from flows.display import answer_field, person_name
 from flows.model import Flow, Question, Section
-from flows.parse import ParseError, mention_token, parse_answer
+from flows.parse import ParseError, mention_token
 from flows.progress import progress
 from flows.replies import Card, Field, Reply, SectionDone, Show
 from flows.state import Recorded, State, Turn
@@ -131,14 +131,7 @@ def submit(
         if text == initial_text(question, answers.get(question.id)):
             continue
         try:
-            value = parse_answer(
-                question.kind,
-                text,
-                now=now,
-                choices=question.choices,
-                allow_range=question.allow_range,
-                future_only=question.future_only,
-            )
+            value = question.parse(text, now=now)
         except ParseError as err:
             errors[question.id] = str(err)
             continue

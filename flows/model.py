@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
+from datetime import datetime
 from functools import cache
 from importlib import resources
 from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from flows.parse import parse_answer
 
 Kind = Literal["text", "number", "money", "percent", "date", "user", "choice", "yesno"]
 KINDS: tuple[str, ...] = Kind.__args__
@@ -142,6 +145,17 @@ class Question(_Strict):
     def applies(self, answers: Mapping[str, Any]) -> bool:
         """Tell whether this question's condition on earlier answers holds (skipped never does)."""
         return self.when is None or self.when.holds(answers)
+
+    def parse(self, text: str, *, now: datetime) -> Any:
+        """Parse an answer to this question with its kind, choices and limits (raises ParseError)."""
+        return parse_answer(
+            self.kind,
+            text,
+            now=now,
+            choices=self.choices,
+            allow_range=self.allow_range,
+            future_only=self.future_only,
+        )
 
 
 class SectionWarning(_Strict):
