@@ -19,9 +19,7 @@ from bot.notify import Notifier
 from bot.scheduler import Scheduler, Ticker, start_ticking
 from bot.settings import Settings
 from bot.slack import app as slack
-from bot.slack.placement import SlackDirections
 from bot.teams import app as teams
-from bot.teams.placement import TeamsDirections
 from bot.tracking import Tracking
 from flows.model import Flow, default_flow
 from storage import db
@@ -85,11 +83,9 @@ def build_scheduler(
     """Build the scheduler with a notifier for each connected platform."""
     notifiers = {}
     if slack_adapter is not None:
-        notifiers["slack"] = Notifier(
-            SlackDirections(runtime.settings.mlplan_slash_command), slack_adapter.delivery
-        )
+        notifiers["slack"] = Notifier(slack_adapter.delivery)
     if teams_adapter is not None:
-        notifiers["msteams"] = Notifier(TeamsDirections(), teams_adapter.delivery)
+        notifiers["msteams"] = Notifier(teams_adapter.delivery)
     return Scheduler(
         sessions=runtime.sessions,
         default_timezone=runtime.settings.timezone,

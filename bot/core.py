@@ -380,8 +380,7 @@ class _Turn:
             workspace_id=workspace_id,
             platform=self.out.platform,
             now=now,
-            project_id=project_id if project_id is not None else row.project_id,
-            **row.options(),
+            **row.options(project_id),
         )
         self.queued = True
 

@@ -32,9 +32,18 @@ class Row:
     # conversation (a Teams reminder); replies take their outcome's project.
     project_id: int | None = None
 
-    def options(self) -> dict[str, Any]:
-        """Return the routing as the outbox's keyword arguments."""
+    def conversation(self, project_id: int | None) -> str:
+        """Name the conversation this row keeps its order in: its project's, or where it goes."""
+        if project_id is not None:
+            return f"project:{project_id}"
+        return f"to:{self.channel or self.user_id or ''}"
+
+    def options(self, project_id: int | None = None) -> dict[str, Any]:
+        """Return the routing as the outbox's keyword arguments (`project_id`: the outcome's)."""
+        project_id = project_id if project_id is not None else self.project_id
         return {
+            "project_id": project_id,
+            "conversation": self.conversation(project_id),
             "payload": self.payload,
             "method": self.method,
             "channel": self.channel,

@@ -1,27 +1,39 @@
-"""Send an outbox in order, retrying: the part every platform's delivery shares.
+"""Send the outbox in order, retrying, for every platform: a platform only says how to send one row.
 
-A platform's delivery subclasses `OutboxSender` and says how to send one row (`_send`) and
-which conversation a row belongs to; this class claims due rows, keeps each conversation in
-order (a later message waits while an earlier one is being retried), and records the outcome.
+The core queues each message with the change that causes it (`bot.core`, `bot.notify`); this
+sender claims what is due, keeps each conversation in order (nothing overtakes a waiting message
+of its conversation, across passes, processes and restarts: `storage.outbox.heads`), records the
+outcome, gives up after `MAX_ATTEMPTS` or at once on a permanent error, and tells someone once
+when a message could not be sent. A platform supplies a `Transport` (one row in, a `Sent`,
+`Retry` or `Failed` out; no storage) and `Directions` (how it places a notice).
 """
 
 from __future__ import annotations
 
-import abc
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Hashable
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from storage import outbox
-from storage.outbox import Message
+from bot.placement import Row
+from flows.replies import Reply, Say
+from storage import outbox, people, projects, references, workspaces
+from storage.outbox import CLAIM_FOR, Message
 
+__all__ = ["Failed", "Message", "OutboxSender", "Retry", "Sent", "Transport", "Where"]
 log = logging.getLogger("mlplan")
 MAX_BACKOFF = timedelta(hours=1)
+# After this many tries a message is given up (about an hour of backoff) and someone is told.
+MAX_ATTEMPTS = 8
+# A send that takes longer is abandoned and retried: a claim always outlives the send holding it.
+SEND_WITHIN = CLAIM_FOR.total_seconds() / 3
+# Conversations sent to at the same time; each one's messages still go out one by one.
+AT_ONCE = 8
 
 
 def backoff(attempts: int) -> timedelta:
@@ -29,14 +41,104 @@ def backoff(attempts: int) -> timedelta:
     return min(timedelta(seconds=15) * (2 ** min(attempts, 12)), MAX_BACKOFF)
 
 
-class OutboxSender(abc.ABC):
-    """Claim due outbox rows of one platform and send them, one conversation in order."""
+@dataclass(frozen=True)
+class Where:
+    """What the core knows of where a row goes, read before it is sent.
+
+    `workspace`: the platform's own id of the workspace (a Slack team); `channel` and `parent`:
+    the project's conversation and the platform's id of its parent message, once sent;
+    `reference`: the stored conversation reference of the row's destination (Teams), and `seed`:
+    any working reference of the workspace, to open a person's chat when there is none yet.
+    """
+
+    workspace: str | None = None
+    channel: str | None = None
+    parent: str | None = None
+    reference: Mapping[str, Any] | None = None
+    seed: Mapping[str, Any] | None = None
+    broken: str | None = None  # the destination was marked broken earlier: why
+
+
+@dataclass(frozen=True)
+class Sent:
+    """The platform took the message: its id, the project's thread it started, references learnt."""
+
+    message_id: str | None
+    thread: tuple[str, str] | None = None  # (channel, parent id) when the row starts the thread
+    remember: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Retry:
+    """Try again later: after `after` (a Retry-After), else after the sender's backoff."""
+
+    error: str
+    after: timedelta | None = None
+
+
+@dataclass(frozen=True)
+class Failed:
+    """Given up for good.
+
+    `gone`: the destination itself refuses mlplan (bot removed, channel archived): every pending
+    message to it is given up too. `broken`: a stored reference to mark broken. `told`: the
+    platform already told the person (a Slack response_url). `explain`: what to tell them.
+    """
+
+    error: str
+    gone: bool = False
+    broken: str | None = None
+    told: bool = False
+    explain: str | None = None
+
+
+Outcome = Sent | Retry | Failed
+
+
+class Transport(Protocol):
+    """How one platform sends one queued row (and nothing else: no storage, no ordering)."""
+
+    platform: str
+    uses_references: bool  # read the stored conversation reference of each row's destination
+
+    async def send(self, message: Message, where: Where) -> Outcome:
+        """Send one row; say what became of it."""
+
+    async def tell(self, message: Message, text: str) -> bool:
+        """Tell the person who caused a message at once, where the platform lets us (else False)."""
+
+
+class Directions(Protocol):
+    """How a platform reaches a person, a channel or a chat outside any conversation."""
 
     platform: str
 
-    def __init__(self, *, sessions: async_sessionmaker, clock: Callable[[], datetime]):
+    def to_person(self, person_id: str, reply: Reply) -> Row:
+        """Place a direct message to a person."""
+
+    def to_project(self, project_id: int, reply: Reply) -> Row:
+        """Place a message in a project's conversation."""
+
+    def digest(self, target_id: str, digest: Any) -> list[Row]:
+        """Place a digest, in as few messages as the platform's limits allow."""
+
+
+class OutboxSender:
+    """Claim due outbox rows of one platform and send them through its transport, in order."""
+
+    def __init__(
+        self,
+        *,
+        sessions: async_sessionmaker,
+        clock: Callable[[], datetime],
+        transport: Transport,
+        directions: Directions,
+    ):
         self.sessions = sessions
         self.clock = clock
+        self.transport = transport
+        self.directions = directions
+        self.platform = transport.platform
         self._tasks: set[asyncio.Task] = set()
         self._lock = asyncio.Lock()
 
@@ -55,55 +157,230 @@ class OutboxSender(abc.ABC):
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
-    async def deliver(self, now: datetime | None = None) -> int:
-        """Send every due message, oldest first; a conversation's later messages wait for its earlier ones."""
-        async with self._lock:  # one sender per process keeps each conversation in order
-            return await self._deliver(now or self.clock())
-
-    def conversation_of(self, row: Message) -> Hashable:
-        """Name the conversation a row belongs to: a project's thread, or one channel."""
-        return (
-            ("project", row.project_id) if row.project_id is not None else ("channel", row.channel)
+    def enqueue(self, session: AsyncSession, *, workspace_id: int, row: Row, now: datetime) -> None:
+        """Queue one placed row in the current transaction."""
+        outbox.enqueue(
+            session=session,
+            workspace_id=workspace_id,
+            platform=self.platform,
+            now=now,
+            **row.options(),
         )
 
-    async def _deliver(self, now: datetime) -> int:
-        async with self.sessions() as session:
-            rows = await outbox.due(session=session, platform=self.platform, now=now)
-        sent, held = 0, set()
-        for row in rows:
-            conversation = self.conversation_of(row)
-            if conversation in held:
-                continue
+    async def deliver(self, now: datetime | None = None) -> int:
+        """Send everything due, the head of each conversation at a time; return how many went out."""
+        async with self._lock:  # one pass at a time per process; claims keep processes apart
+            now = now or self.clock()
+            sent = 0
+            limit = asyncio.Semaphore(AT_ONCE)
+            while True:
+                async with self.sessions() as session:
+                    heads = await outbox.heads(session=session, platform=self.platform, now=now)
+                if not heads:
+                    return sent
+                results = await asyncio.gather(*(self._one(row, now, limit) for row in heads))
+                sent += sum(1 for result in results if isinstance(result, Sent))
+                if all(result is None for result in results):  # all claimed elsewhere
+                    return sent
+
+    async def _one(self, row: Message, now: datetime, limit: asyncio.Semaphore) -> Outcome | None:
+        async with limit:
             async with self.sessions() as session:
                 claimed = await outbox.claim(session=session, outgoing_id=row.id, now=now)
                 await session.commit()
             if not claimed:
-                held.add(conversation)
-                continue
-            outcome = await self._send(row, now)
-            if outcome:
-                sent += 1
-            elif outcome is False:  # to be tried again: what follows it waits
-                held.add(conversation)
-        return sent
+                return None
+            try:
+                where = await self._where(row)
+                if where.broken is not None:  # reported when it broke; not tried again
+                    result: Outcome = Failed(f"conversation_gone: {where.broken}", told=True)
+                elif row.in_thread and where.parent is None and not row.starts_thread:
+                    result = Retry("waiting for the parent message", timedelta(seconds=5))
+                else:
+                    result = await asyncio.wait_for(
+                        self.transport.send(row, where), timeout=SEND_WITHIN
+                    )
+            except TimeoutError:
+                result = Retry("timeout")
+            except Exception as error:  # one bad row must not stop the others: retry it later
+                log.exception("sending a %s message failed", self.platform)
+                result = Retry(type(error).__name__)
+            await self._record(row, result, now)
+            return result
 
-    @abc.abstractmethod
-    async def _send(self, row: Message, now: datetime) -> bool | None:
-        """Send one claimed row and record the outcome.
+    async def _where(self, row: Message) -> Where:
+        async with self.sessions() as session:
+            workspace = await workspaces.get(session=session, workspace_id=row.workspace_id)
+            project = (
+                await projects.get_project(
+                    session=session, workspace_id=row.workspace_id, project_id=row.project_id
+                )
+                if row.project_id is not None
+                else None
+            )
+            parent = project.thread_id if project is not None else None
+            if project is not None and parent is None:
+                parent = await outbox.parent_id(session=session, project_id=project.id)
+            reference = seed = None
+            if self.transport.uses_references and row.channel:
+                found = await references.find(
+                    session=session, workspace_id=row.workspace_id, key=row.channel
+                )
+                if found is not None and found.broken_at is not None:
+                    return Where(broken=found.broken_reason or "broken")
+                reference = found.reference if found is not None else None
+                if reference is None:
+                    working = await references.any_working(
+                        session=session, workspace_id=row.workspace_id
+                    )
+                    seed = working.reference if working is not None else None
+        return Where(
+            workspace=workspace.external_id if workspace is not None else None,
+            channel=project.channel_id if project is not None else None,
+            parent=parent,
+            reference=reference,
+            seed=seed,
+        )
 
-        Return True when it went out, False when it is to be tried again (the conversation's
-        later messages wait for it), None when it was given up (they go on without it).
-        """
+    async def _record(self, row: Message, result: Outcome, now: datetime) -> None:
+        if isinstance(result, Sent):
+            await self._sent(row, result, now)
+            return
+        if isinstance(result, Retry) and row.attempts + 1 < MAX_ATTEMPTS:
+            log.warning("a %s message failed (%s); will retry", self.platform, result.error)
+            after = result.after if result.after is not None else backoff(row.attempts)
+            await self._finish(row, now, error=result.error, retry_at=now + after)
+            return
+        if isinstance(result, Retry):
+            result = Failed(f"gave up after {MAX_ATTEMPTS} tries: {result.error}")
+        log.warning("a %s message failed for good: %s", self.platform, result.error)
+        await self._failed(row, result, now)
+
+    async def _sent(self, row: Message, sent: Sent, now: datetime) -> None:
+        async with self.sessions() as session:
+            await outbox.finish(
+                session=session, outgoing_id=row.id, now=now, sent_id=sent.message_id
+            )
+            if sent.thread is not None and row.project_id is not None:
+                channel, parent = sent.thread
+                await projects.set_thread(
+                    session=session, project_id=row.project_id, channel_id=channel, thread_id=parent
+                )
+            for key, reference in sent.remember.items():
+                await references.remember(
+                    session=session,
+                    workspace_id=row.workspace_id,
+                    key=key,
+                    reference=dict(reference),
+                    now=now,
+                )
+            await session.commit()
 
     async def _finish(
         self, row: Message, now: datetime, *, error: str, retry_at: datetime | None
     ) -> None:
-        """Record a failed try: to be tried again at `retry_at`, or (None) failed for good."""
         async with self.sessions() as session:
             await outbox.finish(
                 session=session, outgoing_id=row.id, now=now, error=error, retry_at=retry_at
             )
             await session.commit()
+
+    async def _failed(self, row: Message, failed: Failed, now: datetime) -> None:
+        """Give a row up; with it what can no longer arrive; tell someone once."""
+        newly_broken = False
+        async with self.sessions() as session:
+            await outbox.finish(
+                session=session, outgoing_id=row.id, now=now, error=failed.error, retry_at=None
+            )
+            if row.starts_thread and row.project_id is not None:
+                await outbox.fail_pending(
+                    session=session,
+                    project_id=row.project_id,
+                    error=f"the parent message failed: {failed.error}",
+                )
+            elif failed.gone and row.channel:
+                await outbox.fail_pending(
+                    session=session,
+                    workspace_id=row.workspace_id,
+                    platform=self.platform,
+                    channel=row.channel,
+                    error=f"mlplan cannot write there: {failed.error}",
+                )
+            if failed.broken is not None:
+                newly_broken = await self._break(session, row, failed, now)
+            await session.commit()
+        if failed.broken is not None and not newly_broken:
+            return  # reported when it broke
+        if failed.told or not row.tells_failure:
+            return
+        await self._tell(row, failed, now)
+
+    async def _break(self, session: AsyncSession, row: Message, failed: Failed, now) -> bool:
+        key = failed.broken
+        found = await references.find(session=session, workspace_id=row.workspace_id, key=key)
+        if found is None:  # a chat that could not even be opened: remember it as broken
+            await references.remember(
+                session=session, workspace_id=row.workspace_id, key=key, reference={}, now=now
+            )
+        newly = await references.mark_broken(
+            session=session, workspace_id=row.workspace_id, key=key, reason=failed.error, now=now
+        )
+        if newly:
+            log.warning("%s conversation %s marked broken", self.platform, key.split(":")[0])
+        return newly
+
+    async def _tell(self, row: Message, failed: Failed, now: datetime) -> None:
+        """Tell the person who caused the message, else the project's conversation or owner."""
+        text = failed.explain or (
+            f"A message of mine could not be delivered ({failed.error}). Type status to see"
+            " where the plan stands."
+        )
+        if row.response_url and await self.transport.tell(row, text):
+            return
+        if row.project_id is None:
+            return  # a reminder or digest to someone unreachable: logged above
+        async with self.sessions() as session:
+            project = await projects.get_project(
+                session=session, workspace_id=row.workspace_id, project_id=row.project_id
+            )
+            if project is None:
+                return
+            if failed.broken and failed.broken.startswith("person:"):
+                text = await self._unreachable(session, row, failed.broken)
+            if failed.gone and _in_conversation_of(row, project):
+                owner = (project.owner or {}).get("id")
+                if not owner:
+                    return
+                placed = self.directions.to_person(owner, Say(f"About {project.name}: {text}"))
+            else:
+                placed = self.directions.to_project(project.id, Say(text))
+            outbox.enqueue(
+                session=session,
+                workspace_id=row.workspace_id,
+                platform=self.platform,
+                now=now,
+                **(placed.options() | {"tells_failure": False}),
+            )
+            await session.commit()
+
+    async def _unreachable(self, session: AsyncSession, row: Message, key: str) -> str:
+        person = await people.find(
+            session=session, workspace_id=row.workspace_id, person_id=key.removeprefix("person:")
+        )
+        name = person.name if person is not None and person.name else "someone"
+        return (
+            f"I could not reach {name} (the app was removed from their chat with me, or the chat"
+            " is gone), so their reminders are paused until they message me."
+        )
+
+
+def _in_conversation_of(row: Message, project: projects.Project) -> bool:
+    """Tell whether a row goes to its project's own conversation (not to a person's chat)."""
+    return (
+        row.in_thread
+        or row.starts_thread
+        or row.channel in (project.channel_id, f"project:{project.id}")
+    )
 
 
 async def flush_forever(sender: OutboxSender, every: float) -> None:

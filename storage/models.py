@@ -222,12 +222,20 @@ class Outgoing(Base):
     """A message to send, stored with the change that caused it and sent after; kept until sent."""
 
     __tablename__ = "outbox"
-    __table_args__ = (sa.Index("ix_outbox_due", "status", "next_attempt_at"),)
+    __table_args__ = (
+        sa.Index("ix_outbox_due", "status", "next_attempt_at"),
+        sa.Index("ix_outbox_conversation", "platform", "conversation", "status", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     workspace_id: Mapped[int] = mapped_column(sa.ForeignKey("workspaces.id", ondelete="CASCADE"))
     project_id: Mapped[int | None] = mapped_column(sa.ForeignKey("projects.id", ondelete="CASCADE"))
     platform: Mapped[str] = mapped_column(sa.String(16))
+    # The conversation this message keeps its order in (`project:<id>`, or `to:<where it goes>`):
+    # nothing of a conversation is sent while an earlier message of it is still pending.
+    conversation: Mapped[str] = mapped_column(sa.String(300), server_default="")
+    # Whether a failure for good is told to someone (not for the notices of failures themselves).
+    tells_failure: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     # post, update or ephemeral
     method: Mapped[str] = mapped_column(sa.String(16))
     channel: Mapped[str | None] = mapped_column(sa.String(128))

@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from storage.models import Outgoing, ProcessedEvent
 
@@ -28,6 +29,7 @@ class Message:
     workspace_id: int
     project_id: int | None
     platform: str
+    conversation: str
     method: str
     channel: str | None
     in_thread: bool
@@ -37,6 +39,7 @@ class Message:
     payload: dict[str, Any]
     response_url: str | None
     attempts: int
+    tells_failure: bool
 
     @classmethod
     def of(cls, row: Outgoing) -> Message:
@@ -46,6 +49,7 @@ class Message:
             workspace_id=row.workspace_id,
             project_id=row.project_id,
             platform=row.platform,
+            conversation=row.conversation,
             method=row.method,
             channel=row.channel,
             in_thread=row.in_thread,
@@ -55,6 +59,7 @@ class Message:
             payload=row.payload,
             response_url=row.response_url,
             attempts=row.attempts,
+            tells_failure=row.tells_failure,
         )
 
 
@@ -75,7 +80,9 @@ def enqueue(
     platform: str,
     payload: dict[str, Any],
     now: datetime,
+    conversation: str,
     project_id: int | None = None,
+    tells_failure: bool = True,
     method: str = "post",
     channel: str | None = None,
     in_thread: bool = False,
@@ -84,12 +91,17 @@ def enqueue(
     user_id: str | None = None,
     response_url: str | None = None,
 ) -> None:
-    """Add a message to send; it goes out after the surrounding transaction commits."""
+    """Add a message to send; it goes out after the surrounding transaction commits.
+
+    `conversation` names what it keeps its order in: it waits for every earlier message of it.
+    """
     session.add(
         Outgoing(
             workspace_id=workspace_id,
             project_id=project_id,
             platform=platform,
+            conversation=conversation,
+            tells_failure=tells_failure,
             method=method,
             channel=channel,
             in_thread=in_thread,
@@ -106,24 +118,44 @@ def enqueue(
     )
 
 
-async def due(
-    *,
-    session: AsyncSession,
-    platform: str,
-    now: datetime,
-    project_id: int | None = None,
-    limit: int = 200,
+async def heads(
+    *, session: AsyncSession, platform: str, now: datetime, limit: int = 200
 ) -> list[Message]:
-    """List pending messages whose time has come, oldest first (the order they must arrive in)."""
+    """List the messages to send now: the oldest pending one of each conversation, if it is due.
+
+    A conversation whose oldest pending message waits (a retry later, a claim by another
+    process) has nothing to send: its later messages never overtake it, across passes,
+    processes and restarts.
+    """
+    earlier = aliased(Outgoing)
+    waiting_before = (
+        sa.select(earlier.id)
+        .where(
+            earlier.platform == Outgoing.platform,
+            earlier.conversation == Outgoing.conversation,
+            earlier.status == "pending",
+            earlier.id < Outgoing.id,
+        )
+        .exists()
+    )
     query = sa.select(Outgoing).where(
         Outgoing.platform == platform,
         Outgoing.status == "pending",
         Outgoing.next_attempt_at <= now,
         sa.or_(Outgoing.claimed_until.is_(None), Outgoing.claimed_until < now),
+        ~waiting_before,
     )
-    if project_id is not None:
-        query = query.where(Outgoing.project_id == project_id)
     rows = await session.scalars(query.order_by(Outgoing.id).limit(limit))
+    return [Message.of(row) for row in rows]
+
+
+async def pending(*, session: AsyncSession, platform: str) -> list[Message]:
+    """List every message still to be sent, oldest first (for tests and the operator)."""
+    rows = await session.scalars(
+        sa.select(Outgoing)
+        .where(Outgoing.platform == platform, Outgoing.status == "pending")
+        .order_by(Outgoing.id)
+    )
     return [Message.of(row) for row in rows]
 
 
@@ -167,14 +199,32 @@ async def finish(
     )
 
 
-async def fail_pending(*, session: AsyncSession, project_id: int, error: str) -> None:
-    """Give up every pending message of a project (its thread could not be started)."""
-    await session.execute(
-        sa.update(Outgoing)
-        .where(Outgoing.project_id == project_id, Outgoing.status == "pending")
-        .values(status="failed", last_error=error, claimed_until=None)
-        .execution_options(synchronize_session=False)
+async def fail_pending(
+    *,
+    session: AsyncSession,
+    error: str,
+    project_id: int | None = None,
+    workspace_id: int | None = None,
+    platform: str | None = None,
+    channel: str | None = None,
+) -> int:
+    """Give up every pending message of a project (its thread could not be started), or of one
+    workspace's channel (mlplan can no longer write there); return how many."""
+    query = sa.update(Outgoing).where(Outgoing.status == "pending")
+    if project_id is not None:
+        query = query.where(Outgoing.project_id == project_id)
+    else:
+        query = query.where(
+            Outgoing.workspace_id == workspace_id,
+            Outgoing.platform == platform,
+            Outgoing.channel == channel,
+        )
+    result = await session.execute(
+        query.values(status="failed", last_error=error, claimed_until=None).execution_options(
+            synchronize_session=False
+        )
     )
+    return result.rowcount
 
 
 async def latest_payload(

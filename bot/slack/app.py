@@ -23,9 +23,10 @@ from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStor
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.sender import flushing
-from bot.slack.delivery import NotInstalled, SlackDelivery
+from bot.sender import OutboxSender, flushing
+from bot.slack.delivery import NotInstalled, SlackTransport
 from bot.slack.handlers import SlackListeners
+from bot.slack.placement import SlackDirections
 
 log = logging.getLogger("mlplan.slack")
 # The bot scopes an OAuth install asks for; manifest.template.yml declares the same (a test checks).
@@ -50,7 +51,7 @@ class SlackAdapter:
 
     bolt: AsyncApp
     client: AsyncWebClient
-    delivery: SlackDelivery
+    delivery: OutboxSender
     flush_every: float
     verifier: SignatureVerifier | None = None  # None over Socket Mode: Slack vouches for it
 
@@ -58,19 +59,23 @@ class SlackAdapter:
 SLACK = web.AppKey("slack", SlackAdapter)
 
 
-def web_client(token: str | None, base_url: str, *, retry_backoff: float) -> AsyncWebClient:
-    """Make the Web API client: waits out 429s, retries 5xx and connection errors with backoff."""
+def web_client(
+    token: str | None, base_url: str, *, retry_backoff: float, waits: bool = True
+) -> AsyncWebClient:
+    """Make the Web API client: retries 5xx and connection errors with a short backoff.
+
+    `waits`: also wait out 429s (for Bolt's own calls). The outbox sender's client does not
+    (`waits=False`): it must never sleep on a claimed row, so a 429 comes back to it as an error
+    whose Retry-After becomes the row's next attempt time.
+    """
     backoff = BackoffRetryIntervalCalculator(backoff_factor=retry_backoff)
-    return AsyncWebClient(
-        token=token,
-        base_url=base_url,
-        timeout=10,
-        retry_handlers=[
-            AsyncConnectionErrorRetryHandler(max_retry_count=2, interval_calculator=backoff),
-            AsyncRateLimitErrorRetryHandler(max_retry_count=3),
-            AsyncServerErrorRetryHandler(max_retry_count=2, interval_calculator=backoff),
-        ],
-    )
+    handlers = [
+        AsyncConnectionErrorRetryHandler(max_retry_count=2, interval_calculator=backoff),
+        AsyncServerErrorRetryHandler(max_retry_count=2, interval_calculator=backoff),
+    ]
+    if waits:
+        handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=3))
+    return AsyncWebClient(token=token, base_url=base_url, timeout=10, retry_handlers=handlers)
 
 
 def build(
@@ -107,13 +112,24 @@ def build(
             logger=log,
         )
 
-        async def client_for(team_id: str) -> AsyncWebClient:
-            return client
+        sending = web_client(
+            token, settings.slack_api_url, retry_backoff=retry_backoff, waits=False
+        )
 
-    delivery = SlackDelivery(sessions=runtime.sessions, client_for=client_for, clock=runtime.clock)
+        async def client_for(team_id: str, *, waits: bool = True) -> AsyncWebClient:
+            return client if waits else sending
+
+    transport = SlackTransport(lambda team_id: client_for(team_id, waits=False))
+    delivery = OutboxSender(
+        sessions=runtime.sessions,
+        clock=runtime.clock,
+        transport=transport,
+        directions=SlackDirections(settings.mlplan_slash_command),
+    )
     SlackListeners(
         core=runtime.core,
         delivery=delivery,
+        client_for=client_for,
         command=settings.mlplan_slash_command,
         clock=runtime.clock,
     ).register(bolt)
@@ -152,17 +168,17 @@ def _many_workspaces(runtime, retry_backoff: float):
         process_before_response=True,
         logger=log,
     )
-    clients: dict[str, AsyncWebClient] = {}
+    clients: dict[tuple[str, bool], AsyncWebClient] = {}
 
-    async def client_for(team_id: str) -> AsyncWebClient:
+    async def client_for(team_id: str, *, waits: bool = True) -> AsyncWebClient:
         bot = await installations.async_find_bot(enterprise_id=None, team_id=team_id)
         if bot is None:
             raise NotInstalled(team_id)
-        if bot.bot_token not in clients:
-            clients[bot.bot_token] = web_client(
-                bot.bot_token, settings.slack_api_url, retry_backoff=retry_backoff
+        if (bot.bot_token, waits) not in clients:
+            clients[bot.bot_token, waits] = web_client(
+                bot.bot_token, settings.slack_api_url, retry_backoff=retry_backoff, waits=waits
             )
-        return clients[bot.bot_token]
+        return clients[bot.bot_token, waits]
 
     return bolt, client_for
 

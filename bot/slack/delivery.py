@@ -1,20 +1,22 @@
-"""Queue Slack messages with the change that causes them, then send them in order, retrying."""
+"""Send one queued Slack message through the Web API and say what became of it.
+
+The core's sender (`bot.sender`) claims rows, keeps each conversation in order, records the
+outcome and retries; this transport only calls Slack. Its client never sleeps on a claimed row:
+a 429 comes back as a retry after Slack's Retry-After.
+"""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import timedelta
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
-from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from bot.sender import OutboxSender, backoff
-from storage import outbox, projects, workspaces
-from storage.outbox import Message
+from bot.sender import Failed, Message, Outcome, Retry, Sent, Where
 
 log = logging.getLogger("mlplan.slack")
 PLATFORM = "slack"
@@ -39,6 +41,8 @@ PERMANENT = {
     "cant_update_message",
     "edit_window_closed",
 }
+# Errors that say mlplan can no longer write in the channel at all: its other messages fail too.
+GONE = {"channel_not_found", "not_in_channel", "is_archived", "user_not_in_channel"}
 METHODS = {"post": "chat.postMessage", "update": "chat.update", "ephemeral": "chat.postEphemeral"}
 
 
@@ -46,108 +50,87 @@ class NotInstalled(LookupError):
     """mlplan has no bot token for this workspace (never installed, or uninstalled)."""
 
 
-class SlackDelivery(OutboxSender):
-    """Send due outbox rows to the Slack Web API (the core queued them)."""
+class SlackTransport:
+    """Send outbox rows to the Slack Web API (the core queued them and orders them)."""
 
     platform = PLATFORM
+    uses_references = False
 
-    def __init__(
-        self,
-        *,
-        sessions: async_sessionmaker,
-        client_for: Callable[[str], Awaitable[AsyncWebClient]],
-        clock: Callable[[], datetime],
-    ):
-        super().__init__(sessions=sessions, clock=clock)
+    def __init__(self, client_for: Callable[[str], Awaitable[AsyncWebClient]]):
         self.client_for = client_for
 
-    async def _send(self, row: Message, now: datetime) -> bool:
-        async with self.sessions() as session:
-            workspace = await workspaces.get(session=session, workspace_id=row.workspace_id)
-            team = workspace.external_id if workspace is not None else None
-            project = (
-                await projects.get_project(
-                    session=session, workspace_id=row.workspace_id, project_id=row.project_id
-                )
-                if row.project_id
-                else None
-            )
-        if project is not None and row.in_thread and project.thread_id is None:
-            # The parent message is still to be sent (by this or another process): wait for it.
-            await self._finish(row, now, error="waiting for the parent message", retry_at=now)
-            return False
-        arguments = dict(row.payload)
-        if row.method == "update":
-            arguments["ts"] = row.target_id or project.thread_id
-            arguments["channel"] = project.channel_id if row.target_id is None else row.channel
+    async def send(self, message: Message, where: Where) -> Outcome:
+        arguments = dict(message.payload)
+        if message.method == "update":
+            arguments["ts"] = message.target_id or where.parent
+            arguments["channel"] = where.channel if message.target_id is None else message.channel
         else:
-            arguments["channel"] = row.channel or project.channel_id
-            if row.in_thread:
-                arguments["thread_ts"] = project.thread_id
-            if row.method == "ephemeral":
-                arguments["user"] = row.user_id
+            arguments["channel"] = message.channel or where.channel
+            if message.in_thread:
+                arguments["thread_ts"] = where.parent
+            if message.method == "ephemeral":
+                arguments["user"] = message.user_id
+        method = METHODS[message.method]
         try:
-            client = await self.client_for(team)
-            response = await client.api_call(METHODS[row.method], json=arguments)
+            client = await self.client_for(where.workspace)
+            response = await client.api_call(method, json=arguments)
         except SlackApiError as err:
-            code = err.response.get("error", "unknown_error")
-            status = err.response.status_code
-            if status == 429 or status >= 500 or code not in PERMANENT:
-                log.warning(
-                    "Slack %s failed with %s (%s); will retry", METHODS[row.method], code, status
-                )
-                await self._finish(row, now, error=code, retry_at=now + backoff(row.attempts))
-            else:
-                log.warning("Slack %s failed for good with %s", METHODS[row.method], code)
-                await self._finish(row, now, error=code, retry_at=None)
-                if row.starts_thread and project is not None:
-                    async with self.sessions() as session:
-                        await outbox.fail_pending(
-                            session=session,
-                            project_id=project.id,
-                            error=f"the parent message failed: {code}",
-                        )
-                        await session.commit()
-                await self._tell(row, code)
-            return False
+            return await self._refused(message, method, err)
         except NotInstalled:
-            log.warning("no Slack installation for workspace %s; message marked failed", team)
-            await self._finish(row, now, error="not_installed", retry_at=None)
-            return False
+            log.warning("no Slack installation for a workspace; message marked failed")
+            return Failed("not_installed")
         except (aiohttp.ClientError, TimeoutError, OSError) as err:
-            log.warning(
-                "Slack %s could not be reached (%s); will retry",
-                METHODS[row.method],
-                type(err).__name__,
-            )
-            await self._finish(
-                row, now, error=type(err).__name__, retry_at=now + backoff(row.attempts)
-            )
-            return False
+            log.warning("Slack %s could not be reached (%s)", method, type(err).__name__)
+            return Retry(type(err).__name__)
         ts = response.get("ts") or response.get("message_ts")
-        async with self.sessions() as session:
-            await outbox.finish(session=session, outgoing_id=row.id, now=now, sent_id=ts)
-            if row.starts_thread and project is not None:
-                await projects.set_thread(
-                    session=session,
-                    project_id=project.id,
-                    channel_id=response.get("channel", arguments["channel"]),
-                    thread_id=ts,
-                )
-            await session.commit()
-        return True
-
-    async def _tell(self, row: Message, code: str) -> None:
-        """Tell the person who caused a message that it could not be posted, when Slack lets us."""
-        if not row.response_url:
-            return
-        hint = (
-            " Invite me to the channel with `/invite @mlplan` and try again."
-            if code in ("not_in_channel", "channel_not_found")
-            else ""
+        thread = (
+            (response.get("channel", arguments["channel"]), ts) if message.starts_thread else None
         )
-        text = f"I could not post in this channel ({code}).{hint}"
+        return Sent(ts, thread=thread)
+
+    async def _refused(self, message: Message, method: str, err: SlackApiError) -> Outcome:
+        code = err.response.get("error", "unknown_error")
+        status = err.response.status_code
+        if status == 429:
+            wait = _retry_after(err.response.headers)
+            log.warning("Slack %s rate limited; next try in %s s", method, wait.total_seconds())
+            return Retry("ratelimited", wait)
+        if status >= 500 or code not in PERMANENT:
+            log.warning("Slack %s failed with %s (%s)", method, code, status)
+            return Retry(code)
+        log.warning("Slack %s failed for good with %s", method, code)
+        explain = _explain(code) if code in GONE else None
+        told = explain is not None and await self.tell(message, explain)
+        return Failed(code, gone=code in GONE, told=told, explain=explain)
+
+    async def tell(self, message: Message, text: str) -> bool:
+        """Tell the person who caused a message, through its response_url, if it has one."""
+        if not message.response_url:
+            return False
         try:
-            await AsyncWebhookClient(row.response_url).send(text=text, response_type="ephemeral")
+            await AsyncWebhookClient(message.response_url).send(
+                text=text, response_type="ephemeral"
+            )
         except (aiohttp.ClientError, TimeoutError, OSError):
             log.warning("could not report a failed Slack message through its response_url")
+            return False
+        return True
+
+
+def _explain(code: str) -> str:
+    hint = (
+        " Invite me to the channel with `/invite @mlplan` and try again."
+        if code in ("not_in_channel", "channel_not_found")
+        else ""
+    )
+    return f"I could not post in this channel ({code}).{hint}"
+
+
+def _retry_after(headers) -> timedelta:
+    """Read Slack's Retry-After (seconds); wait a second when it is missing or malformed."""
+    value = next((v for k, v in (headers or {}).items() if k.lower() == "retry-after"), "1")
+    value = value[0] if isinstance(value, list) else value
+    try:
+        return timedelta(seconds=max(0, int(value)))
+    except ValueError:
+        return timedelta(seconds=1)

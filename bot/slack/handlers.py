@@ -6,19 +6,20 @@ import html
 import json
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import inbound as said
 from bot.context import Place, Speaker
 from bot.core import Core, Handled
 from bot.dispatch import posts_in_thread
+from bot.sender import OutboxSender
 from bot.slack import render
-from bot.slack.delivery import SlackDelivery
 from bot.slack.placement import PLATFORM, SlackPlacement
 from flows.digest import Digest
 from flows.parse import mention_token
@@ -244,12 +245,14 @@ class SlackListeners:
         self,
         *,
         core: Core,
-        delivery: SlackDelivery,
+        delivery: OutboxSender,
+        client_for: Callable[[str], Awaitable[AsyncWebClient]],
         command: str,
         clock: Callable[[], datetime],
     ):
         self.core = core
         self.delivery = delivery
+        self.client_for = client_for
         self.command = command
         self.clock = clock
 
@@ -429,7 +432,7 @@ class SlackListeners:
         if await people.knows_timezone(place=place, person_id=user_id, now=now):
             return
         try:
-            client = await self.delivery.client_for(place.workspace)
+            client = await self.client_for(place.workspace)
             user = (await client.users_info(user=user_id))["user"]
         except Exception:  # a missing scope or an outage: dates stay in the default zone
             log.warning("could not read users.info for a person; using the default time zone")

@@ -130,6 +130,11 @@ class SlackDirections:
         payload = render.render(reply, project_id=project_id, slash_command=self.slash_command)
         return Row(payload, channel=person_id)
 
+    def to_project(self, project_id: int, reply: Reply) -> Row:
+        """Place a message in a project's thread."""
+        payload = render.render(reply, project_id=project_id, slash_command=self.slash_command)
+        return Row(payload, in_thread=True, project_id=project_id)
+
     def digest(self, target_id: str, digest: Digest) -> list[Row]:
         """Place a digest to a person or a channel, in as few messages as Slack's limits allow."""
         messages = render.digest_messages(digest, slash_command=self.slash_command)

@@ -17,9 +17,10 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.sender import flushing
-from bot.teams.delivery import Connector, TeamsDelivery
+from bot.sender import OutboxSender, flushing
+from bot.teams.delivery import Connector, TeamsTransport
 from bot.teams.handlers import TeamsHandlers
+from bot.teams.placement import TeamsDirections
 
 log = logging.getLogger("mlplan.teams")
 FLUSH_EVERY = 15.0
@@ -31,7 +32,7 @@ class TeamsAdapter:
 
     cloud: Any  # botbuilder's CloudAdapter
     handlers: TeamsHandlers
-    delivery: TeamsDelivery
+    delivery: OutboxSender
     mode: str  # Settings.teams_mode: "verified", "anonymous" or "closed"
     flush_every: float
 
@@ -62,12 +63,14 @@ def build(
 
     settings = runtime.settings
     cloud = CloudAdapter(ConfigurationBotFrameworkAuthentication(_Config(settings, auth or {})))
-    delivery = TeamsDelivery(
+    connector = Connector(cloud, settings.microsoft_app_id)
+    delivery = OutboxSender(
         sessions=runtime.sessions,
-        connector=Connector(cloud, settings.microsoft_app_id),
         clock=runtime.clock,
+        transport=TeamsTransport(connector),
+        directions=TeamsDirections(),
     )
-    handlers = TeamsHandlers(core=runtime.core, delivery=delivery)
+    handlers = TeamsHandlers(core=runtime.core, delivery=delivery, connector=connector)
     return TeamsAdapter(cloud, handlers, delivery, settings.teams_mode, flush_every)
 
 

@@ -1,32 +1,30 @@
-"""Queue Teams messages with the change that causes them, then send them through the Bot Framework.
+"""Send one queued Teams activity through the Bot Framework and say what became of it.
 
-Every message, a reply as much as a reminder, is an outbox row whose payload names where it
-goes (`to`: a key of `storage.references`) and the activity to send. Rows are sent proactively
-through the stored conversation reference (`CloudAdapter.continue_conversation`), so a reply
-that fails is retried later like any other message, and nothing is lost when a process dies
-between storing an answer and sending the next question.
+Every message, a reply as much as a reminder, is an outbox row whose channel names where it
+goes (a key of `storage.references`) and whose payload holds the activity. Rows are sent
+proactively through the stored conversation reference (`CloudAdapter.continue_conversation`),
+so a reply that fails is retried later like any other message, and nothing is lost when a
+process dies between storing an answer and sending the next question. The core's sender
+(`bot.sender`) looks the reference up, orders, records and retries; this module only talks to
+the connector.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Hashable
-from datetime import datetime
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
-from bot.sender import OutboxSender, backoff
-from bot.teams import render
-from storage import outbox, people, references
-from storage.outbox import Message
+from bot.sender import Failed, Message, Outcome, Retry, Sent, Where
 
 log = logging.getLogger("mlplan.teams")
 PLATFORM = "msteams"
 # What the connector answers when the bot can no longer write there (removed, chat deleted).
 GONE = {403, 404}
-# Errors another try cannot fix: the activity itself was refused.
-REFUSED = {400, 413}
+# Statuses another try can fix: throttling, the service's own failures; other statuses refuse it.
+PASSING = {408, 429, 500, 502, 503, 504}
+# Errors without a status that no later try fixes: the activity itself is malformed.
+MISTAKES = (TypeError, ValueError, KeyError, AttributeError)
 
 
 def person_key(person_id: str) -> str:
@@ -51,10 +49,6 @@ def digest_key(target_id: str) -> str:
         if target_id.startswith(("19:", "a:"))
         else person_key(target_id)
     )
-
-
-class Gone(Exception):
-    """The connector refused a conversation for good (403/404): the bot cannot write there."""
 
 
 class Connector:
@@ -135,168 +129,77 @@ def _status(error: Exception) -> int | None:
     return getattr(response, "status_code", None) or getattr(response, "status", None)
 
 
-class TeamsDelivery(OutboxSender):
-    """Send due outbox rows through the Bot Framework connector (the core queued most of them)."""
+class TeamsTransport:
+    """Send outbox rows through the Bot Framework connector (the core queued and orders them)."""
 
     platform = PLATFORM
+    uses_references = True
 
-    def __init__(
-        self,
-        *,
-        sessions: async_sessionmaker,
-        connector: Connector,
-        clock: Callable[[], datetime],
-    ):
-        super().__init__(sessions=sessions, clock=clock)
+    def __init__(self, connector: Connector):
         self.connector = connector
 
-    def enqueue_to(
-        self,
-        session: AsyncSession,
-        *,
-        workspace_id: int,
-        to: str,
-        activity: dict[str, Any],
-        now: datetime,
-        **options: Any,
-    ) -> None:
-        """Queue one activity for a conversation key in the current transaction.
-
-        `options` are the outbox's: project_id, method ("update" with target_id), starts_thread.
-        """
-        outbox.enqueue(
-            session=session,
-            workspace_id=workspace_id,
-            platform=PLATFORM,
-            payload={"to": to, "activity": activity},
-            now=now,
-            **options,
-        )
-
-    # Sending.
-
-    def conversation_of(self, row: Message) -> Hashable:
-        if row.project_id is not None:
-            return ("project", row.project_id)
-        return ("to", row.payload.get("to"))
-
-    async def _send(self, row: Message, now: datetime) -> bool | None:
-        to = row.payload.get("to", "")
+    async def send(self, message: Message, where: Where) -> Outcome:
+        to = message.channel or message.payload.get("to", "")
+        activity = message.payload["activity"]
+        reference, remember = where.reference, {}
         try:
-            reference = await self._reference(row.workspace_id, to, now)
             if reference is None:
-                log.warning("no Teams conversation for %s; message marked failed", to.split(":")[0])
-                await self._finish(row, now, error="no_conversation", retry_at=None)
-                return None
-            if row.method == "update":
-                target = row.target_id or await self._parent_id(row)
+                if not to.startswith("person:") or where.seed is None:
+                    log.warning("no Teams conversation for %s; message marked failed", _kind(to))
+                    return Failed("no_conversation")
+                reference = await self._open(where.seed, to)
+                if isinstance(reference, Failed):
+                    return reference
+                remember = {to: reference}
+            if message.method == "update":
+                target = message.target_id or where.parent
                 if target is None:
-                    # The project's first message is still to be sent: wait for it.
-                    await self._finish(
-                        row, now, error="waiting for the parent message", retry_at=now
-                    )
-                    return False
-                await self.connector.update(reference, target, row.payload["activity"])
+                    return Retry("waiting for the parent message", timedelta(seconds=5))
+                await self.connector.update(dict(reference), target, activity)
                 sent_id = target
             else:
-                sent_id = await self.connector.post(reference, row.payload["activity"])
-        except Gone as gone:
-            await self._finish(row, now, error=f"conversation_gone: {gone}", retry_at=None)
-            return None
-        except Exception as error:  # msrest, requests and botbuilder raise many kinds
-            return await self._failed(row, to, error, now)
-        async with self.sessions() as session:
-            await outbox.finish(session=session, outgoing_id=row.id, now=now, sent_id=sent_id)
-            await session.commit()
-        return True
+                sent_id = await self.connector.post(dict(reference), activity)
+        except Exception as error:  # msrest, aiohttp and botbuilder raise many kinds
+            return _failed(to, error)
+        return Sent(sent_id, remember=remember)
 
-    async def _failed(self, row: Message, to: str, error: Exception, now: datetime) -> bool | None:
-        status = _status(error)
-        name = type(error).__name__
-        if status in GONE:
-            log.warning(
-                "Teams refused %s for good (%s); marking it broken", to.split(":")[0], status
-            )
-            await self._finish(row, now, error=f"conversation_gone: {status}", retry_at=None)
-            await self._broken(row, to, f"the connector answered {status}", now)
-            return None
-        if status in REFUSED:
-            log.warning("Teams refused a message (%s %s); marked failed", status, name)
-            await self._finish(row, now, error=f"refused: {status}", retry_at=None)
-            return None
-        log.warning("Teams send failed (%s %s); will retry", status or "no status", name)
-        await self._finish(
-            row, now, error=f"{name}: {status}", retry_at=now + backoff(row.attempts)
-        )
+    async def _open(self, seed, to: str) -> dict[str, Any] | Failed:
+        try:
+            return await self.connector.open_personal(dict(seed), to.removeprefix("person:"))
+        except Exception as error:
+            status = _status(error)
+            if status in GONE:  # not a member of the tenant, or the app is not installed
+                reason = f"could not open a chat: {status}"
+                return Failed(f"conversation_gone: {reason}", gone=True, broken=to)
+            raise
+
+    async def tell(self, message: Message, text: str) -> bool:
+        """Teams has no private answer to a request after the fact: the core tells elsewhere."""
         return False
 
-    async def _reference(self, workspace_id: int, to: str, now: datetime) -> dict | None:
-        """Find the reference for a key; open a person's personal chat when there is none yet."""
-        async with self.sessions() as session:
-            found = await references.find(session=session, workspace_id=workspace_id, key=to)
-            if found is not None and found.broken_at is not None:
-                raise Gone(found.broken_reason or "broken")
-            if found is not None:
-                return found.reference
-            if not to.startswith("person:"):
-                return None
-            seed = await references.any_working(session=session, workspace_id=workspace_id)
-        if seed is None:
-            return None
-        try:
-            opened = await self.connector.open_personal(seed.reference, to.removeprefix("person:"))
-        except Exception as error:
-            if _status(error) in GONE:  # not a member of the tenant, or the app is not installed
-                async with self.sessions() as session:
-                    await references.remember(
-                        session=session, workspace_id=workspace_id, key=to, reference={}, now=now
-                    )
-                    await references.mark_broken(
-                        session=session,
-                        workspace_id=workspace_id,
-                        key=to,
-                        reason=f"could not open a chat: {_status(error)}",
-                        now=now,
-                    )
-                    await session.commit()
-                raise Gone(f"could not open a chat: {_status(error)}") from error
-            raise
-        async with self.sessions() as session:
-            await references.remember(
-                session=session, workspace_id=workspace_id, key=to, reference=opened, now=now
-            )
-            await session.commit()
-        return opened
 
-    async def _parent_id(self, row: Message) -> str | None:
-        async with self.sessions() as session:
-            return await outbox.parent_id(session=session, project_id=row.project_id)
+def _kind(to: str) -> str:
+    return to.split(":")[0]
 
-    async def _broken(self, row: Message, to: str, reason: str, now: datetime) -> None:
-        """Mark a reference broken, once; tell the project's conversation about a person's."""
-        async with self.sessions() as session:
-            newly = await references.mark_broken(
-                session=session, workspace_id=row.workspace_id, key=to, reason=reason, now=now
-            )
-            if newly and to.startswith("person:") and row.project_id is not None:
-                person = await people.find(
-                    session=session,
-                    workspace_id=row.workspace_id,
-                    person_id=to.removeprefix("person:"),
-                )
-                name = person.name if person is not None and person.name else "someone"
-                text = (
-                    f"I could not reach {name} in Teams (the app was removed from their chat,"
-                    " or the chat is gone), so their reminders are paused until they message me."
-                )
-                self.enqueue_to(
-                    session,
-                    workspace_id=row.workspace_id,
-                    to=project_key(row.project_id),
-                    activity=render.text_only(text),
-                    now=now,
-                    project_id=row.project_id,
-                )
-            await session.commit()
-        if newly:
-            log.warning("Teams conversation %s marked broken: %s", to.split(":")[0], reason)
+
+def _failed(to: str, error: Exception) -> Outcome:
+    """Read a connector error: gone for good, refused for good, or worth another try."""
+    status = _status(error)
+    name = type(error).__name__
+    if status in GONE:
+        log.warning("Teams refused %s for good (%s); marking it broken", _kind(to), status)
+        return Failed(f"conversation_gone: {status}", gone=True, broken=to)
+    if status in PASSING or (status is None and not isinstance(error, MISTAKES)):
+        log.warning("Teams send failed (%s %s); will retry", status or "no status", name)
+        after = _retry_after(error) if status == 429 else None
+        return Retry(f"{name}: {status}", after)
+    log.warning("Teams refused a message (%s %s); marked failed", status or "no status", name)
+    return Failed(f"refused: {status or name}")
+
+
+def _retry_after(error: Exception) -> timedelta | None:
+    headers = getattr(getattr(error, "response", None), "headers", None) or {}
+    try:
+        return timedelta(seconds=int(headers.get("Retry-After")))
+    except (TypeError, ValueError):
+        return None

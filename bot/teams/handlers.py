@@ -20,8 +20,9 @@ from typing import Any
 from bot import inbound as said
 from bot.context import Place, Speaker
 from bot.core import Core, Handled
+from bot.sender import OutboxSender
 from bot.teams import render
-from bot.teams.delivery import PLATFORM, TeamsDelivery, conversation_key, person_key
+from bot.teams.delivery import PLATFORM, Connector, conversation_key, person_key
 from bot.teams.placement import TeamsPlacement
 from flows.parse import mention_token
 
@@ -129,9 +130,10 @@ def event_id(body: dict[str, Any], *, edit: bool = False) -> str | None:
 class TeamsHandlers:
     """Translate each kind of activity into an inbound value for the core, then kick the sender."""
 
-    def __init__(self, *, core: Core, delivery: TeamsDelivery):
+    def __init__(self, *, core: Core, delivery: OutboxSender, connector: Connector):
         self.core = core
         self.delivery = delivery
+        self.connector = connector
 
     async def on_activity(self, body: dict[str, Any]) -> None:
         """Handle one authenticated activity; sending happens afterwards, from the outbox."""
@@ -215,7 +217,7 @@ class TeamsHandlers:
     async def say_now(self, where: Where, text: str) -> None:
         """Tell the person something at once, bypassing the database (which may be down)."""
         try:
-            await self.delivery.connector.post(where.reference, render.text_only(text))
+            await self.connector.post(where.reference, render.text_only(text))
         except Exception:
             log.warning("could not tell a Teams user that the database is down")
 

@@ -15,8 +15,8 @@ from flows.replies import Reply
 
 
 def to(key: str, activity: dict[str, Any], **options: Any) -> Row:
-    """Make an outbox row that sends an activity to a conversation key of `storage.teams`."""
-    return Row({"to": key, "activity": activity}, **options)
+    """Make an outbox row that sends an activity to a conversation key (`storage.references`)."""
+    return Row({"to": key, "activity": activity}, channel=key, **options)
 
 
 @dataclass(frozen=True)
@@ -108,6 +108,11 @@ class TeamsDirections:
         project_id = getattr(reply, "project_id", None)
         activity = render.render(reply, project_id=project_id or 0)
         return to(person_key(person_id), activity, project_id=project_id)
+
+    def to_project(self, project_id: int, reply: Reply) -> Row:
+        """Place a message in the conversation a project's intake lives in."""
+        activity = render.render(reply, project_id=project_id)
+        return to(project_key(project_id), activity, project_id=project_id)
 
     def digest(self, target_id: str, digest: Digest) -> list[Row]:
         """Place a digest, in as few messages as Teams' size limit allows."""

@@ -31,3 +31,62 @@ def test_plain_urls_map_to_async_drivers():
     assert db.async_url("postgresql://u:p@h:5432/d") == "postgresql+psycopg://u:p@h:5432/d"
     assert db.async_url("postgres://h/d") == "postgresql+psycopg://h/d"
     assert db.async_url("postgresql+asyncpg://h/d") == "postgresql+asyncpg://h/d"
+
+
+async def test_pending_messages_get_their_conversation_when_the_outbox_learns_of_them(tmp_path):
+    """0007 names the conversation of what was still to be sent, and a Teams row's destination."""
+    import json
+
+    import sqlalchemy as sa
+    from alembic import command
+
+    engine = db.create_engine(f"sqlite:///{tmp_path / 'old.db'}")
+
+    def to(revision):
+        def run(connection):
+            config = db.alembic_config()
+            config.attributes["connection"] = connection
+            command.upgrade(config, revision)
+
+        return run
+
+    async with engine.begin() as connection:
+        await connection.run_sync(to("0006"))
+        await connection.execute(
+            sa.text(
+                "INSERT INTO workspaces (id, platform, external_id, created_at)"
+                " VALUES (1, 'msteams', 't1', '2026-12-01')"
+            )
+        )
+        for status, project, platform, channel, payload in (
+            ("pending", None, "msteams", None, {"to": "person:29:a", "activity": {}}),
+            ("pending", None, "slack", "C1", {"text": "hi"}),
+            ("sent", None, "slack", "C1", {"text": "old"}),
+        ):
+            await connection.execute(
+                sa.text(
+                    "INSERT INTO outbox (workspace_id, project_id, platform, method, channel,"
+                    " in_thread, starts_thread, payload, status, attempts, next_attempt_at,"
+                    " created_at) VALUES (1, :project, :platform, 'post', :channel, 0, 0,"
+                    " :payload, :status, 0, '2026-12-01', '2026-12-01')"
+                ),
+                {
+                    "project": project,
+                    "platform": platform,
+                    "channel": channel,
+                    "payload": json.dumps(payload),
+                    "status": status,
+                },
+            )
+        await connection.run_sync(to("head"))
+        found = (
+            await connection.execute(
+                sa.text("SELECT conversation, channel, tells_failure FROM outbox ORDER BY id")
+            )
+        ).all()
+    await engine.dispose()
+    assert [tuple(row) for row in found] == [
+        ("to:person:29:a", "person:29:a", 1),
+        ("to:C1", "C1", 1),
+        ("", "C1", 1),
+    ]

@@ -1,6 +1,7 @@
 """The outbox: queued messages read back as values, the latest version of a sent message, a parent's id."""
 
 import dataclasses
+from datetime import timedelta
 
 import pytest
 
@@ -22,11 +23,12 @@ async def _sent(session, *, workspace_id, platform, payload, sent_id, **options)
         platform=platform,
         payload=payload,
         now=NOW,
+        conversation=f"to:{options.get('channel')}",
         **options,
     )
     [row] = [
         r
-        for r in await outbox.due(session=session, platform=platform, now=NOW)
+        for r in await outbox.heads(session=session, platform=platform, now=NOW)
         if r.payload == payload
     ]
     await outbox.finish(session=session, outgoing_id=row.id, now=NOW, sent_id=sent_id)
@@ -43,16 +45,59 @@ async def test_due_messages_are_frozen_values_in_queue_order(sessions):
                 platform="slack",
                 payload={"text": f"m{n}"},
                 now=NOW,
-                channel="C1",
+                channel=f"C{n}",
+                conversation=f"to:C{n}",
             )
         await session.commit()
-        due = await outbox.due(session=session, platform="slack", now=NOW)
+        due = await outbox.heads(session=session, platform="slack", now=NOW)
     assert [(m.payload["text"], m.channel, m.method, m.attempts) for m in due] == [
-        ("m0", "C1", "post", 0),
+        ("m0", "C0", "post", 0),
         ("m1", "C1", "post", 0),
     ]
     with pytest.raises(dataclasses.FrozenInstanceError):
         due[0].channel = "C2"
+
+
+async def test_only_the_oldest_pending_message_of_a_conversation_is_due_even_while_it_waits(
+    sessions,
+):
+    """A message in backoff or claimed by another process holds back the rest of its conversation."""
+    async with sessions() as session:
+        ws = await _workspace(session)
+        for text, conversation in (("a1", "to:A"), ("a2", "to:A"), ("b1", "to:B"), ("b2", "to:B")):
+            outbox.enqueue(
+                session=session,
+                workspace_id=ws.id,
+                platform="slack",
+                payload={"text": text},
+                now=NOW,
+                channel=conversation.removeprefix("to:"),
+                conversation=conversation,
+            )
+        await session.commit()
+
+        async def heads(at=NOW):
+            return [
+                m.payload["text"]
+                for m in await outbox.heads(session=session, platform="slack", now=at)
+            ]
+
+        assert await heads() == ["a1", "b1"]
+        a1, b1 = await outbox.heads(session=session, platform="slack", now=NOW)
+        later = NOW + timedelta(minutes=5)
+        await outbox.finish(
+            session=session, outgoing_id=a1.id, now=NOW, error="500", retry_at=later
+        )
+        assert await outbox.claim(session=session, outgoing_id=b1.id, now=NOW)
+        await session.commit()
+        assert await heads() == []  # a1 waits for its retry, b1 is being sent elsewhere
+        await outbox.finish(session=session, outgoing_id=b1.id, now=NOW, sent_id="1.1")
+        await session.commit()
+        assert await heads() == ["b2"]
+        assert await heads(later) == ["a1", "b2"]
+        await outbox.finish(session=session, outgoing_id=a1.id, now=later, error="gone")
+        await session.commit()
+        assert await heads(later) == ["a2", "b2"]  # a message given up lets its conversation go on
 
 
 async def test_latest_payload_is_the_newest_version_of_a_message_in_its_workspace_and_platform(
@@ -79,6 +124,7 @@ async def test_latest_payload_is_the_newest_version_of_a_message_in_its_workspac
             method="update",
             channel="C1",
             target_id="111.1",
+            conversation="to:C1",
         )
         # The same id elsewhere: another channel, workspace or platform is another message.
         for workspace_id, platform, channel in (
@@ -95,6 +141,7 @@ async def test_latest_payload_is_the_newest_version_of_a_message_in_its_workspac
                 method="update",
                 channel=channel,
                 target_id="111.1",
+                conversation=f"to:{channel}",
             )
         await session.commit()
         latest = await outbox.latest_payload(
@@ -135,10 +182,11 @@ async def test_a_projects_parent_id_is_known_once_its_first_message_is_sent(sess
             now=NOW,
             project_id=project.id,
             starts_thread=True,
+            conversation=f"project:{project.id}",
         )
         await session.commit()
         assert await outbox.parent_id(session=session, project_id=project.id) is None
-        [row] = await outbox.due(session=session, platform="msteams", now=NOW)
+        [row] = await outbox.heads(session=session, platform="msteams", now=NOW)
         await outbox.finish(session=session, outgoing_id=row.id, now=NOW, sent_id="act-1")
         await session.commit()
         assert await outbox.parent_id(session=session, project_id=project.id) == "act-1"

@@ -152,7 +152,8 @@ def _mlplan_in_a_terminal(database_url: str, tmp_path: Path, keys: list[str]) ->
         shown = read_until(b"> ")
         for typed in keys:
             os.write(fd, typed.encode())
-            shown += read_until(b"> " if typed.endswith("\r") else b"Bye.")
+            # Wait for the prompt after the output (a redrawn line shows "> " too, without a newline).
+            shown += read_until(b"\r\n> " if typed.endswith("\r") else b"Bye.")
         deadline = time.monotonic() + 30
         while (ended := os.waitpid(pid, os.WNOHANG))[0] == 0 and time.monotonic() < deadline:
             time.sleep(0.1)
