@@ -192,6 +192,15 @@ async def oauth_route(request: web.Request) -> web.Response:
     return await to_aiohttp_response(await flow.handle_callback(bolt_request))
 
 
+# Fields of Slack's envelopes that Bolt reads as objects (or lists of objects) before any listener
+# runs: a body where they are something else crashes its middleware, so it is refused first.
+OBJECTS = ("event", "team", "user", "channel", "container", "message", "view")
+LISTS = ("actions", "authorizations")
+# Who and where, as Bolt reads them at every level: a string or an object, never a number or list.
+IDS = ("user", "channel", "team")
+NESTED = ("event", "message", "previous_message", "item", "assistant_thread")
+
+
 def malformed(body: str, content_type: str) -> str | None:
     """Say what is wrong with a request body Slack would never send, or None when it is well formed.
 
@@ -203,15 +212,55 @@ def malformed(body: str, content_type: str) -> str | None:
             parsed = json.loads(body)
         except ValueError:
             return "the body is not valid JSON"
-        return None if isinstance(parsed, dict) else "the body is not a JSON object"
-    form = parse_qs(body)
+        return _odd_envelope(parsed, "the body")
+    form = parse_qs(body, keep_blank_values=True)
     if "payload" not in form:
         return None
     try:
         payload = json.loads(form["payload"][0])
     except ValueError:
         return "the payload is not valid JSON"
-    return None if isinstance(payload, dict) else "the payload is not a JSON object"
+    return _odd_envelope(payload, "the payload")
+
+
+def _odd_envelope(parsed, what: str) -> str | None:
+    if not isinstance(parsed, dict):
+        return f"{what} is not a JSON object"
+    if parsed.get("enterprise") is not None and not isinstance(parsed["enterprise"], dict):
+        return f"{what}'s 'enterprise' is not an object"
+    for name in OBJECTS:
+        if name in parsed and not isinstance(parsed[name], dict):
+            return f"{what}'s {name!r} is not an object"
+    for name in LISTS:
+        value = parsed.get(name, [])
+        if not (isinstance(value, list) and all(isinstance(v, dict) for v in value)):
+            return f"{what}'s {name!r} is not a list of objects"
+    return None
+
+
+def odd_ids(body: str, content_type: str) -> str | None:
+    """Say which id of a well-formed body is neither a string nor an object (Bolt reads them all).
+
+    Slack never sends such an event; a signed one is ignored with a 200, so that Slack does not
+    retry it, and a log line.
+    """
+    if content_type == "application/json":
+        return _odd_ids(json.loads(body), "the body")
+    form = parse_qs(body, keep_blank_values=True)
+    return _odd_ids(json.loads(form["payload"][0]), "the payload") if "payload" in form else None
+
+
+def _odd_ids(parsed: dict, what: str) -> str | None:
+    for name in IDS:
+        value = parsed.get(name)
+        if value is not None and not isinstance(value, str | dict):
+            return f"{what}'s {name!r} is neither an id nor an object"
+    for name in NESTED:
+        if isinstance(parsed.get(name), dict):
+            problem = _odd_ids(parsed[name], f"{what}'s {name!r}")
+            if problem is not None:
+                return problem
+    return None
 
 
 async def events(request: web.Request) -> web.Response:
@@ -226,6 +275,10 @@ async def events(request: web.Request) -> web.Response:
     if problem is not None:
         log.warning("refused a signed Slack request: %s", problem)
         return web.json_response({"error": problem}, status=400)
+    odd = odd_ids(body, request.content_type)
+    if odd is not None:
+        log.warning("ignored a signed Slack request: %s", odd)
+        return web.Response(status=200)
     response = await adapter.bolt.async_dispatch(await to_bolt_request(request))
     return await to_aiohttp_response(response)
 

@@ -74,6 +74,33 @@ def build(
     return TeamsAdapter(cloud, handlers, delivery, settings.teams_mode, flush_every)
 
 
+# The shape of an activity as the Bot Framework sends it, for the fields mlplan reads: what the
+# connector would never send is refused before anything reads it.
+OBJECTS = ("from", "conversation", "recipient", "channelData")
+LISTS = ("entities", "membersAdded", "membersRemoved", "attachments")
+STRINGS = ("id", "text", "replyToId", "serviceUrl", "channelId", "localTimezone", "name")
+
+
+def malformed(body: dict[str, Any]) -> str | None:
+    """Say what is wrong with an activity's shape, or None when mlplan can read it."""
+    for name in OBJECTS:
+        if body.get(name) is not None and not isinstance(body[name], dict):
+            return f"{name!r} is not an object"
+    for name in LISTS:
+        value = body.get(name)
+        if value is not None and not (
+            isinstance(value, list) and all(isinstance(v, dict) for v in value)
+        ):
+            return f"{name!r} is not a list of objects"
+    for name in STRINGS:
+        if body.get(name) is not None and not isinstance(body[name], str):
+            return f"{name!r} is not a string"
+    for name in ("from", "conversation", "recipient"):
+        if not isinstance((body.get(name) or {}).get("id", ""), str):
+            return f"{name!r} has an id that is not a string"
+    return None
+
+
 def _refuse(status: int, message: str) -> web.Response:
     return web.json_response({"error": message}, status=status)
 
@@ -97,10 +124,18 @@ async def messages(request: web.Request) -> web.Response:
         return _refuse(400, "the body is not valid JSON")
     if not isinstance(body, dict) or not isinstance(body.get("type"), str):
         return _refuse(400, "the body is not a Bot Framework activity (it has no type)")
+    problem = malformed(body)
+    if problem is not None:
+        log.warning("refused a malformed Teams activity: %s", problem)
+        return _refuse(400, f"the body is not a Bot Framework activity: {problem}")
     header = request.headers.get("Authorization", "")
     if adapter.mode == "verified" and not header:
         return _refuse(401, "a Bot Framework token is required")
-    activity = Activity().deserialize(body)
+    try:
+        activity = Activity().deserialize(body)
+    except Exception as error:  # msrest raises its own and azure-core's errors alike
+        log.warning("refused a malformed Teams activity (%s)", type(error).__name__)
+        return _refuse(400, "the body is not a Bot Framework activity")
     authenticate = adapter.cloud.bot_framework_authentication.authenticate_request
     try:
         # botbuilder fetches token keys with blocking `requests`: keep that off the event loop.

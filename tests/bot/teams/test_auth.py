@@ -141,3 +141,22 @@ async def test_in_anonymous_mode_an_unauthenticated_activity_starts_an_intake(te
     async with teams.runtime.sessions() as session:
         assert (await session.scalar(sa.select(Project.name))) == "Churn model"
     assert teams.last_question().value["mlplan_question"]["question_id"] == "problem"
+
+
+async def test_a_verified_run_at_debug_logs_neither_the_app_password_nor_a_token(secured, caplog):
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    token = secured.fake.token(app_id=APP_ID)
+    for text in ("new Churn model", "Customers leave after the first bill"):
+        response = await secured.post(
+            secured.activity(text=text), headers={"Authorization": f"Bearer {token}"}
+        )
+        assert response.status == 200
+    await secured.post(secured.activity(text="status"), headers={"Authorization": "Bearer forged"})
+    await secured.settle()
+    formatter = logging.Formatter("%(name)s %(message)s")
+    logged = "\n".join(formatter.format(record) for record in caplog.records)
+    assert len(caplog.records) > 5
+    for secret in ("test-password", token, token.split(".")[2]):
+        assert secret not in logged
