@@ -85,9 +85,10 @@ def build_scheduler(
     """Build the scheduler with a notifier for each connected platform."""
     notifiers = {}
     if slack_adapter is not None:
-        notifiers["slack"] = Notifier(
-            SlackDirections(runtime.settings.mlplan_slash_command), slack_adapter.delivery
+        directions = SlackDirections(
+            runtime.settings.mlplan_slash_command, client_for=slack_adapter.delivery.client_for
         )
+        notifiers["slack"] = Notifier(directions, slack_adapter.delivery)
     if teams_adapter is not None:
         notifiers["msteams"] = Notifier(TeamsDirections(), teams_adapter.delivery)
     return Scheduler(

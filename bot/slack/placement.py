@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 import re
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from slack_sdk.errors import SlackApiError
+
 from bot.context import Speaker
+from bot.notify import LinkTarget
 from bot.outcome import Outcome
 from bot.placement import PressedMessage, Row
 from bot.slack import render
@@ -14,6 +19,9 @@ from flows.digest import Digest
 from flows.replies import Reply
 
 PLATFORM = "slack"
+# Links are kept once found, so a large workspace gets its links over a few ticks.
+LINKS_PER_TICK = 200
+log = logging.getLogger("mlplan.slack")
 # A channel as Slack sends it in a slash command (<#C123|name>), or a bare channel id.
 _CHANNEL = re.compile(r"^(?:<#(?P<ref>[CG][A-Z0-9]+)(?:\|[^>]*)?>|(?P<bare>[CG][A-Z0-9]{6,}))$")
 
@@ -121,6 +129,8 @@ class SlackDirections:
     """Reach people directly in Slack: a direct message goes to the user's id as its channel."""
 
     slash_command: str = "/mlplan"
+    # The Web API client of a team, to find the links to projects' threads (None: no links).
+    client_for: Callable[[str], Awaitable[Any]] | None = None
 
     platform = PLATFORM
 
@@ -134,3 +144,21 @@ class SlackDirections:
         """Place a digest to a person or a channel, in as few messages as Slack's limits allow."""
         messages = render.digest_messages(digest, slash_command=self.slash_command)
         return [Row(payload, channel=target_id) for payload in messages]
+
+    async def links(self, workspace: str, targets: Sequence[LinkTarget]) -> dict[int, str]:
+        """Ask Slack for the permalink of each project's parent message (a few each tick)."""
+        if self.client_for is None:
+            return {}
+        client = await self.client_for(workspace)
+        found: dict[int, str] = {}
+        for target in [t for t in targets if t.channel and t.thread][:LINKS_PER_TICK]:
+            try:
+                answer = await client.chat_getPermalink(
+                    channel=target.channel, message_ts=target.thread
+                )
+            except SlackApiError as error:  # a thread gone or out of reach: no link, no harm
+                log.info("no permalink for project %s: %s", target.project_id, error)
+                continue
+            if isinstance(answer.get("permalink"), str):
+                found[target.project_id] = answer["permalink"]
+        return found
