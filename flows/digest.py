@@ -343,7 +343,8 @@ def build_digest(
     )
     shown = ranked[:max_projects]
     entries = tuple(
-        _entry(flow, a, n, before.get(str(a.project.id)), today) for n, a in enumerate(shown, 1)
+        _entry(flow, a, n, before.get(str(a.project.id)), today, first=previous is None)
+        for n, a in enumerate(shown, 1)
     )
     return Digest(
         title=title,
@@ -456,7 +457,13 @@ def _changes(flow: Flow, a: Assessment, old: Mapping[str, Any] | None) -> list[s
 
 
 def _entry(
-    flow: Flow, a: Assessment, rank: int, old: Mapping[str, Any] | None, today: date
+    flow: Flow,
+    a: Assessment,
+    rank: int,
+    old: Mapping[str, Any] | None,
+    today: date,
+    *,
+    first: bool,
 ) -> DigestProject:
     project = a.project
     if a.delivered:
@@ -482,7 +489,10 @@ def _entry(
         facts.append(need.reason)
     if a.estimate is not None and not a.delivered:
         facts.append(f"one-time {format_money(a.estimate.one_time, a.estimate.currency)}")
-    changed = old is None or any(old.get(k) != v for k, v in a.state.items() if k != "z")
+    # A first digest marks nothing: every project would read as changed.
+    changed = not first and (
+        old is None or any(old.get(k) != v for k, v in a.state.items() if k != "z")
+    )
     return DigestProject(
         project_id=project.id,
         rank=rank,
