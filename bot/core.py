@@ -306,6 +306,13 @@ class _Turn:
             return self.handled(command=parsed)
         if parsed.name == "digest" and parsed.channel == HERE:
             parsed = replace(parsed, channel=self.out.here)
+        if parsed.name == "digest" and parsed.scope == ("channel", HERE):
+            if self.out.here is None:
+                await self.privately(
+                    Outcome((Say("Type `only here` in the channel whose projects you mean."),))
+                )
+                return self.handled(command=parsed)
+            parsed = replace(parsed, scope=("channel", self.out.here))
         in_thread = posts_in_thread(parsed)
         outcome = await run_command(
             parsed,

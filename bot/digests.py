@@ -154,7 +154,11 @@ class Digests:
                 session=session, workspace_id=workspace_id, target_kind=kind, target_id=target
             )
             await session.commit()
-        text = "No more weekly digests there." if removed else "There was no digest subscription to stop."
+        text = (
+            "No more weekly digests there."
+            if removed
+            else "There was no digest subscription to stop."
+        )
         return Outcome((Say(text),), private=True)
 
     async def snooze(

@@ -254,7 +254,7 @@ def assess(flow: Flow, project: ProjectSnapshot, *, today: date, now: datetime) 
             )
         )
     found = _warning_count(flow, answers, needs)
-    snoozed = bool(project.snoozed_until and project.snoozed_until > today)
+    snoozed = bool(project.snoozed_until and project.snoozed_until >= today)
     score = 0
     if not delivered:
         score = sum(n.weight for n in needs) + WEIGHT_WARNING * min(found, 5)

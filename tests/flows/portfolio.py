@@ -155,8 +155,10 @@ def snapshots(flow: Flow, *, today: date = TODAY, now: datetime = NOW) -> list[P
                 name=p.name,
                 stage=p.answers.get("stage"),
                 answers=p.answers,
-                milestones=tuple(i for i, src in zip(items, p.items) if src.kind == "milestone"),
-                docs=tuple(i for i, src in zip(items, p.items) if src.kind == "doc"),
+                milestones=tuple(
+                    i for i, src in zip(items, p.items, strict=True) if src.kind == "milestone"
+                ),
+                docs=tuple(i for i, src in zip(items, p.items, strict=True) if src.kind == "doc"),
                 last_activity=now - timedelta(days=p.idle_days),
                 owner=p.owner,
                 current_question=p.current_question,
