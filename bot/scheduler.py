@@ -22,7 +22,7 @@ from bot.context import zone
 from bot.digests import Digests, Scope, last_fire
 from bot.notify import LinkTarget
 from flows.dates import format_day
-from flows.digest import memory_of
+from flows.digest import Digest, memory_of
 from flows.reminders import Due, Tracked, due_items
 from flows.replies import Reminder, RemindItem, Reply
 from storage import deliveries, people, tracked
@@ -33,6 +33,7 @@ log = logging.getLogger("mlplan.scheduler")
 # Reminders go out from this hour of the recipient's day on, never in the night.
 REMINDER_HOUR = 9
 TICK_EVERY = 60
+CLAIM_BATCH = 50  # digests claimed and queued per transaction
 
 
 class Notifier(Protocol):
@@ -182,7 +183,8 @@ class Scheduler:
                 await session.commit()
             projects = [replace(p, link=links.get(p.id, p.link)) for p in projects]
         ranked: dict[object, tuple[list, int]] = {}  # by the subscriber's day: one ranking each
-        queued = 0
+        built: dict[tuple, Digest] = {}
+        ready: list[tuple[Any, str, Digest, int]] = []
         for subscription, tz, key in entries:
             today = now.astimezone(tz).date()
             if today not in ranked:
@@ -197,30 +199,44 @@ class Scheduler:
                     await session.commit()
                 ranked[today] = (assessed, snapshot_id)
             assessed, snapshot_id = ranked[today]
-            digest = self.digests.build(
-                assessed,
-                scope=Scope(subscription.scope_kind, subscription.scope_value),
-                now=now,
-                tz=tz,
-                previous=previous.get(subscription.last_snapshot_id),
-                every_weeks=subscription.every_weeks,
+            # Subscribers who see the same projects since the same digest get the same text.
+            same = (
+                today,
+                subscription.scope_kind,
+                subscription.scope_value,
+                subscription.last_snapshot_id,
+                subscription.every_weeks,
             )
-            target = {"workspace_id": workspace_id, "target_id": subscription.target_id}
-            async with self.sessions() as session:
-                if not await deliveries.claim(
-                    session=session, key=key, kind="digest", now=now, **target
-                ):
-                    await session.rollback()
-                    continue
-                notifier.enqueue_digest(session, digest=digest, now=now, **target)
-                await digests_store.mark_sent(
-                    session=session,
-                    subscription_id=subscription.id,
-                    snapshot_id=snapshot_id,
+            if same not in built:
+                built[same] = self.digests.build(
+                    assessed,
+                    scope=Scope(subscription.scope_kind, subscription.scope_value),
                     now=now,
+                    tz=tz,
+                    previous=previous.get(subscription.last_snapshot_id),
+                    every_weeks=subscription.every_weeks,
                 )
+            ready.append((subscription, key, built[same], snapshot_id))
+        queued = 0
+        # Claimed and queued a batch per transaction: one commit per subscriber would cost more
+        # than building their digests.
+        for start in range(0, len(ready), CLAIM_BATCH):
+            async with self.sessions() as session:
+                for subscription, key, digest, snapshot_id in ready[start : start + CLAIM_BATCH]:
+                    target = {"workspace_id": workspace_id, "target_id": subscription.target_id}
+                    if not await deliveries.claim(
+                        session=session, key=key, kind="digest", now=now, **target
+                    ):
+                        continue
+                    notifier.enqueue_digest(session, digest=digest, now=now, **target)
+                    await digests_store.mark_sent(
+                        session=session,
+                        subscription_id=subscription.id,
+                        snapshot_id=snapshot_id,
+                        now=now,
+                    )
+                    queued += 1
                 await session.commit()
-            queued += 1
         async with self.sessions() as session:
             await digests_store.prune_snapshots(session=session, workspace_id=workspace_id)
             await session.commit()

@@ -22,6 +22,8 @@ PLATFORM = "slack"
 # Links are kept once found, so a large workspace gets its links over a few ticks.
 LINKS_PER_TICK = 200
 log = logging.getLogger("mlplan.slack")
+# The last digest rendered, by slash command: a tick renders one digest for many subscribers.
+_LAST_DIGEST: dict[str, tuple[Digest, list[dict[str, Any]]]] = {}
 # A channel as Slack sends it in a slash command (<#C123|name>), or a bare channel id.
 _CHANNEL = re.compile(r"^(?:<#(?P<ref>[CG][A-Z0-9]+)(?:\|[^>]*)?>|(?P<bare>[CG][A-Z0-9]{6,}))$")
 
@@ -142,8 +144,15 @@ class SlackDirections:
 
     def digest(self, target_id: str, digest: Digest) -> list[Row]:
         """Place a digest to a person or a channel, in as few messages as Slack's limits allow."""
-        messages = render.digest_messages(digest, slash_command=self.slash_command)
-        return [Row(payload, channel=target_id) for payload in messages]
+        return [Row(payload, channel=target_id) for payload in self._rendered(digest)]
+
+    def _rendered(self, digest: Digest) -> list[dict[str, Any]]:
+        """Render a digest once for all the subscribers who get the same one (the last one kept)."""
+        last = _LAST_DIGEST.get(self.slash_command)
+        if last is None or last[0] is not digest:
+            last = (digest, render.digest_messages(digest, slash_command=self.slash_command))
+            _LAST_DIGEST[self.slash_command] = last
+        return last[1]
 
     async def links(self, workspace: str, targets: Sequence[LinkTarget]) -> dict[int, str]:
         """Ask Slack for the permalink of each project's parent message (a few each tick)."""

@@ -16,6 +16,9 @@ from bot.teams.delivery import PLATFORM, digest_key, person_key, project_key
 from flows.digest import Digest
 from flows.replies import Reply
 
+# The last digest rendered: a tick renders one digest for the many subscribers who get it.
+_LAST_DIGEST: dict[str, Any] = {}
+
 
 def to(key: str, activity: dict[str, Any], **options: Any) -> Row:
     """Make an outbox row that sends an activity to a conversation key of `storage.teams`."""
@@ -114,7 +117,9 @@ class TeamsDirections:
 
     def digest(self, target_id: str, digest: Digest) -> list[Row]:
         """Place a digest, in as few messages as Teams' size limit allows."""
-        return [to(digest_key(target_id), activity) for activity in render.digest_messages(digest)]
+        if _LAST_DIGEST.get("digest") is not digest:  # one rendering for the same digest
+            _LAST_DIGEST.update(digest=digest, activities=render.digest_messages(digest))
+        return [to(digest_key(target_id), activity) for activity in _LAST_DIGEST["activities"]]
 
     async def links(self, workspace: str, targets: Sequence[LinkTarget]) -> dict[int, str]:
         """Deep-link each project's conversation from its stored reference."""
