@@ -14,7 +14,10 @@ USAGE = {
     "edit": "edit <project> <question>",
     "milestone": "milestone add <project>; <title>; <owner>; <due> | milestone list <project> | milestone done <project>; <title>",
     "doc": "doc add <project>; <what>; <owner>; <due>[; <link>] | doc list <project> | doc done <project>; <what>[; <link>]",
-    "digest": "digest subscribe [#channel|here] | digest unsubscribe [#channel|here] | digest preview",
+    "digest": (
+        "digest subscribe [#channel|here] [only #channel|only here|tag <tag>] [weekly|fortnightly]"
+        " | digest unsubscribe [#channel|here] | digest preview | digest tag <project>; <tags>"
+    ),
     "help": "help",
 }
 SUMMARY = {
@@ -25,7 +28,9 @@ SUMMARY = {
     "edit": "answer one question of a project again in its thread",
     "milestone": "a project's milestones after the intake (owners are reminded)",
     "doc": "a project's documentation items (model card, runbook …) and their links",
-    "digest": "the weekly digest of every project, to you or a channel",
+    "digest": (
+        "the weekly digest of every project (or of a channel's, or a tag's), to you or a channel"
+    ),
     "help": "this help",
 }
 
@@ -44,6 +49,9 @@ class Command:
     action: str | None = None
     channel: str | None = None
     fields: tuple[str, ...] = ()
+    # `digest subscribe`: which projects (("channel", id) or ("tag", name)), and how often.
+    scope: tuple[str, str] | None = None
+    every_weeks: int = 1
 
 
 def _lead(prefix: str) -> str:
@@ -102,23 +110,54 @@ def parse_command(
 HERE = "here"
 
 
+PERIODS = {"weekly": 1, "fortnightly": 2}
+
+
 def _digest(rest: str, lead: str, channel_of: Callable[[str], str | None]) -> Command:
     action, _, target = rest.partition(" ")
     action, target = action.lower(), target.strip()
     usage = f"Usage: `{lead}{USAGE['digest']}`"
-    if action not in ("subscribe", "unsubscribe", "preview"):
+    if action not in ("subscribe", "unsubscribe", "preview", "tag"):
         raise CommandError(usage)
+    if action == "tag":
+        project, _, tags = target.partition(";")
+        if not project.strip():
+            raise CommandError(f"{usage}, e.g. `{lead}digest tag churn model; retail, q3`")
+        words = [t.strip().lower() for t in tags.replace(",", " ").split() if t.strip()]
+        return Command("digest", action="tag", project=project.strip(), fields=tuple(words))
     if action == "preview" or not target:
         return Command("digest", action=action)
-    if target.lower() == HERE:
-        return Command("digest", action=action, channel=HERE)
-    channel = channel_of(target)
-    if channel is None:
-        raise CommandError(
-            f"I could not read {target!r} as a channel: pick it with `#` so that it shows as a"
-            f" link, or type `here` in the channel. {usage}"
-        )
-    return Command("digest", action=action, channel=channel)
+
+    def channel(word: str) -> str:
+        if word.lower() == HERE:
+            return HERE
+        found = channel_of(word)
+        if found is None:
+            raise CommandError(
+                f"I could not read {word!r} as a channel: pick it with `#` so that it shows as a"
+                f" link, or type `here` in the channel. {usage}"
+            )
+        return found
+
+    words = target.split()
+    where, scope, every = None, None, 1
+    while words:
+        word = words.pop(0)
+        if word.lower() in PERIODS and action == "subscribe":
+            every = PERIODS[word.lower()]
+        elif word.lower() in ("only", "tag") and action == "subscribe":
+            if not words:
+                raise CommandError(f"`{word}` needs a channel or a tag after it. {usage}")
+            value = words.pop(0)
+            if word.lower() == "only":
+                scope = ("channel", channel(value))
+            else:
+                scope = ("tag", value.lower())
+        elif where is None:
+            where = channel(word)
+        else:
+            raise CommandError(f"I did not understand {word!r}. {usage}")
+    return Command("digest", action=action, channel=where, scope=scope, every_weeks=every)
 
 
 # How many `;`-separated parts each action takes after the project: (fewest, most).

@@ -150,6 +150,8 @@ class _Turn:
             return await self.submitted_form(event)
         if isinstance(event, said.ActedOnItem):
             return await self.acted(event)
+        if isinstance(event, said.ActedOnProject):
+            return await self.acted_on_project(event)
         if isinstance(event, said.Installed):
             return await self.installed(event)
         raise TypeError(f"no handler for {type(event).__name__}")
@@ -262,6 +264,23 @@ class _Turn:
             return self.handled(refusal=GONE_ITEM)
         return self.handled()
 
+    async def acted_on_project(self, event: said.ActedOnProject) -> Handled:
+        """A digest's button: the project's status, or a week's snooze; answered privately."""
+        digests, now = self.core.digests, self.core.clock()
+        if event.action == "snooze7":
+            outcome = await digests.snooze(
+                place=self.place, speaker=self.speaker, project_id=event.project_id, now=now
+            )
+        else:
+            name = await digests.name_of(place=self.place, project_id=event.project_id, now=now)
+            if name is None:
+                outcome = Outcome((Say("That project no longer exists."),))
+            else:
+                outcome = await self.core.conversations.status(place=self.place, name=name, now=now)
+        # Shown where the button was pressed (a digest), not in the project's thread.
+        await self.privately(Outcome(outcome.replies))
+        return self.handled(outcome)
+
     async def installed(self, event: said.Installed) -> Handled:
         if event.greet:
             await self.privately(Outcome((Say(f"{WELCOME}\n\n{help_text(self.out.prefix)}"),)))
@@ -287,6 +306,13 @@ class _Turn:
             return self.handled(command=parsed)
         if parsed.name == "digest" and parsed.channel == HERE:
             parsed = replace(parsed, channel=self.out.here)
+        if parsed.name == "digest" and parsed.scope == ("channel", HERE):
+            if self.out.here is None:
+                await self.privately(
+                    Outcome((Say("Type `only here` in the channel whose projects you mean."),))
+                )
+                return self.handled(command=parsed)
+            parsed = replace(parsed, scope=("channel", self.out.here))
         in_thread = posts_in_thread(parsed)
         outcome = await run_command(
             parsed,

@@ -11,7 +11,7 @@ from datetime import datetime
 from bot.commands import Command
 from bot.context import Place, Speaker
 from bot.conversation import Conversations
-from bot.digests import Digests
+from bot.digests import Digests, Scope
 from bot.outcome import Outcome, Sink
 from bot.tracking import Tracking
 
@@ -55,9 +55,21 @@ async def run_command(
             fields=parsed.fields,
             now=now,
         )
+    if parsed.name == "digest" and parsed.action == "tag":
+        return await digests.tag(place=place, project=parsed.project, tags=parsed.fields, now=now)
+    if parsed.name == "digest" and parsed.action == "subscribe":
+        return await digests.subscribe(
+            place=place,
+            speaker=speaker,
+            channel=parsed.channel,
+            now=now,
+            scope=Scope(*parsed.scope) if parsed.scope else Scope(),
+            every_weeks=parsed.every_weeks,
+        )
     if parsed.name == "digest":
-        act = digests.subscribe if parsed.action == "subscribe" else digests.unsubscribe
-        return await act(place=place, speaker=speaker, channel=parsed.channel, now=now)
+        return await digests.unsubscribe(
+            place=place, speaker=speaker, channel=parsed.channel, now=now
+        )
     if parsed.name == "new":
         return await conversations.new_project(
             place=place, speaker=speaker, name=parsed.project, now=now, sink=sink

@@ -117,10 +117,28 @@ class ActedOnItem:
 
 
 @dataclass(frozen=True)
+class ActedOnProject:
+    """A person pressed a digest's button for a project: show its `status`, or `snooze7` it."""
+
+    project_id: int
+    action: str  # "status" or "snooze7"
+
+
+@dataclass(frozen=True)
 class Installed:
     """mlplan was added to a chat or channel; `greet` when this is the announcement to answer."""
 
     greet: bool = False
 
 
-Inbound = Typed | Edited | Pressed | OpenedForm | SubmittedForm | Ran | ActedOnItem | Installed
+Inbound = (
+    Typed
+    | Edited
+    | Pressed
+    | OpenedForm
+    | SubmittedForm
+    | Ran
+    | ActedOnItem
+    | ActedOnProject
+    | Installed
+)

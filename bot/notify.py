@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.sender import OutboxSender
 from flows.replies import Reply
+
+
+@dataclass(frozen=True)
+class LinkTarget:
+    """Where a project's conversation lives, for a platform to link to it from a digest."""
+
+    project_id: int
+    channel: str | None
+    thread: str | None
+    reference: dict[str, Any] | None = None  # a stored conversation reference (Teams)
 
 
 class Notifier:
@@ -39,6 +52,13 @@ class Notifier:
         """Queue a digest to a person or a channel in the current transaction."""
         for row in self.directions.digest(target_id, digest):
             self.sender.enqueue(session, workspace_id=workspace_id, row=row, now=now)
+
+    async def links(self, workspace: str, targets: Sequence[LinkTarget]) -> dict[int, str]:
+        """Find links to projects' conversations, where the platform can (else none)."""
+        find = getattr(self.directions, "links", None)
+        if find is None or not targets:
+            return {}
+        return await find(workspace, targets)
 
     async def send(self, now: datetime) -> int:
         """Send what is due in the platform's outbox."""

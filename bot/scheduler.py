@@ -11,16 +11,18 @@ import asyncio
 import logging
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.context import zone
-from bot.digests import Digests, last_fire
+from bot.digests import Digests, Scope, last_fire
+from bot.notify import LinkTarget
 from flows.dates import format_day
+from flows.digest import Digest, memory_of
 from flows.reminders import Due, Tracked, due_items
 from flows.replies import Reminder, RemindItem, Reply
 from storage import deliveries, people, tracked
@@ -31,6 +33,7 @@ log = logging.getLogger("mlplan.scheduler")
 # Reminders go out from this hour of the recipient's day on, never in the night.
 REMINDER_HOUR = 9
 TICK_EVERY = 60
+CLAIM_BATCH = 50  # digests claimed and queued per transaction
 
 
 class Notifier(Protocol):
@@ -104,43 +107,139 @@ class Scheduler:
         return zone(zones.get((workspace_id, person_id)), self.default_timezone)
 
     async def _digests(self, now: datetime) -> int:
-        """Queue each subscription's digest for the latest period due, once per period."""
+        """Queue each due subscription's digest, once per period, from facts read once per workspace.
+
+        A subscriber's zone is read at send time from the person (a channel's, from whoever
+        subscribed it), so a first subscription made before mlplan knew the zone still goes
+        out at nine in it. Each workspace's projects are read and ranked once per tick and
+        day, and every subscriber's digest is cut from that ranking.
+        """
         async with self.sessions() as session:
             subscriptions = await digests_store.subscriptions(
                 session=session, platforms=tuple(self.notifiers)
             )
-        queued = 0
+            zones = await people.timezones(
+                session=session, workspace_ids={s.workspace_id for s in subscriptions}
+            )
+        due: dict[int, list[tuple[Any, ZoneInfo, str]]] = defaultdict(list)
         for subscription in subscriptions:
-            tz = zone(subscription.timezone, self.default_timezone)
+            person = (
+                subscription.target_id
+                if subscription.target_kind == "user"
+                else (subscription.created_by or {}).get("id", "")
+            )
+            tz = zone(
+                zones.get((subscription.workspace_id, person)) or subscription.timezone,
+                self.default_timezone,
+            )
             fire = last_fire(self.digest_cron, tz, now=now, since=subscription.created_at)
             if fire is None:
                 continue
+            last = subscription.last_sent_at
+            if last is not None and fire - last < timedelta(days=7 * subscription.every_weeks - 1):
+                continue  # fortnightly: this week is the off one
             key = f"digest:{subscription.id}:{fire.isoformat()}"
-            target = {
-                "workspace_id": subscription.workspace_id,
-                "target_id": subscription.target_id,
-            }
+            due[subscription.workspace_id].append((subscription, tz, key))
+        if not due:
+            return 0
+        async with self.sessions() as session:
+            sent = await deliveries.claimed(
+                session=session, keys={key for entries in due.values() for _, _, key in entries}
+            )
+        queued = 0
+        for workspace_id, entries in due.items():
+            entries = [e for e in entries if e[2] not in sent]
+            if entries:
+                queued += await self._workspace_digests(workspace_id, entries, now)
+        return queued
+
+    async def _workspace_digests(
+        self, workspace_id: int, entries: list[tuple[Any, ZoneInfo, str]], now: datetime
+    ) -> int:
+        """Read one workspace's projects once, then queue each subscriber's digest from them."""
+        platform, workspace = entries[0][0].platform, entries[0][0].workspace
+        notifier = self.notifiers[platform]
+        async with self.sessions() as session:
+            projects = await self.digests.facts(session, workspace_id=workspace_id)
+            unlinked = [p for p in projects if not p.link]
+            refs = await digests_store.project_references(
+                session=session, workspace_id=workspace_id, project_ids=[p.id for p in unlinked]
+            )
+            previous = await digests_store.snapshots(
+                session=session,
+                ids={s.last_snapshot_id for s, _, _ in entries if s.last_snapshot_id},
+            )
+        targets = [LinkTarget(p.id, p.channel, p.thread, refs.get(p.id)) for p in unlinked]
+        try:
+            links = await notifier.links(workspace, targets)
+        except Exception:  # a link is a convenience: the digest goes out without it
+            log.exception("could not find links to projects' threads")
+            links = {}
+        if links:
             async with self.sessions() as session:
-                if not await deliveries.claim(
-                    session=session, key=key, kind="digest", now=now, **target
-                ):
-                    await session.rollback()
-                    continue
-                since = await deliveries.last_claimed(
-                    session=session, prefix=f"digest:{subscription.id}:", before=key
-                )
-                digest = await self.digests.for_workspace(
-                    session,
-                    workspace_id=subscription.workspace_id,
-                    now=now,
-                    tz=tz,
-                    since=since or subscription.created_at,
-                )
-                self.notifiers[subscription.platform].enqueue_digest(
-                    session, digest=digest, now=now, **target
+                await digests_store.keep_links(
+                    session=session, workspace_id=workspace_id, links=links
                 )
                 await session.commit()
-            queued += 1
+            projects = [replace(p, link=links.get(p.id, p.link)) for p in projects]
+        ranked: dict[object, tuple[list, int]] = {}  # by the subscriber's day: one ranking each
+        built: dict[tuple, Digest] = {}
+        ready: list[tuple[Any, str, Digest, int]] = []
+        for subscription, tz, key in entries:
+            today = now.astimezone(tz).date()
+            if today not in ranked:
+                assessed = self.digests.assess(projects, now=now, tz=tz)
+                async with self.sessions() as session:
+                    snapshot_id = await digests_store.save_snapshot(
+                        session=session,
+                        workspace_id=workspace_id,
+                        state=memory_of(assessed),
+                        now=now,
+                    )
+                    await session.commit()
+                ranked[today] = (assessed, snapshot_id)
+            assessed, snapshot_id = ranked[today]
+            # Subscribers who see the same projects since the same digest get the same text.
+            same = (
+                today,
+                subscription.scope_kind,
+                subscription.scope_value,
+                subscription.last_snapshot_id,
+                subscription.every_weeks,
+            )
+            if same not in built:
+                built[same] = self.digests.build(
+                    assessed,
+                    scope=Scope(subscription.scope_kind, subscription.scope_value),
+                    now=now,
+                    tz=tz,
+                    previous=previous.get(subscription.last_snapshot_id),
+                    every_weeks=subscription.every_weeks,
+                )
+            ready.append((subscription, key, built[same], snapshot_id))
+        queued = 0
+        # Claimed and queued a batch per transaction: one commit per subscriber would cost more
+        # than building their digests.
+        for start in range(0, len(ready), CLAIM_BATCH):
+            async with self.sessions() as session:
+                for subscription, key, digest, snapshot_id in ready[start : start + CLAIM_BATCH]:
+                    target = {"workspace_id": workspace_id, "target_id": subscription.target_id}
+                    if not await deliveries.claim(
+                        session=session, key=key, kind="digest", now=now, **target
+                    ):
+                        continue
+                    notifier.enqueue_digest(session, digest=digest, now=now, **target)
+                    await digests_store.mark_sent(
+                        session=session,
+                        subscription_id=subscription.id,
+                        snapshot_id=snapshot_id,
+                        now=now,
+                    )
+                    queued += 1
+                await session.commit()
+        async with self.sessions() as session:
+            await digests_store.prune_snapshots(session=session, workspace_id=workspace_id)
+            await session.commit()
         return queued
 
     async def _assignments(self, projects: list[ProjectItems], now: datetime) -> int:

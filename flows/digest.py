@@ -1,34 +1,47 @@
-"""Build the weekly digest of every project: the most urgent first, then a portfolio by gain/cost."""
+"""Build the digest a lead acts on in a minute: who needs them, a ranked column, totals and a trend.
+
+Building is split in two so that an organisation's digests cost one pass over its projects:
+`assess` turns each project into facts once per workspace and day (shared by every
+subscriber), and `build_digest` picks, ranks and words the facts one subscriber sees,
+comparing them with what that subscriber's previous digest kept (`memory_of`).
+"""
 
 from __future__ import annotations
 
-import math
-from collections import Counter
-from collections.abc import Mapping, Sequence
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from flows.costs import Estimate, format_money, format_range, gain_cost_ratio
+from flows.costs import Estimate, Range, format_money, format_range
 from flows.dates import format_day
 from flows.display import person_name
 from flows.model import Flow
+from flows.parse import mention_token
 from flows.plan_costs import plan_estimate
 from flows.progress import progress
 from flows.replies import Card, CommandRef, Field, Text
-from flows.warnings import warnings
 
-WINDOW_DAYS = 14  # "due soon" looks this far ahead; a project this long untouched is inactive
-LINE_MAX = 120  # one line of a list (a hidden project, a due item), so one long name can't crowd
-LISTED_MAX = 40  # hidden projects named one per line in the summary card
-LINES_PER_FIELD = 10  # hidden projects per field, so a field reads as one short list
-PORTFOLIO_SHOWN = 15
-POINTERS: tuple[str | CommandRef, ...] = (
-    CommandRef("list"),
-    ", ",
-    CommandRef("status", ("<project>",)),
-    ", or `mlplan export <project>`",
-)
+WINDOW_DAYS = 14  # "due soon" looks this far ahead
+DUE_SOON = f"Due in {WINDOW_DAYS} days"
+STALL_DAYS = 14  # an unfinished intake untouched this long is stalled
+NEEDS_MAX = 5  # lines of "Needs you this week"
+SHOWN_MAX = 10  # projects of the ranked column; the rest are counted
+NAMES_MAX = 6  # projects named in one summary line before "and N more"
+LINE_MAX = 160
+SNOOZE_DAYS = 7
+MODEL_CARD = "model_card"
+
+# How much each reason weighs in the ranking: what asks the lead for a decision ranks high,
+# whatever the plan's progress. A finished project always ranks last.
+WEIGHT_OVERDUE = 50
+WEIGHT_RUNNING = 45
+WEIGHT_MODEL_CARD = 40
+WEIGHT_STALLED = 30
+WEIGHT_DUE_SOON = 10
+WEIGHT_WARNING = 3
 
 
 @dataclass(frozen=True)
@@ -40,6 +53,8 @@ class TrackedItem:
     due: date | None
     status: str  # "open" or "done"
     link: str | None = None  # documentation items only
+    key: str | None = None  # the flow's key ("model_card", "deploy") when the flow made it
+    id: int = 0
 
 
 @dataclass(frozen=True)
@@ -53,340 +68,502 @@ class ProjectSnapshot:
     milestones: tuple[TrackedItem, ...]
     docs: tuple[TrackedItem, ...]
     last_activity: datetime
-    changes_since_last: tuple[str, ...] = ()
+    owner: dict | None = None
+    current_question: str | None = None  # where an unfinished intake waits
+    intake_done: bool = False
+    channel: str | None = None
+    thread: str | None = None
+    tags: tuple[str, ...] = ()
+    link: str | None = None  # the project's thread, where the platform can link it
+    snoozed_until: date | None = None
+
+
+@dataclass(frozen=True)
+class Need:
+    """One reason a project needs its lead: what is wrong, who owns it, what is asked."""
+
+    weight: int
+    reason: str
+    owner: dict | None
+    action: str
+    label: str  # the summary line it counts in
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """The facts of one project on one day, the same for every subscriber who sees it."""
+
+    project: ProjectSnapshot
+    done: int
+    total: int
+    delivered: bool
+    overdue: tuple[tuple[TrackedItem, int], ...]
+    due_soon: tuple[TrackedItem, ...]
+    needs: tuple[Need, ...]
+    warnings: int
+    estimate: Estimate | None
+    score: int
+    state: Mapping[str, Any]  # what the next digest compares with (see memory_of)
+
+    @property
+    def snoozed(self) -> bool:
+        """Tell whether the lead asked not to be told about this project this week."""
+        return self.state["z"]
+
+
+@dataclass(frozen=True)
+class DigestProject:
+    """One project of the ranked column: rank, name, what matters, who owns it, where it lives."""
+
+    project_id: int
+    rank: int
+    name: str
+    headline: str
+    facts: tuple[str, ...]
+    owner: dict | None
+    link: str | None
+    delivered: bool
+    changed: bool
+    snoozed: bool
 
 
 @dataclass(frozen=True)
 class Digest:
-    """The digest: a summary card, a portfolio card, then one card per shown project."""
+    """The digest of one subscriber. Texts may hold neutral mentions (flows.parse.mention_token).
+
+    `trend` is empty for a first digest; counts in `summary` show the previous one's beside.
+    """
 
     title: str
-    cards: tuple[Card, ...]
+    needs_you: tuple[str, ...]
+    summary: tuple[Field, ...]
+    totals: tuple[Field, ...]
+    trend: tuple[str, ...]
+    projects: tuple[DigestProject, ...]
     hidden: int
+    footer: Text
+
+    @property
+    def cards(self) -> tuple[Card, ...]:
+        """Lay the digest out as plain cards (mentions as names), for a plain-text renderer."""
+        needs = self.needs_you or ("Nothing needs you this week.",)
+        lines = Field("Needs you this week", plain("\n".join(needs)))
+        cards = [Card(title=self.title, fields=(lines,))]
+        if self.summary or self.totals or self.trend:
+            trend = (Field("Since the last digest", "\n".join(self.trend)),) if self.trend else ()
+            cards.append(Card(title="Summary", fields=(*self.summary, *self.totals, *trend)))
+        rows = []
+        for p in self.projects:
+            parts = [p.headline, *([person_name(p.owner)] if p.owner else []), *p.facts]
+            rows.append(Field(f"{p.rank}. {p.name}", " · ".join(parts)))
+        cards.append(
+            Card(title="Projects, most in need first", fields=tuple(rows), footer=self.footer)
+        )
+        return tuple(cards)
+
+
+MENTION = re.compile(r"@\{(?P<id>[^|{}\s]+)(?:\|(?P<name>[^{}]*))?\}")
+
+
+def plain(text: str) -> str:
+    """Write the neutral mentions of a text as plain `@name`s."""
+    return MENTION.sub(lambda m: "@" + (m["name"] or m["id"]), text)
+
+
+def safe(text: str) -> str:
+    """Keep typed text (a name, a title) from reading as a neutral mention."""
+    return text.replace("@{", "@\u200b{")
+
+
+def mention(person: Mapping[str, Any] | None) -> str:
+    """Write a person as the neutral mention each renderer turns into its own (or plain text)."""
+    if not person:
+        return "no owner"
+    if person.get("id"):
+        name = person_name(person).removeprefix("@")
+        return mention_token(str(person["id"]), safe(name).replace("}", ")").replace("|", "/"))
+    return safe(person_name(person))
+
+
+# Facts, once per project and day
+
+
+def assess(flow: Flow, project: ProjectSnapshot, *, today: date, now: datetime) -> Assessment:
+    """Gather what the digest says of one project on one day; pure, and shared by subscribers."""
+    answers = project.answers
+    done, total = progress(flow, answers)
+    items = (*project.milestones, *project.docs)
+    open_items = [i for i in items if i.status != "done"]
+    plan_done = project.intake_done or done >= total
+    delivered = plan_done and not open_items
+    overdue = sorted(
+        ((i, (today - i.due).days) for i in open_items if i.due and i.due < today),
+        key=lambda pair: (-pair[1], pair[0].title),
+    )
+    end = today + timedelta(days=WINDOW_DAYS)
+    due_soon = sorted(
+        (i for i in open_items if i.due and today <= i.due <= end), key=lambda i: (i.due, i.title)
+    )
+    est = _estimate(flow, answers)
+    needs: list[Need] = []
+    if overdue:
+        first, late = overdue[0]
+        count = f", {len(overdue)} overdue" if len(overdue) > 1 else ""
+        needs.append(
+            Need(
+                WEIGHT_OVERDUE + 2 * len(overdue),
+                f"{safe(first.title)} {_days(late)} late{count}",
+                first.owner or project.owner,
+                "agree a new date or close it",
+                "Overdue",
+            )
+        )
+    if est is not None and est.running_exceeds_benefit:
+        running = format_range(est.yearly_running, est.currency)
+        benefit = format_money(est.benefit_per_year or 0, est.currency)
+        needs.append(
+            Need(
+                WEIGHT_RUNNING,
+                f"running cost above benefit ({running} against {benefit} a year)",
+                project.owner,
+                "decide to re-scope or stop",
+                "Running cost above benefit",
+            )
+        )
+    if _no_model_card_owner(project, answers):
+        needs.append(
+            Need(
+                WEIGHT_MODEL_CARD,
+                "no model-card owner",
+                project.owner,
+                "name one",
+                "No model-card owner",
+            )
+        )
+    idle = (now - project.last_activity).days
+    if not plan_done and idle >= STALL_DAYS:
+        question = flow.questions.get(project.current_question or "")
+        where = f" at {question.label.lower()}" if question else ""
+        needs.append(
+            Need(
+                WEIGHT_STALLED + idle // 7,
+                f"intake stalled {_days(idle)}{where}",
+                project.owner,
+                "nudge the owner or close it",
+                "Intake stalled",
+            )
+        )
+    found = _warning_count(flow, answers, needs)
+    snoozed = bool(project.snoozed_until and project.snoozed_until >= today)
+    score = 0
+    if not delivered:
+        score = sum(n.weight for n in needs) + WEIGHT_WARNING * min(found, 5)
+        score += WEIGHT_DUE_SOON if due_soon else 0
+    labels = list(dict.fromkeys(n.label for n in needs))
+    if due_soon and not delivered:
+        labels.append(DUE_SOON)
+    if delivered:
+        labels.append("Delivered")
+    if snoozed:
+        labels.append("Snoozed this week")
+    state = {
+        "l": labels,
+        "a": done,
+        "o": len(overdue),
+        "s": sorted(_sections_done(flow, answers)),
+        "d": sorted(i.id for i in items if i.status == "done" and i.id),
+        "f": delivered,
+        "z": snoozed,
+    }
+    return Assessment(
+        project=project,
+        done=done,
+        total=total,
+        delivered=delivered,
+        overdue=tuple(overdue),
+        due_soon=tuple(due_soon),
+        needs=tuple(sorted(needs, key=lambda n: -n.weight)),
+        warnings=found,
+        estimate=est,
+        score=score,
+        state=state,
+    )
+
+
+def assess_all(
+    flow: Flow, projects: Iterable[ProjectSnapshot], *, today: date, now: datetime
+) -> list[Assessment]:
+    """Assess every project and rank them: most in need first, snoozed after, finished last."""
+    assessed = [assess(flow, p, today=today, now=now) for p in projects]
+    assessed.sort(key=rank_key)
+    return assessed
+
+
+def rank_key(a: Assessment) -> tuple:
+    """Sort key of the ranked column: finished last, snoozed after the rest, then by need."""
+    return (a.delivered, a.snoozed, -a.score, a.project.name.casefold(), a.project.id)
+
+
+def memory_of(assessed: Iterable[Assessment]) -> dict[str, Any]:
+    """Keep what the next digest compares with: per project its counts, sections and done items.
+
+    One memory serves every subscriber of a workspace: each compares only its own projects.
+    """
+    return {str(a.project.id): dict(a.state) for a in assessed}
+
+
+# One subscriber's digest
 
 
 def build_digest(
     flow: Flow,
-    projects: Sequence[ProjectSnapshot],
+    projects: Sequence[ProjectSnapshot] | None = None,
     *,
     today: date,
     now: datetime,
-    max_project_cards: int = 10,
+    assessed: Sequence[Assessment] | None = None,
+    previous: Mapping[str, Any] | None = None,
+    max_projects: int = SHOWN_MAX,
+    every_weeks: int = 1,
 ) -> Digest:
-    """Build the digest of these projects, giving the most urgent their own card."""
-    if max_project_cards < 0:
-        raise ValueError(f"max_project_cards must be >= 0, got {max_project_cards!r}")
-    ranked = sorted(projects, key=lambda p: urgency(flow, p, today=today, now=now))
-    shown, hidden = ranked[:max_project_cards], ranked[max_project_cards:]
+    """Build one subscriber's digest of these projects (or of already ranked assessments)."""
+    if max_projects < 0:
+        raise ValueError(f"max_projects must be >= 0, got {max_projects!r}")
+    ranked = (
+        list(assessed)
+        if assessed is not None
+        else assess_all(flow, projects or (), today=today, now=now)
+    )
+    before = previous or {}
     monday = today - timedelta(days=today.weekday())
-    count = len(projects)
+    count = len(ranked)
     title = (
-        f"Weekly ML digest: {count} project{'' if count == 1 else 's'}"
+        f"{'Fortnightly' if every_weeks == 2 else 'Weekly'} ML digest: {count} project{'' if count == 1 else 's'}"
         f" (week of {format_day(monday).split(' ', 1)[1]})"
     )
-    cards = (
-        _summary_card(flow, ranked, hidden, first_hidden=len(shown) + 1, today=today, now=now),
-        _portfolio_card(flow, projects),
-        *(project_card(flow, p, today=today, now=now) for p in shown),
+    shown = ranked[:max_projects]
+    entries = tuple(
+        _entry(flow, a, n, before.get(str(a.project.id)), today, first=previous is None)
+        for n, a in enumerate(shown, 1)
     )
-    return Digest(title=title, cards=cards, hidden=len(hidden))
-
-
-def urgency(
-    flow: Flow, project: ProjectSnapshot, *, today: date, now: datetime | None = None
-) -> tuple:
-    """Return a sort key that puts the most urgent project first.
-
-    Overdue items come first (more items, then more days late), then items due within 14 days
-    (soonest first), then projects inactive for 14 days or more (longest first), then incomplete
-    plans with warnings (more warnings first), then the rest; ties go by name. Inactivity is
-    measured from `now` when given, else in calendar days up to `today`.
-    """
-    name = (project.name.casefold(), project.id)
-    overdue = _overdue(project, today)
-    if overdue:
-        return (0, -len(overdue), -max(late for _, late in overdue), *name)
-    due = _due_soon(project, today)
-    if due:
-        return (1, (due[0].due - today).days, -len(due), *name)
-    idle = _idle_days(project, today=today, now=now)
-    if idle >= WINDOW_DAYS:
-        return (2, -idle, 0, *name)
-    done, total = progress(flow, project.answers)
-    found = warnings(flow, project.answers)
-    if done < total and found:
-        return (3, -len(found), 0, *name)
-    return (4, 0, 0, *name)
-
-
-def portfolio(flow: Flow, projects: Sequence[ProjectSnapshot]) -> list[tuple[ProjectSnapshot, str]]:
-    """Rank projects by expected gain against cost, best first, each with the reason for its place.
-
-    Plans with a yearly benefit come first, by three years of benefit over the three-year cost;
-    plans without one follow, cheapest first; plans with no cost figures come last, by name.
-    """
-    keyed = []
-    for project in projects:
-        key, reason = _portfolio_place(flow, project)
-        keyed.append(((*key, project.name.casefold(), project.id), project, reason))
-    keyed.sort(key=lambda entry: entry[0])
-    return [(project, reason) for _, project, reason in keyed]
-
-
-def project_card(flow: Flow, project: ProjectSnapshot, *, today: date, now: datetime) -> Card:
-    """Summarise one project for the digest: plan, costs, targets, dates, docs and changes."""
-    answers = project.answers
-    fields = [
-        Field("Stage", _stage(project)),
-        Field("Plan", _plan_line(flow, answers)),
-        Field("Costs", _cost_line(flow, answers)),
-    ]
-    for label, metric, target in (
-        ("Outcome target", "outcome_metric", "outcome_target"),
-        ("Output target", "output_metric", "output_target"),
-    ):
-        goal = _target(answers.get(metric), answers.get(target))
-        if goal:
-            fields.append(Field(label, goal))
-    due = _due_soon(project, today)
-    if due:
-        lines = [f"{item.title} ({_owner(item)}, {_day(item.due, today)})" for item in due]
-        fields.append(Field(f"Due in {WINDOW_DAYS} days", _lines(lines)))
-    overdue = _overdue(project, today)
-    if overdue:
-        lines = [
-            f"{item.title} ({_owner(item)}, {_day(item.due, today)}, "
-            f"{late} day{'' if late == 1 else 's'} late)"
-            for item, late in overdue
-        ]
-        fields.append(Field("Overdue", _lines(lines)))
-    missing = _docs_missing(project)
-    if missing:
-        fields.append(
-            Field(
-                "Documentation missing",
-                ", ".join(f"{d.title} ({_owner(d)})" for d in missing),
-            )
-        )
-    changes = "; ".join(project.changes_since_last) or "nothing"
-    fields.append(Field("Changed since last digest", changes))
-
-    notes = [text for _, text in warnings(flow, answers)]
-    idle = _idle_days(project, today=today, now=now)
-    if idle >= WINDOW_DAYS:
-        # First, because it is the one warning about the team rather than about the plan.
-        notes.insert(0, f"No activity for {idle} days.")
-    return Card(
-        title=project.name,
-        fields=tuple(fields),
-        progress=progress(flow, answers),
-        warnings=tuple(notes),
-        footer=(CommandRef("status", (project.name,)), f" · `mlplan export {project.name}`"),
+    return Digest(
+        title=title,
+        needs_you=tuple(_needs_you(ranked)),
+        summary=tuple(_summary(ranked, previous)),
+        totals=tuple(_totals(ranked)),
+        trend=tuple(_trend(flow, ranked, before)) if previous else (),
+        projects=entries,
+        hidden=len(ranked) - len(shown),
+        footer=_footer(len(ranked) - len(shown)),
     )
 
 
-# The summary and portfolio cards
+def _needs_you(ranked: Sequence[Assessment]) -> list[str]:
+    candidates = [(a.needs[0], a) for a in ranked if a.needs and not a.delivered and not a.snoozed]
+    candidates.sort(key=lambda pair: rank_key(pair[1]))
+    lines = []
+    for need, a in candidates[:NEEDS_MAX]:
+        line = f"{safe(a.project.name)}: {need.reason}: {mention(need.owner)}, {need.action}"
+        lines.append(_clip(line))
+    return lines
 
 
-def _summary_card(
-    flow: Flow,
-    ranked: Sequence[ProjectSnapshot],
-    hidden: Sequence[ProjectSnapshot],
-    *,
-    first_hidden: int,
-    today: date,
-    now: datetime,
-) -> Card:
-    if not ranked:
-        return Card(title="Summary", fields=(Field("Projects", "none yet"),))
-    fields = [
-        Field("Projects", str(len(ranked))),
-        Field("By stage", _by_stage(flow, ranked)),
-        Field("With overdue items", str(sum(bool(_overdue(p, today)) for p in ranked))),
-        Field(f"Due in {WINDOW_DAYS} days", str(sum(bool(_due_soon(p, today)) for p in ranked))),
-        Field(
-            f"Inactive {WINDOW_DAYS}+ days",
-            str(sum(_idle_days(p, today=today, now=now) >= WINDOW_DAYS for p in ranked)),
-        ),
-        Field("Documentation missing", str(sum(bool(_docs_missing(p)) for p in ranked))),
-    ]
-    lines = [
-        _clip(_hidden_line(flow, p, today=today, now=now), LINE_MAX) for p in hidden[:LISTED_MAX]
-    ]
-    more = len(hidden) - len(lines)
-    fields.extend(_packed(lines, first_hidden, more))
-    footer = ("Any project: ", *POINTERS, ".")
-    return Card(title="Summary", fields=tuple(fields), footer=footer)
+SUMMARY_ORDER = (
+    "Overdue",
+    "Running cost above benefit",
+    "No model-card owner",
+    "Intake stalled",
+    DUE_SOON,
+    "Snoozed this week",
+    "Delivered",
+)
 
 
-def _packed(lines: list[str], first: int, more: int) -> list[Field]:
-    """Pack the hidden projects' lines into fields of a few lines each, numbered from `first`."""
-    fields: list[Field] = []
-    for start in range(0, len(lines), LINES_PER_FIELD):
-        chunk = lines[start : start + LINES_PER_FIELD]
-        label = f"More projects ({first + start}–{first + start + len(chunk) - 1})"
-        fields.append(Field(label, "\n".join(chunk)))
-    if more:
-        tail: Text = (f"… and {more} more: ", *POINTERS)
-        if fields:
-            last = fields[-1]
-            fields[-1] = Field(last.label, (f"{last.value}\n", *tail))
-        else:
-            fields.append(Field("More projects", tail))
+def _summary(ranked: Sequence[Assessment], before: Mapping[str, Any] | None) -> list[Field]:
+    """Count each kind of news and name its projects; beside the count, the previous digest's."""
+    groups: dict[str, list[str]] = defaultdict(list)
+    old_counts: dict[str, int] = defaultdict(int)
+    for a in ranked:
+        for label in a.state["l"]:
+            groups[label].append(a.project.name)
+        for label in (before or {}).get(str(a.project.id), {}).get("l", ()):
+            old_counts[label] += 1
+    fields = []
+    for label in SUMMARY_ORDER:
+        names = groups.get(label, [])
+        old = old_counts[label] if before is not None else None
+        if not names and not old:
+            continue
+        count = f"{old} → {len(names)}" if old is not None and old != len(names) else len(names)
+        listed = ", ".join(safe(n) for n in names[:NAMES_MAX])
+        if len(names) > NAMES_MAX:
+            listed += f" and {len(names) - NAMES_MAX} more"
+        fields.append(Field(f"{label} ({count})", listed or "none now"))
     return fields
 
 
-def _hidden_line(flow: Flow, project: ProjectSnapshot, *, today: date, now: datetime) -> str:
-    done, total = progress(flow, project.answers)
-    parts = [project.name, _stage(project), f"{done}/{total}"]
-    overdue, due = _overdue(project, today), _due_soon(project, today)
-    idle = _idle_days(project, today=today, now=now)
-    if overdue:
-        parts.append(f"{len(overdue)} overdue")
-    if due:
-        parts.append(f"{len(due)} due soon")
-    if idle >= WINDOW_DAYS:
-        parts.append(f"idle {idle} days")
-    return " · ".join(parts)
+def _totals(ranked: Sequence[Assessment]) -> list[Field]:
+    """Sum one-time, yearly running and yearly benefit per currency, naming how many count."""
+    by_currency: dict[str, list[Estimate]] = defaultdict(list)
+    for a in ranked:
+        if a.estimate is not None:
+            by_currency[a.estimate.currency].append(a.estimate)
+    fields = []
+    for currency in sorted(by_currency):
+        ests = by_currency[currency]
+        one_time = sum(e.one_time for e in ests)
+        running = sum((e.yearly_running for e in ests), Range(0, 0))
+        benefits = [e.benefit_per_year for e in ests if e.benefit_per_year is not None]
+        parts = [
+            f"one-time {format_money(one_time, currency)}",
+            f"yearly running {format_range(running, currency)}",
+        ]
+        if benefits:
+            parts.append(f"yearly benefit {format_money(sum(benefits), currency)}")
+        of = f"{len(ests)} of {len(ranked)} projects with figures"
+        fields.append(Field(f"Totals ({currency})", f"{' · '.join(parts)} ({of})"))
+    return fields
 
 
-def _by_stage(flow: Flow, projects: Sequence[ProjectSnapshot]) -> str:
-    counts = Counter(_stage(p) for p in projects)
-    known = flow.questions["stage"].choices
-    others = sorted(s for s in counts if s not in known and s != "not set")
-    order = [*known, *others, "not set"]
-    return " · ".join(f"{stage} {counts[stage]}" for stage in order if counts[stage])
+def _trend(flow: Flow, ranked: Sequence[Assessment], before: Mapping[str, Any]) -> list[str]:
+    lines = []
+    for a in ranked:
+        changes = _changes(flow, a, before.get(str(a.project.id)))
+        if changes:
+            lines.append(_clip(f"{safe(a.project.name)}: {'; '.join(changes)}"))
+    return lines
 
 
-def _portfolio_card(flow: Flow, projects: Sequence[ProjectSnapshot]) -> Card:
-    ranked = portfolio(flow, projects)
-    fields = tuple(
-        Field(f"#{n} {project.name}", reason)
-        for n, (project, reason) in enumerate(ranked[:PORTFOLIO_SHOWN], start=1)
+def _changes(flow: Flow, a: Assessment, old: Mapping[str, Any] | None) -> list[str]:
+    """Say what changed in a project since the previous digest, in a few words each."""
+    if old is None:
+        return ["new since the last digest"]
+    now = a.state
+    changes = []
+    if now["f"] and not old.get("f"):
+        changes.append("delivered")
+    titles = {s.id: s.title.split(" (")[0] for s in flow.sections}
+    finished = [titles.get(s, s) for s in now["s"] if s not in set(old.get("s", ()))]
+    changes.extend(f"{title} finished" for title in finished)
+    new_done = set(now["d"]) - set(old.get("d", ()))
+    items = {i.id: i.title for i in (*a.project.milestones, *a.project.docs)}
+    changes.extend(f"{safe(items[i])} done" for i in sorted(new_done) if i in items)
+    answered = now["a"] - old.get("a", now["a"])
+    if answered > 0 and not finished:
+        changes.append(f"{answered} more answer{'' if answered == 1 else 's'}")
+    if now["o"] != old.get("o", now["o"]):
+        changes.append(f"overdue {old.get('o', 0)} → {now['o']}")
+    return changes
+
+
+def _entry(
+    flow: Flow,
+    a: Assessment,
+    rank: int,
+    old: Mapping[str, Any] | None,
+    today: date,
+    *,
+    first: bool,
+) -> DigestProject:
+    project = a.project
+    if a.delivered:
+        headline = "delivered"
+    elif a.snoozed:
+        headline = f"snoozed until {_day(project.snoozed_until, today)}"
+    elif a.needs:
+        headline = a.needs[0].reason
+    elif a.due_soon:
+        item = a.due_soon[0]
+        headline = f"{safe(item.title)} due {_day(item.due, today)}"
+    elif a.done < a.total:
+        headline = "planning"
+    else:
+        headline = "planned"
+    facts = []
+    if not a.delivered and a.done < a.total:
+        facts.append(f"plan {a.done}/{a.total}")
+    stage = project.stage or project.answers.get("stage")
+    if stage:
+        facts.append(str(stage))
+    for need in a.needs[1:]:
+        facts.append(need.reason)
+    if a.estimate is not None and not a.delivered:
+        facts.append(f"one-time {format_money(a.estimate.one_time, a.estimate.currency)}")
+    # A first digest marks nothing: every project would read as changed.
+    changed = not first and (
+        old is None or any(old.get(k) != v for k, v in a.state.items() if k != "z")
     )
-    footer = (
-        "Ranked by 3 years of expected benefit over the 3-year cost; plans without a benefit "
-        "figure follow, cheapest first; plans without costs come last."
+    return DigestProject(
+        project_id=project.id,
+        rank=rank,
+        name=safe(project.name),
+        headline=_clip(headline),
+        facts=tuple(_clip(f) for f in facts),
+        owner=project.owner,
+        link=project.link,
+        delivered=a.delivered,
+        changed=changed,
+        snoozed=a.snoozed,
     )
-    if len(ranked) > PORTFOLIO_SHOWN:
-        footer = (f"{footer} … {len(ranked) - PORTFOLIO_SHOWN} more: ", *POINTERS, ".")
-    if not ranked:
-        footer = "No projects to rank yet."
-    return Card(title="Portfolio: gain against cost", fields=fields, footer=footer)
 
 
-def _portfolio_place(flow: Flow, project: ProjectSnapshot) -> tuple[tuple, str]:
-    """Return the project's rank key (before name) and the reason for its place."""
-    answers = project.answers
-    est = plan_estimate(answers) if _costs_touched(flow, answers) else None
-    # cost_inputs keeps the benefit only when benefit_known is True, so the estimate says it all.
-    has_benefit = est is not None and est.benefit_per_year is not None
-    # A plan whose costs all count as 0 is not cheap, just not estimated: ranking it first
-    # (an infinite gain/cost, or the cheapest) would reward leaving the cost section empty.
-    if est is None or est.tco_3y.high == 0:
-        reason = "costs not estimated yet"
-        if has_benefit:
-            benefit = format_money(est.benefit_per_year * 3, est.currency)
-            reason += f" ({benefit} benefit over 3 years)"
-        return (2, 0.0), reason
-    cost = format_range(est.tco_3y, est.currency)
-    if has_benefit:
-        ratio = gain_cost_ratio(est) or 0.0
-        benefit = format_money(est.benefit_per_year * 3, est.currency)
-        reason = f"gain/cost {_ratio(ratio)}: {benefit} benefit over 3 years for {cost}"
-        if est.running_exceeds_benefit:
-            reason = f"running cost exceeds expected benefit; {reason}"
-        return (0, -ratio), reason
-    return (1, est.tco_3y.mid), f"no benefit estimate; 3-year cost {cost}"
+def _footer(hidden: int) -> Text:
+    if hidden:
+        return (f"… and {hidden} more: ", CommandRef("list"), " · any project: ", _STATUS)
+    return ("Any project: ", _STATUS)
 
 
-def _ratio(ratio: float) -> str:
-    if math.isinf(ratio):
-        return "∞"
-    if ratio >= 10:
-        return f"{ratio:,.0f}"
-    return f"{ratio:.1f}" if ratio >= 0.1 else f"{ratio:.2g}"
+_STATUS = CommandRef("status", ("<project>",))
 
 
 # One project's facts
 
 
-def _open(items: Sequence[TrackedItem]) -> list[TrackedItem]:
-    # Anything not marked done counts as open: a digest should over-report, not hide.
-    return [item for item in items if item.status != "done"]
+def _estimate(flow: Flow, answers: Mapping[str, Any]) -> Estimate | None:
+    """Estimate a plan whose costs were looked at; None when nothing would count."""
+    if not any(q.id in answers for q in flow.section("costs").questions):
+        return None
+    est = plan_estimate(answers)
+    # A plan whose costs all count as 0 is not cheap, just not estimated.
+    return est if est.tco_3y.high > 0 else None
 
 
-def _overdue(project: ProjectSnapshot, today: date) -> list[tuple[TrackedItem, int]]:
-    items = [i for i in _open((*project.milestones, *project.docs)) if i.due and i.due < today]
-    items.sort(key=lambda i: (i.due, i.title))
-    return [(item, (today - item.due).days) for item in items]
+def _no_model_card_owner(project: ProjectSnapshot, answers: Mapping[str, Any]) -> bool:
+    card = [d for d in project.docs if d.key == MODEL_CARD and d.status != "done"]
+    if card:
+        return all(not d.owner for d in card)
+    # No item yet: the question was skipped (the flow's own warning says the same).
+    return "doc_model_card_owner" in answers and not answers["doc_model_card_owner"]
 
 
-def _due_soon(project: ProjectSnapshot, today: date) -> list[TrackedItem]:
-    end = today + timedelta(days=WINDOW_DAYS)
-    items = [
-        i for i in _open((*project.milestones, *project.docs)) if i.due and today <= i.due <= end
-    ]
-    return sorted(items, key=lambda i: (i.due, i.title))
+def _warning_count(flow: Flow, answers: Mapping[str, Any], needs: list[Need]) -> int:
+    from flows.warnings import warnings
+
+    said = {"Running cost exceeds expected benefit."}
+    return sum(1 for _, text in warnings(flow, answers) if text not in said) - (
+        1 if any(n.label == "No model-card owner" for n in needs) else 0
+    )
 
 
-def _docs_missing(project: ProjectSnapshot) -> list[TrackedItem]:
-    return [doc for doc in _open(project.docs) if not doc.link]
-
-
-def _idle_days(project: ProjectSnapshot, *, today: date, now: datetime | None) -> int:
-    if now is None:
-        return (today - project.last_activity.date()).days
-    return (now - project.last_activity).days
-
-
-def _costs_touched(flow: Flow, answers: Mapping[str, Any]) -> bool:
-    return any(q.id in answers for q in flow.section("costs").questions)
-
-
-def _cost_line(flow: Flow, answers: Mapping[str, Any]) -> str:
-    if not _costs_touched(flow, answers):
-        return "not estimated yet"
-    est: Estimate = plan_estimate(answers)
-    one_time = format_money(est.one_time, est.currency)
-    return f"one-time {one_time} · yearly {format_range(est.yearly_running, est.currency)}"
-
-
-def _plan_line(flow: Flow, answers: Mapping[str, Any]) -> str:
-    done, total = progress(flow, answers)
-    open_sections = []
+def _sections_done(flow: Flow, answers: Mapping[str, Any]) -> set[str]:
+    done = set()
     for section in flow.sections:
         s_done, s_total = progress(flow, answers, (section.id,))
-        if s_done < s_total:
-            # "Costs (back of the envelope)" reads as "Costs" in a one-line list.
-            open_sections.append(f"{section.title.split(' (')[0]} {s_done}/{s_total}")
-    line = f"{done} of {total} questions"
-    return f"{line}; {', '.join(open_sections)}" if open_sections else line
+        if s_total and s_done == s_total:
+            done.add(section.id)
+    return done
 
 
-def _target(metric: Any, target: Any) -> str | None:
-    if metric and target:
-        return f"{metric} → {target}"
-    return str(metric or target) if metric or target else None
+def _days(n: int) -> str:
+    return f"{n} day{'' if n == 1 else 's'}"
 
 
-def _stage(project: ProjectSnapshot) -> str:
-    return project.stage or project.answers.get("stage") or "not set"
-
-
-def _owner(item: TrackedItem) -> str:
-    return person_name(item.owner) if item.owner else "no owner"
-
-
-def _day(day: date, today: date) -> str:
+def _day(day: date | None, today: date) -> str:
     """Write a day like 'Fri 4 Dec', with the year only when it is not this year's."""
-    text = format_day(day)
-    return text.removesuffix(f" {today.year}")
+    if day is None:
+        return "no date"
+    return format_day(day).removesuffix(f" {today.year}")
 
 
-def _lines(lines: list[str]) -> str:
-    return "\n".join(_clip(line, LINE_MAX) for line in lines)
-
-
-def _clip(text: str, limit: int) -> str:
+def _clip(text: str, limit: int = LINE_MAX) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"

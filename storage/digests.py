@@ -1,41 +1,70 @@
-"""Keep digest subscriptions, and read what a workspace's digest is made of."""
+"""Keep digest subscriptions and what digests remember, and read a workspace's digest facts at once."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import models
 from storage.projects import Project
-from storage.tracked import MODELS, Item
 
 
 @dataclass(frozen=True)
 class Subscription:
-    """A person (`target_kind` "user") or a channel that gets a workspace's weekly digest."""
+    """A person (`target_kind` "user") or a channel that gets a workspace's digest.
+
+    `scope_kind` None means every project; "channel" the projects of channel `scope_value`;
+    "tag" those tagged `scope_value`. `every_weeks` is 1 (weekly) or 2 (fortnightly).
+    """
 
     id: int
     workspace_id: int
     platform: str
+    workspace: str  # the platform's id of the workspace (a Slack team, a Teams tenant)
     target_kind: str
     target_id: str
     timezone: str | None
     created_at: datetime
+    created_by: dict[str, Any]
+    scope_kind: str | None = None
+    scope_value: str | None = None
+    every_weeks: int = 1
+    last_snapshot_id: int | None = None
+    last_sent_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class DigestItem:
+    """A milestone or documentation item as a digest reads it."""
+
+    kind: str
+    id: int
+    key: str | None
+    title: str
+    owner: dict[str, Any] | None
+    due: date | None
+    status: str
+    link: str | None
 
 
 @dataclass(frozen=True)
 class DigestProject:
-    """What a digest needs of one project: latest answers, tracked items, last activity."""
+    """What a digest needs of one project: latest answers, tracked items, last activity, extras."""
 
     project: Project
     answers: dict[str, Any]
-    milestones: tuple[Item, ...]
-    docs: tuple[Item, ...]
+    milestones: tuple[DigestItem, ...]
+    docs: tuple[DigestItem, ...]
     last_activity: datetime
+    link: str | None = None
+    snoozed_until: date | None = None
+    tags: tuple[str, ...] = ()
 
 
 async def subscribe(
@@ -47,8 +76,11 @@ async def subscribe(
     timezone: str | None,
     by: dict[str, Any],
     now: datetime,
+    scope_kind: str | None = None,
+    scope_value: str | None = None,
+    every_weeks: int = 1,
 ) -> bool:
-    """Subscribe a person or a channel to the weekly digest; tell whether it is new."""
+    """Subscribe a person or a channel to the digest (or change its scope); tell whether it is new."""
     existing = await session.scalar(
         sa.select(models.DigestSubscription).where(
             models.DigestSubscription.workspace_id == workspace_id,
@@ -58,6 +90,8 @@ async def subscribe(
     )
     if existing is not None:
         existing.timezone = timezone or existing.timezone
+        existing.scope_kind, existing.scope_value = scope_kind, scope_value
+        existing.every_weeks = every_weeks
         return False
     session.add(
         models.DigestSubscription(
@@ -67,6 +101,9 @@ async def subscribe(
             timezone=timezone,
             created_by=by,
             created_at=now,
+            scope_kind=scope_kind,
+            scope_value=scope_value,
+            every_weeks=every_weeks,
         )
     )
     await session.flush()
@@ -90,7 +127,9 @@ async def unsubscribe(
 async def subscriptions(*, session: AsyncSession, platforms: tuple[str, ...]) -> list[Subscription]:
     """List every subscription in workspaces of these platforms."""
     rows = await session.execute(
-        sa.select(models.DigestSubscription, models.Workspace.platform)
+        sa.select(
+            models.DigestSubscription, models.Workspace.platform, models.Workspace.external_id
+        )
         .join(models.Workspace, models.Workspace.id == models.DigestSubscription.workspace_id)
         .where(models.Workspace.platform.in_(platforms))
         .order_by(models.DigestSubscription.id)
@@ -100,82 +139,243 @@ async def subscriptions(*, session: AsyncSession, platforms: tuple[str, ...]) ->
             id=row.id,
             workspace_id=row.workspace_id,
             platform=platform,
+            workspace=external_id,
             target_kind=row.target_kind,
             target_id=row.target_id,
             timezone=row.timezone,
             created_at=row.created_at,
+            created_by=row.created_by,
+            scope_kind=row.scope_kind,
+            scope_value=row.scope_value,
+            every_weeks=row.every_weeks,
+            last_snapshot_id=row.last_snapshot_id,
+            last_sent_at=row.last_sent_at,
         )
-        for row, platform in rows
+        for row, platform, external_id in rows
     ]
 
 
 async def workspace_projects(*, session: AsyncSession, workspace_id: int) -> list[DigestProject]:
-    """Load what the digest needs of each project: answers, tracked items, last activity."""
+    """Read what every digest of a workspace needs, in a fixed number of statements.
+
+    The database picks each question's latest answer and each project's last activity; the
+    statement count does not grow with the number of projects.
+    """
     projects = list(
         await session.scalars(
-            sa.select(models.Project).where(models.Project.workspace_id == workspace_id)
+            sa.select(models.Project)
+            .where(models.Project.workspace_id == workspace_id)
+            .order_by(models.Project.id)
         )
     )
-    ids = [p.id for p in projects]
-    if not ids:
+    if not projects:
         return []
-    answers: dict[int, dict[str, Any]] = {p.id: {} for p in projects}
-    items: dict[int, dict[str, list[Item]]] = {p.id: {k: [] for k in MODELS} for p in projects}
+    answers: dict[int, dict[str, Any]] = defaultdict(dict)
     last_activity = {p.id: p.updated_at for p in projects}
+    answer = models.Answer
+    latest = (
+        sa.select(
+            answer.project_id,
+            answer.question_id,
+            sa.func.max(answer.version).label("version"),
+            sa.func.max(answer.created_at).label("at"),
+        )
+        .join(models.Project, models.Project.id == answer.project_id)
+        .where(models.Project.workspace_id == workspace_id)
+        .group_by(answer.project_id, answer.question_id)
+        .subquery()
+    )
     rows = await session.execute(
         sa.select(
-            models.Answer.project_id,
-            models.Answer.question_id,
-            models.Answer.value,
-            models.Answer.skipped,
-            models.Answer.created_at,
+            answer.project_id, answer.question_id, answer.value, answer.skipped, latest.c.at
+        ).join(
+            latest,
+            sa.and_(
+                latest.c.project_id == answer.project_id,
+                latest.c.question_id == answer.question_id,
+                latest.c.version == answer.version,
+            ),
         )
-        .where(models.Answer.project_id.in_(ids))
-        .order_by(models.Answer.project_id, models.Answer.question_id, models.Answer.version)
     )
-    for project_id, question_id, value, skipped, created_at in rows:
+    for project_id, question_id, value, skipped, at in rows:
         answers[project_id][question_id] = None if skipped else value
-        last_activity[project_id] = max(last_activity[project_id], created_at)
-    for kind, model in MODELS.items():
+        if at > last_activity[project_id]:
+            last_activity[project_id] = at
+    items: dict[tuple[int, str], list[DigestItem]] = defaultdict(list)
+    for kind, model in (("milestone", models.Milestone), ("doc", models.DocItem)):
+        link = model.link if model is models.DocItem else sa.null()
+        rows = await session.execute(
+            sa.select(
+                model.project_id,
+                model.id,
+                model.key,
+                model.title,
+                model.owner,
+                model.due,
+                model.status,
+                link,
+                model.updated_at,
+            )
+            .join(models.Project, models.Project.id == model.project_id)
+            .where(models.Project.workspace_id == workspace_id)
+            .order_by(model.id)
+        )
+        for project_id, item_id, key, title, owner, due, status, url, updated in rows:
+            items[(project_id, kind)].append(
+                DigestItem(kind, item_id, key, title, owner, due, status, url)
+            )
+            if updated > last_activity[project_id]:
+                last_activity[project_id] = updated
+    extras = {
+        row.project_id: row
         for row in await session.scalars(
-            sa.select(model).where(model.project_id.in_(ids)).order_by(model.id)
-        ):
-            items[row.project_id][kind].append(Item.of(row))
-            last_activity[row.project_id] = max(last_activity[row.project_id], row.updated_at)
-    return [
-        DigestProject(
-            project=Project.of(p),
-            answers=answers[p.id],
-            milestones=tuple(items[p.id]["milestone"]),
-            docs=tuple(items[p.id]["doc"]),
-            last_activity=last_activity[p.id],
+            sa.select(models.DigestProject).where(models.DigestProject.workspace_id == workspace_id)
         )
-        for p in projects
-    ]
+    }
+    loaded = []
+    for p in projects:
+        extra = extras.get(p.id)
+        loaded.append(
+            DigestProject(
+                project=Project.of(p),
+                answers=answers[p.id],
+                milestones=tuple(items[(p.id, "milestone")]),
+                docs=tuple(items[(p.id, "doc")]),
+                last_activity=last_activity[p.id],
+                link=extra.link if extra else None,
+                snoozed_until=extra.snoozed_until if extra else None,
+                tags=tuple(extra.tags or ()) if extra else (),
+            )
+        )
+    return loaded
 
 
-async def changes_since(
-    *, session: AsyncSession, project_ids: list[int], since: datetime
-) -> dict[int, list[str]]:
-    """Describe, per project, what changed since a moment: new answers and actions on items."""
-    changes: dict[int, list[str]] = {pid: [] for pid in project_ids}
+async def _extra(session: AsyncSession, workspace_id: int, project_id: int) -> models.DigestProject:
+    row = await session.get(models.DigestProject, project_id)
+    if row is None or row.workspace_id != workspace_id:
+        row = models.DigestProject(project_id=project_id, workspace_id=workspace_id, tags=[])
+        session.add(row)
+    return row
+
+
+async def snooze(
+    *,
+    session: AsyncSession,
+    workspace_id: int,
+    project_id: int,
+    until: date,
+    by: dict[str, Any],
+) -> None:
+    """Keep a project out of "Needs you" until a day."""
+    row = await _extra(session, workspace_id, project_id)
+    row.snoozed_until, row.snoozed_by = until, by
+    await session.flush()
+
+
+async def set_tags(
+    *, session: AsyncSession, workspace_id: int, project_id: int, tags: list[str]
+) -> None:
+    """Replace a project's tags, which a subscription may be scoped to."""
+    row = await _extra(session, workspace_id, project_id)
+    row.tags = sorted(set(tags))
+    await session.flush()
+
+
+async def keep_links(*, session: AsyncSession, workspace_id: int, links: dict[int, str]) -> None:
+    """Keep the links to projects' threads, found once (a thread's link does not change)."""
+    if not links:
+        return
+    known = {
+        row.project_id: row
+        for row in await session.scalars(
+            sa.select(models.DigestProject).where(
+                models.DigestProject.workspace_id == workspace_id,
+                models.DigestProject.project_id.in_(list(links)),
+            )
+        )
+    }
+    for project_id, link in links.items():
+        row = known.get(project_id)
+        if row is not None:
+            row.link = link
+            continue
+        try:  # another scheduler may keep the same link at the same moment: either will do
+            async with session.begin_nested():
+                session.add(
+                    models.DigestProject(
+                        project_id=project_id, workspace_id=workspace_id, link=link, tags=[]
+                    )
+                )
+        except IntegrityError:
+            continue
+    await session.flush()
+
+
+async def save_snapshot(
+    *, session: AsyncSession, workspace_id: int, state: dict[str, Any], now: datetime
+) -> int:
+    """Keep the facts one tick's digests of a workspace showed; return the snapshot's id."""
+    row = models.DigestSnapshot(workspace_id=workspace_id, taken_at=now, state=state)
+    session.add(row)
+    await session.flush()
+    return row.id
+
+
+async def snapshots(*, session: AsyncSession, ids: set[int]) -> dict[int, dict[str, Any]]:
+    """Read the snapshots previous digests showed, by id."""
+    if not ids:
+        return {}
+    rows = await session.execute(
+        sa.select(models.DigestSnapshot.id, models.DigestSnapshot.state).where(
+            models.DigestSnapshot.id.in_(ids)
+        )
+    )
+    return {snapshot_id: state for snapshot_id, state in rows}
+
+
+async def mark_sent(
+    *, session: AsyncSession, subscription_id: int, snapshot_id: int, now: datetime
+) -> None:
+    """Remember which snapshot a subscription's digest showed, for the next one's trend."""
+    await session.execute(
+        sa.update(models.DigestSubscription)
+        .where(models.DigestSubscription.id == subscription_id)
+        .values(last_snapshot_id=snapshot_id, last_sent_at=now)
+    )
+
+
+async def prune_snapshots(*, session: AsyncSession, workspace_id: int) -> None:
+    """Drop the snapshots of a workspace that no subscription refers to any more."""
+    used = sa.select(models.DigestSubscription.last_snapshot_id).where(
+        models.DigestSubscription.last_snapshot_id.is_not(None)
+    )
+    await session.execute(
+        sa.delete(models.DigestSnapshot).where(
+            models.DigestSnapshot.workspace_id == workspace_id,
+            models.DigestSnapshot.id.not_in(used),
+        )
+    )
+
+
+async def project_references(
+    *, session: AsyncSession, workspace_id: int, project_ids: list[int]
+) -> dict[int, dict[str, Any]]:
+    """Return the stored conversation reference of each project that has one (`project:<id>`)."""
     if not project_ids:
-        return changes
-    counts = await session.execute(
-        sa.select(models.Answer.project_id, sa.func.count())
-        .where(models.Answer.project_id.in_(project_ids), models.Answer.created_at > since)
-        .group_by(models.Answer.project_id)
-    )
-    for project_id, count in counts:
-        changes[project_id].append(f"{count} answer{'s' if count != 1 else ''}")
-    actions = await session.execute(
-        sa.select(models.ItemAction.project_id, models.ItemAction.action, sa.func.count())
-        .where(models.ItemAction.project_id.in_(project_ids), models.ItemAction.at > since)
-        .group_by(models.ItemAction.project_id, models.ItemAction.action)
-    )
-    words = {"done": "done", "snooze": "snoozed", "due": "given a new date"}
-    for project_id, action, count in actions:
-        changes[project_id].append(
-            f"{count} item{'s' if count != 1 else ''} {words.get(action, action)}"
+        return {}
+    keys = {f"project:{pid}": pid for pid in project_ids}
+    found: dict[int, dict[str, Any]] = {}
+    ordered = sorted(keys)
+    for start in range(0, len(ordered), 500):
+        rows = await session.execute(
+            sa.select(
+                models.ConversationReference.key, models.ConversationReference.reference
+            ).where(
+                models.ConversationReference.workspace_id == workspace_id,
+                models.ConversationReference.key.in_(ordered[start : start + 500]),
+                models.ConversationReference.broken_at.is_(None),
+            )
         )
-    return changes
+        for key, reference in rows:
+            found[keys[key]] = reference
+    return found

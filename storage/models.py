@@ -187,6 +187,43 @@ class DigestSubscription(Base):
     timezone: Mapped[str | None] = mapped_column(sa.String(64))
     created_by: Mapped[dict[str, Any]]
     created_at: Mapped[datetime]
+    # Which projects: all (None), a channel's ("channel", its id) or a tag's ("tag", the tag).
+    scope_kind: Mapped[str | None] = mapped_column(sa.String(16))
+    scope_value: Mapped[str | None] = mapped_column(sa.String(200))
+    every_weeks: Mapped[int] = mapped_column(default=1, server_default="1")
+    # The workspace's facts as the last digest showed them, for the next one's trend.
+    last_snapshot_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("digest_snapshots.id", ondelete="SET NULL")
+    )
+    last_sent_at: Mapped[datetime | None]
+
+
+class DigestSnapshot(Base):
+    """A workspace's projects as one tick's digests saw them, shared by their subscribers."""
+
+    __tablename__ = "digest_snapshots"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(sa.ForeignKey("workspaces.id", ondelete="CASCADE"))
+    taken_at: Mapped[datetime]
+    state: Mapped[dict[str, Any]]
+
+
+class DigestProject(Base):
+    """What digests keep of one project: its thread's link, a snooze, its tags."""
+
+    __tablename__ = "digest_projects"
+
+    project_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True
+    )
+    workspace_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    link: Mapped[str | None] = mapped_column(sa.String(2000))
+    snoozed_until: Mapped[date | None]
+    snoozed_by: Mapped[dict[str, Any] | None]
+    tags: Mapped[list[Any]]
 
 
 class Delivery(Base):

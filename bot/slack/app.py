@@ -124,7 +124,7 @@ def build(
         sessions=runtime.sessions,
         clock=runtime.clock,
         transport=transport,
-        directions=SlackDirections(settings.mlplan_slash_command),
+        directions=SlackDirections(settings.mlplan_slash_command, client_for=client_for),
     )
     SlackListeners(
         core=runtime.core,

@@ -28,6 +28,7 @@ log = logging.getLogger("mlplan.slack")
 # Message subtypes that are a person writing in a thread; everything else (joins, bot posts,
 # deletions, topic changes) is not an answer.
 PERSON_SUBTYPES = {None, "thread_broadcast", "file_share"}
+DIGEST_ACTION = re.compile(r"^digest:(status|snooze7):[0-9]+$")
 REMINDER_ACTION = re.compile(r"^remind:(done|snooze1|snooze7|date):(milestone|doc):[0-9]+$")
 
 
@@ -154,6 +155,15 @@ def reminder_inbound(body: dict[str, Any], action: dict[str, Any]) -> Translated
     return Translated(acted, Place(PLATFORM, _str(body["team"], "id")), _presser(body), channel)
 
 
+def digest_button_inbound(body: dict[str, Any], action: dict[str, Any]) -> Translated:
+    """Translate a digest's Status or Snooze a week button for one project."""
+    _, verb, project_id = _str(action, "action_id").split(":")
+    channel = _str(body["channel"], "id")
+    pressed = said.ActedOnProject(int(project_id), verb)
+    place = Place(PLATFORM, _str(body["team"], "id"), channel)
+    return Translated(pressed, place, _presser(body), channel)
+
+
 def new_date_inbound(body: dict[str, Any], view: dict[str, Any]) -> Translated:
     """Translate the New date form's submission."""
     context = json.loads(view.get("private_metadata") or "{}")
@@ -262,6 +272,7 @@ class SlackListeners:
         bolt.event("message")(self.on_message)
         bolt.action(re.compile(r"^(answer|skip|later):"))(self.on_button)
         bolt.action(REMINDER_ACTION)(self.on_reminder_button)
+        bolt.action(DIGEST_ACTION)(self.on_digest_button)
         bolt.view("mlplan_new_date")(self.on_new_date)
         bolt.action(re.compile(r"^form:"))(self.on_form_button)
         bolt.view(render.FORM_CALLBACK)(self.on_form)
@@ -341,6 +352,16 @@ class SlackListeners:
         response_url = body.get("response_url")
         handled = await self.handle(translated, response_url=response_url, answers_at_once=True)
         await self.at_once(handled, response_url)
+
+    async def on_digest_button(self, ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+        """A digest's Status or Snooze a week: answered privately where it was pressed."""
+        await ack()
+        try:
+            translated = digest_button_inbound(body, action)
+        except MALFORMED as err:
+            _ignored("digest button", err)
+            return
+        await self.handle(translated)  # the answer is posted ephemerally where it was pressed
 
     async def open_new_date(self, body: dict[str, Any], action: dict[str, Any], client) -> None:
         """Open the form that asks for an item's new due date."""

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 import re
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from slack_sdk.errors import SlackApiError
+
 from bot.context import Speaker
+from bot.notify import LinkTarget
 from bot.outcome import Outcome
 from bot.placement import PressedMessage, Row
 from bot.slack import render
@@ -14,6 +19,11 @@ from flows.digest import Digest
 from flows.replies import Reply
 
 PLATFORM = "slack"
+# Links are kept once found, so a large workspace gets its links over a few ticks.
+LINKS_PER_TICK = 200
+log = logging.getLogger("mlplan.slack")
+# The last digest rendered, by slash command: a tick renders one digest for many subscribers.
+_LAST_DIGEST: dict[str, tuple[Digest, list[dict[str, Any]]]] = {}
 # A channel as Slack sends it in a slash command (<#C123|name>), or a bare channel id.
 _CHANNEL = re.compile(r"^(?:<#(?P<ref>[CG][A-Z0-9]+)(?:\|[^>]*)?>|(?P<bare>[CG][A-Z0-9]{6,}))$")
 
@@ -121,6 +131,8 @@ class SlackDirections:
     """Reach people directly in Slack: a direct message goes to the user's id as its channel."""
 
     slash_command: str = "/mlplan"
+    # The Web API client of a team, to find the links to projects' threads (None: no links).
+    client_for: Callable[[str], Awaitable[Any]] | None = None
 
     platform = PLATFORM
 
@@ -137,5 +149,30 @@ class SlackDirections:
 
     def digest(self, target_id: str, digest: Digest) -> list[Row]:
         """Place a digest to a person or a channel, in as few messages as Slack's limits allow."""
-        messages = render.digest_messages(digest, slash_command=self.slash_command)
-        return [Row(payload, channel=target_id) for payload in messages]
+        return [Row(payload, channel=target_id) for payload in self._rendered(digest)]
+
+    def _rendered(self, digest: Digest) -> list[dict[str, Any]]:
+        """Render a digest once for all the subscribers who get the same one (the last one kept)."""
+        last = _LAST_DIGEST.get(self.slash_command)
+        if last is None or last[0] is not digest:
+            last = (digest, render.digest_messages(digest, slash_command=self.slash_command))
+            _LAST_DIGEST[self.slash_command] = last
+        return last[1]
+
+    async def links(self, workspace: str, targets: Sequence[LinkTarget]) -> dict[int, str]:
+        """Ask Slack for the permalink of each project's parent message (a few each tick)."""
+        if self.client_for is None:
+            return {}
+        client = await self.client_for(workspace)
+        found: dict[int, str] = {}
+        for target in [t for t in targets if t.channel and t.thread][:LINKS_PER_TICK]:
+            try:
+                answer = await client.chat_getPermalink(
+                    channel=target.channel, message_ts=target.thread
+                )
+            except SlackApiError as error:  # a thread gone or out of reach: no link, no harm
+                log.info("no permalink for project %s: %s", target.project_id, error)
+                continue
+            if isinstance(answer.get("permalink"), str):
+                found[target.project_id] = answer["permalink"]
+        return found

@@ -34,7 +34,7 @@ from flows.replies import (
     Say,
     SectionDone,
     Show,
-    spell_card,
+    spell,
     spell_reply,
 )
 
@@ -231,19 +231,86 @@ def reminder(reply: Reminder, *, slash_command: str = SLASH_COMMAND) -> dict[str
     return _message(f"{lead} {reply.project}: {titles}", blocks)
 
 
+# The digest: needs-you lines, a summary that names projects, totals, the trend, then one ranked
+# column of projects, each linked to its thread with Status and Snooze buttons (two blocks each).
+DIGEST_ACTIONS = (("status", "Status"), ("snooze7", "Snooze a week"))
+_TOKEN = re.compile(r"@\{(?P<id>[^|{}\s]+)(?:\|(?P<name>[^{}]*))?\}")
+
+
+def digest_text(text: str, limit: int = SECTION_TEXT_LIMIT) -> str:
+    """Escape a digest's text for mrkdwn and write its neutral mentions as Slack mentions."""
+
+    def person(match: re.Match[str]) -> str:
+        return mention({"id": match["id"]}) or f"@{match['name'] or match['id']}"
+
+    return _TOKEN.sub(person, fit(text, limit))
+
+
+def _lines(title: str, lines: Sequence[str]) -> SectionBlock:
+    body = "\n".join(f"• {digest_text(line, FIELD_TIGHT_LIMIT)}" for line in lines)
+    return _section(f"*{title}*\n{body}"[:SECTION_TEXT_LIMIT])
+
+
+def _link(name: str, url: str | None) -> str:
+    label = fit(name, LABEL_LIMIT)
+    if url and url.startswith("https://"):
+        return f"<{url.replace('>', '%3E').replace('|', '%7C')}|{label.replace('|', '¦')}>"
+    return label
+
+
+def _digest_project(entry, slash_command: str) -> list[Block]:
+    """One project of the ranked column: a line of what matters, then its buttons."""
+    owner = _person(entry.owner) if entry.owner else None
+    head = f"*{entry.rank}. {_link(entry.name, entry.link)}* · {digest_text(entry.headline, 300)}"
+    details = [*(digest_text(f, 300) for f in entry.facts), *([f"owner {owner}"] if owner else [])]
+    if entry.changed and not entry.delivered:
+        details.append("changed")
+    text = head + (f"\n{' · '.join(details)}" if details else "")
+    buttons = [
+        _button(
+            label,
+            value=entry.name if verb == "status" else str(entry.project_id),
+            action_id=f"digest:{verb}:{entry.project_id}",
+        )
+        for verb, label in DIGEST_ACTIONS
+    ]
+    return [_section(text[:SECTION_TEXT_LIMIT]), ActionsBlock(elements=buttons)]
+
+
 def digest_messages(digest, *, slash_command: str = SLASH_COMMAND) -> list[dict[str, Any]]:
-    """Render a digest as few messages as Slack's limits allow: whole cards, packed in order."""
-    messages: list[dict[str, Any]] = []
+    """Render a digest as few messages as Slack's limits allow: ten projects fit in one."""
+    command = partial(command_text, slash_command=slash_command)
+    head: list[Block] = [_header(digest.title)]
+    if digest.needs_you:
+        head.append(_lines("Needs you this week", digest.needs_you))
+    else:
+        head.append(_section("*Needs you this week*: nothing."))
+    summary = [
+        f"*{fit(f.label, LABEL_LIMIT)}*: {digest_text(spell(f.value, command), 600)}"
+        for f in digest.summary
+    ]
+    if summary:
+        head.append(_section("\n".join(summary)[:SECTION_TEXT_LIMIT]))
+    if digest.totals:
+        totals = [f"*{fit(f.label, LABEL_LIMIT)}*: {fit(f.value, 600)}" for f in digest.totals]
+        head.append(_context("\n".join(totals)[:CONTEXT_LIMIT]))
+    if digest.trend:
+        head.append(_lines("Since the last digest", digest.trend))
+    head.append(DividerBlock())
+    groups = [[b.to_dict() for b in head]]
+    groups += [
+        [b.to_dict() for b in _digest_project(entry, slash_command)] for entry in digest.projects
+    ]
+    groups.append([_context(fit(spell(digest.footer, command), CONTEXT_LIMIT)).to_dict()])
+    messages: list[list[dict[str, Any]]] = []
     blocks: list[dict[str, Any]] = []
-    for card in digest.cards:
-        card = spell_card(card, partial(command_text, slash_command=slash_command))
-        card_blocks = _card(card, None, slash_command)["blocks"] + [DividerBlock().to_dict()]
-        too_many = len(blocks) + len(card_blocks) > MAX_BLOCKS
-        too_long = _text_size(blocks) + _text_size(card_blocks) > BLOCKS_TEXT_BUDGET
+    for group in groups:
+        too_many = len(blocks) + len(group) > MAX_BLOCKS
+        too_long = _text_size(blocks) + _text_size(group) > BLOCKS_TEXT_BUDGET
         if blocks and (too_many or too_long):
             messages.append(blocks)
             blocks = []
-        blocks.extend(card_blocks)
+        blocks.extend(group)
     if blocks:
         messages.append(blocks)
     total = len(messages)

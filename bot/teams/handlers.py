@@ -242,6 +242,8 @@ def inbound_of(body: dict[str, Any], where: Where) -> said.Inbound | None:
         )
     if isinstance(value, dict) and "mlplan_remind" in value:
         return _reminder_press(body, value)
+    if isinstance(value, dict) and "mlplan_digest" in value:
+        return _digest_press(value)
     text = message_text(body)
     if not text:
         return None
@@ -285,6 +287,17 @@ def _form_press(body: dict[str, Any], value: dict[str, Any]) -> said.Inbound | N
         message_id=body.get("replyToId"),
         event_id=event_id(body),
     )
+
+
+def _digest_press(value: dict[str, Any]) -> said.Inbound | None:
+    """Translate a digest's Status or Snooze a week button for one project."""
+    data = value.get("mlplan_digest")
+    if not isinstance(data, dict) or data.get("verb") not in ("status", "snooze7"):
+        return None
+    try:
+        return said.ActedOnProject(int(data.get("project_id")), data["verb"])
+    except (TypeError, ValueError):
+        return None
 
 
 def _reminder_press(body: dict[str, Any], value: dict[str, Any]) -> said.Inbound | None:

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote, urlencode
 
 from bot.context import Speaker
+from bot.notify import LinkTarget
 from bot.outcome import Outcome
 from bot.placement import PressedMessage, Row
 from bot.teams import render
 from bot.teams.delivery import PLATFORM, digest_key, person_key, project_key
 from flows.digest import Digest
 from flows.replies import Reply
+
+# The last digest rendered: a tick renders one digest for the many subscribers who get it.
+_LAST_DIGEST: dict[str, Any] = {}
 
 
 def to(key: str, activity: dict[str, Any], **options: Any) -> Row:
@@ -116,4 +122,32 @@ class TeamsDirections:
 
     def digest(self, target_id: str, digest: Digest) -> list[Row]:
         """Place a digest, in as few messages as Teams' size limit allows."""
-        return [to(digest_key(target_id), activity) for activity in render.digest_messages(digest)]
+        if _LAST_DIGEST.get("digest") is not digest:  # one rendering for the same digest
+            _LAST_DIGEST.update(digest=digest, activities=render.digest_messages(digest))
+        return [to(digest_key(target_id), activity) for activity in _LAST_DIGEST["activities"]]
+
+    async def links(self, workspace: str, targets: Sequence[LinkTarget]) -> dict[int, str]:
+        """Deep-link each project's conversation from its stored reference."""
+        found = {}
+        for target in targets:
+            link = deep_link(target.reference)
+            if link:
+                found[target.project_id] = link
+        return found
+
+
+def deep_link(reference: dict[str, Any] | None) -> str | None:
+    """Write a Teams deep link to a conversation reference's chat, or channel post."""
+    conversation = (reference or {}).get("conversation") or {}
+    conversation_id = conversation.get("id")
+    if not isinstance(conversation_id, str) or not conversation_id:
+        return None
+    tenant = conversation.get("tenantId")
+    chain, _, message = conversation_id.partition(";messageid=")
+    if message:  # a channel post's reply chain: link the post
+        query = {"parentMessageId": message, **({"tenantId": tenant} if tenant else {})}
+        return (
+            f"https://teams.microsoft.com/l/message/{quote(chain, safe='')}/{quote(message)}"
+            f"?{urlencode(query)}"
+        )
+    return f"https://teams.microsoft.com/l/chat/{quote(conversation_id, safe='')}/conversations"

@@ -22,7 +22,7 @@ from flows.replies import (
     Say,
     SectionDone,
     Show,
-    spell_card,
+    spell,
     spell_reply,
 )
 
@@ -591,39 +591,127 @@ def _card_activity(card: Card, value: dict[str, Any] | None) -> dict[str, Any]:
     return build(_card_body(card, mentions, lambda body: activity_size(build(body))))
 
 
-def digest_messages(digest) -> list[dict[str, Any]]:
-    """Render a digest as few activities as Teams' size allows: whole cards, packed in order."""
-    mentions = _Mentions()  # one for the digest, so one name never stands for two people
-    longest_text = f"{digest.title} ({len(digest.cards)} of {len(digest.cards)})"
+# The digest: needs-you lines, facts that name projects, then the ranked projects as a Table,
+# each linked to its conversation with Status and Snooze buttons. One TextBlock per line, so
+# that line breaks stay line breaks.
+DIGEST_ACTIONS = (("status", "Status"), ("snooze7", "Snooze a week"))
+_TOKEN = re.compile(r"@\{(?P<id>[^|{}\s]+)(?:\|(?P<name>[^{}]*))?\}")
+DIGEST_LINE_LIMIT = 400
 
-    def build(text: str, bodies: list[list[dict[str, Any]]]) -> dict[str, Any]:
-        containers = [
-            {
-                "type": "Container",
-                "items": body,
-                **({"separator": True, "spacing": "Large"} if n else {}),
-            }
-            for n, body in enumerate(bodies)
-        ]
-        return _activity(text, _card(containers, mentions=mentions))
 
-    bodies = [
-        _card_body(
-            spell_card(card, command_text),
-            mentions,
-            lambda body: activity_size(build(longest_text, [body])),
-        )
-        for card in digest.cards
+def _digest_line(text: str, mentions: _Mentions, limit: int = DIGEST_LINE_LIMIT) -> str:
+    """Make one line of a digest safe for Teams, its neutral mentions as Teams mentions."""
+
+    def person(match: re.Match[str]) -> str:
+        who = {"id": match["id"], "name": match["name"] or match["id"]}
+        return mentions.tag(who) or "@" + who["name"]
+
+    line = _LIST_START.sub(r"\1\2\\\3", _SPACES.sub(" ", teams_text(text)))
+    return _TOKEN.sub(person, cut(line, limit))
+
+
+def _link(name: str, url: str | None) -> str:
+    label = cut(teams_text(name), LABEL_LIMIT).replace("[", "(").replace("]", ")")
+    if url and url.startswith("https://"):
+        return f"[{label}]({url.replace(')', '%29').replace(' ', '%20')})"
+    return label
+
+
+def _digest_head(digest, mentions: _Mentions) -> list[dict[str, Any]]:
+    body = [_heading(fit(digest.title, TITLE_LIMIT))]
+    body.append(_text("**Needs you this week**", spacing="Medium"))
+    for line in digest.needs_you or ("Nothing.",):
+        body.append(_text("• " + _digest_line(line, mentions), spacing="None"))
+    facts = [
+        {"title": cut(teams_text(f.label), LABEL_LIMIT), "value": _digest_line(f.value, mentions)}
+        for f in (*digest.summary, *digest.totals)
     ]
-    parts: list[list[list[dict[str, Any]]]] = []
-    for body in bodies:
-        if parts and _fits(build(longest_text, [*parts[-1], body])):
-            parts[-1].append(body)
+    if facts:
+        body.append({"type": "FactSet", "facts": facts, "spacing": "Medium"})
+    if digest.trend:
+        body.append(_text("**Since the last digest**", spacing="Medium"))
+        body.extend(
+            _text("• " + _digest_line(line, mentions), spacing="None") for line in digest.trend
+        )
+    return body
+
+
+def _digest_row(entry, mentions: _Mentions) -> dict[str, Any]:
+    """One ranked project: rank, name linked to its conversation with what matters, buttons, owner."""
+    head = f"**{_link(entry.name, entry.link)}** · {_digest_line(entry.headline, mentions)}"
+    details = list(entry.facts) + (["changed"] if entry.changed and not entry.delivered else [])
+    project = [_text(head)]
+    if details:
+        project.append(_subtle(_digest_line(" · ".join(details), mentions)))
+    project.append(
+        {
+            "type": "ActionSet",
+            "actions": [
+                _submit(label, {"mlplan_digest": {"verb": verb, "project_id": entry.project_id}})
+                for verb, label in DIGEST_ACTIONS
+            ],
+        }
+    )
+    owner = _who(entry.owner, mentions) if entry.owner else ""
+    return {
+        "type": "TableRow",
+        "cells": [
+            {"type": "TableCell", "items": [_text(f"{entry.rank}.")]},
+            {"type": "TableCell", "items": project},
+            {"type": "TableCell", "items": [_text(owner or "–")]},
+        ],
+    }
+
+
+def _digest_table(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    header = {
+        "type": "TableRow",
+        "style": "accent",
+        "cells": [
+            {"type": "TableCell", "items": [_text(t, weight="Bolder")]}
+            for t in ("#", "Project", "Owner")
+        ],
+    }
+    return {
+        "type": "Table",
+        "firstRowAsHeader": True,
+        "showGridLines": False,
+        "columns": [{"width": 1}, {"width": 8}, {"width": 3}],
+        "rows": [header, *rows],
+    }
+
+
+def digest_messages(digest) -> list[dict[str, Any]]:
+    """Render a digest as few activities as Teams' size allows: the head, then the ranked table."""
+    mentions = _Mentions()  # one for the digest, so one name never stands for two people
+    head = _digest_head(digest, mentions)
+    rows = [_digest_row(entry, mentions) for entry in digest.projects]
+    footer = _subtle(fit(spell(digest.footer, command_text), NOTE_LIMIT))
+    longest_text = f"{digest.title} (9 of 9)"
+
+    def build(text: str, body: list[dict[str, Any]]) -> dict[str, Any]:
+        return _activity(text, _card(body, mentions=mentions))
+
+    def body_of(first: bool, part: list[dict[str, Any]], last: bool) -> list[dict[str, Any]]:
+        return [
+            *(head if first else []),
+            *([_digest_table(part)] if part else []),
+            *([footer] if last else []),
+        ]
+
+    parts: list[list[dict[str, Any]]] = [[]]
+    for row in rows:
+        trial = body_of(len(parts) == 1, [*parts[-1], row], True)
+        if parts[-1] and not _fits(build(longest_text, trial)):
+            parts.append([row])
         else:
-            parts.append([body])
+            parts[-1].append(row)
     total = len(parts)
     return [
-        build(digest.title if total == 1 else f"{digest.title} ({n} of {total})", part)
+        build(
+            digest.title if total == 1 else f"{digest.title} ({n} of {total})",
+            body_of(n == 1, part, n == total),
+        )
         for n, part in enumerate(parts, 1)
     ]
 

@@ -38,6 +38,7 @@ JSON_ARGS = ("blocks", "metadata", "attachments", "view")
 # Methods that post a message and so need a channel and some content.
 MESSAGE_METHODS = ("chat.postMessage", "chat.postEphemeral", "chat.update")
 
+PERMALINK_HOST = "fake-team.slack.com"
 _TEAM_IN_TOKEN = re.compile(r"^xox[a-z]-([TE][A-Z0-9]+)-")
 
 
@@ -405,6 +406,23 @@ class FakeSlack:
                 message[name] = args[name]
         message.update({"bot_id": BOT_ID, "user": BOT_USER_ID})
         return {"ok": True, "channel": args["channel"], "ts": ts, "message": message}
+
+    def _chat_getPermalink(self, args: dict[str, Any], token: str | None) -> dict[str, Any]:
+        """Link a message the fake posted, as Slack does: workspace, channel, ts without the dot."""
+        channel, ts = args.get("channel"), args.get("message_ts")
+        if not channel:
+            return {"ok": False, "error": "channel_not_found"}
+        posted = any(
+            c.method == "chat.postMessage"
+            and c.ok
+            and c.response.get("ts") == ts
+            and c.response.get("channel") == channel
+            for c in self.calls
+        )
+        if not posted:
+            return {"ok": False, "error": "message_not_found"}
+        link = f"https://{PERMALINK_HOST}/archives/{channel}/p{str(ts).replace('.', '')}"
+        return {"ok": True, "channel": channel, "permalink": link}
 
     def _chat_update(self, args: dict[str, Any], token: str | None) -> dict[str, Any]:
         if not args.get("ts"):

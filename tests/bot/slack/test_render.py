@@ -588,7 +588,7 @@ def test_a_card_footer_and_field_write_their_commands_with_the_slash_command():
     assert "/mlplan" not in dump
 
 
-def test_a_digest_writes_its_pointers_with_the_slash_command_and_cuts_values_to_slacks_limit():
+def test_a_digest_writes_its_pointers_with_the_slash_command_and_stays_in_one_message():
     from datetime import UTC, datetime, timedelta
 
     from flows.digest import ProjectSnapshot, build_digest
@@ -597,28 +597,26 @@ def test_a_digest_writes_its_pointers_with_the_slash_command_and_cuts_values_to_
     projects = [
         ProjectSnapshot(
             id=i,
-            name=f"Project {i:03d}",
+            name=f"Project {i:03d} <!channel> " + "x" * 150,
             stage="MVP",
             answers={"stage": "MVP"},
             milestones=(),
             docs=(),
             last_activity=now - timedelta(days=1),
-            changes_since_last=tuple(f"answer {c} changed" for c in range(300)),
+            owner={"id": "U0ANN", "name": "ann"},
+            link=f"https://acme.slack.com/archives/C1/p{i}",
         )
         for i in range(60)
     ]
     digest = build_digest(FLOW, projects, today=now.date(), now=now)
-    messages = slack.digest_messages(digest, slash_command="/plan")
+    [message] = slack.digest_messages(digest, slash_command="/plan")
 
-    dump = json.dumps(messages, ensure_ascii=False)
-    assert "and 10 more: `/plan list`, `/plan status &lt;project&gt;`" in dump
-    assert "/mlplan" not in dump
-    texts = [
-        field["text"]
-        for message in messages
-        for block in message["blocks"]
-        for field in block.get("fields", [])
-    ]
-    assert max(map(len, texts)) <= slack.FIELD_LIMIT
-    changes = [t for t in texts if t.startswith("*Changed since last digest*")]
-    assert changes and all(t.endswith("… (cut)") for t in changes)
+    dump = json.dumps(message, ensure_ascii=False)
+    assert "and 50 more: `/plan list` · any project: `/plan status &lt;project&gt;`" in dump
+    shown = json.dumps([b.get("text") for b in message["blocks"]], ensure_ascii=False)
+    assert "/mlplan" not in dump and "<!channel>" not in shown  # typed text never pings
+    assert len(message["blocks"]) <= slack.MAX_BLOCKS
+    rows = [b for b in message["blocks"] if b["type"] == "actions"]
+    assert len(rows) == 10
+    for block in message["blocks"]:
+        assert len(block.get("text", {}).get("text", "")) <= slack.SECTION_TEXT_LIMIT

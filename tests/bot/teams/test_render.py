@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import itertools
 import json
 import re
 from datetime import UTC, date, datetime, timedelta
@@ -31,7 +30,7 @@ from bot.teams.render import (
     teams_text,
     text_only,
 )
-from flows.digest import Digest, ProjectSnapshot, TrackedItem, build_digest
+from flows.digest import ProjectSnapshot, TrackedItem, build_digest
 from flows.model import default_flow
 from flows.replies import (
     Ask,
@@ -1024,7 +1023,7 @@ def snapshot(i: int) -> ProjectSnapshot:
     owner = {"id": f"29:owner-{i}", "name": f"owner {i}"}
     return ProjectSnapshot(
         id=i,
-        name=f"Project {i:03d} " + "x" * 40,
+        name=f"Project {i:03d} " + "x" * 140,
         stage="MVP",
         answers={"problem": "p" * 3000, "stage": "MVP", "team_size": 3},
         milestones=tuple(
@@ -1033,72 +1032,52 @@ def snapshot(i: int) -> ProjectSnapshot:
         ),
         docs=(TrackedItem("Model card", None, NOW.date(), "open"),),
         last_activity=NOW - timedelta(days=i % 30),
-        changes_since_last=tuple(f"answered question {k}" for k in range(i % 5)),
+        owner=owner,
     )
 
 
-def digest_titles(activities: list[dict]) -> list[str]:
-    """The title of each card in the activities, in order (each card is one container)."""
+def table_rows(activities: list[dict]) -> list[dict]:
+    """The ranked projects' rows of every activity's table, in order."""
     return [
-        container["items"][0]["text"]
+        row
         for activity in activities
-        for container in card_of(activity)["body"]
+        for element in card_of(activity)["body"]
+        if element["type"] == "Table"
+        for row in element["rows"][1:]
     ]
 
 
-def test_digest_of_one_project_is_one_activity():
+def test_digest_of_one_project_is_one_activity_with_a_table_row():
     digest = build_digest(FLOW, [snapshot(1)], today=NOW.date(), now=NOW)
     (activity,) = digest_messages(digest)
 
     card = check_activity(activity)
     assert activity["summary"] == digest.title
-    assert digest_titles([activity]) == [card.title for card in digest.cards]
-    assert [c.get("separator", False) for c in card["body"]] == [False] + [True] * (
-        len(digest.cards) - 1
-    )
-    assert all(c["type"] == "Container" for c in card["body"])
+    [row] = table_rows([activity])
+    assert row["cells"][2]["items"][0]["text"] == "<at>owner 1</at>"
+    assert {e["mentioned"]["id"] for e in card["msteams"]["entities"]} == {"29:owner-1"}
 
 
 @pytest.mark.parametrize("shown", [10, 60])
 def test_digest_of_60_projects_is_split_into_valid_activities(shown):
     digest = build_digest(
-        FLOW, [snapshot(i) for i in range(60)], today=NOW.date(), now=NOW, max_project_cards=shown
+        FLOW, [snapshot(i) for i in range(60)], today=NOW.date(), now=NOW, max_projects=shown
     )
     activities = digest_messages(digest)
 
     for activity in activities:
         check_activity(activity)
-    assert digest_titles(activities) == [teams_text(card.title) for card in digest.cards]
+    assert len(table_rows(activities)) == shown
     total = len(activities)
-    if shown == 60:
-        assert total > 1
+    assert (total == 1) == (shown == 10)
     if total > 1:
         assert [a["summary"] for a in activities] == [
             f"{digest.title} ({n} of {total})" for n in range(1, total + 1)
         ]
-    # as few activities as the size allows: no two neighbours would fit in one
-    sizes = [len(json.dumps(a, ensure_ascii=False).encode()) for a in activities]
-    for left, right in itertools.pairwise(sizes):
-        assert left + right > 25_000
-
-
-def test_a_digest_card_too_large_alone_is_shortened():
-    big = Card(title="Huge", fields=tuple(Field(f"q{i}", "v" * 1500) for i in range(100)))
-    small = Card(title="Small", fields=(Field("a", "b"),))
-    activities = digest_messages(Digest(title="Weekly", cards=(small, big, small), hidden=0))
-
-    for activity in activities:
-        check_activity(activity)
-    assert digest_titles(activities) == ["Small", "Huge", "Small"]
-    assert "more fields not shown" in json.dumps(activities, ensure_ascii=False)
-
-
-def test_empty_digest_has_no_activities():
-    assert digest_messages(Digest(title="Weekly", cards=(), hidden=0)) == []
 
 
 def test_owner_of_a_due_item_is_not_mentioned_from_typed_text():
-    # A digest's texts are typed (names, titles); only Field.person makes a mention.
+    # A digest's texts are typed (names, titles); only the owners given as data are mentioned.
     project = snapshot(1)
     project = ProjectSnapshot(**{**project.__dict__, "name": "<at>owner 1</at> project"})
     digest = build_digest(FLOW, [project], today=date(2026, 11, 23), now=NOW)
@@ -1106,4 +1085,5 @@ def test_owner_of_a_due_item_is_not_mentioned_from_typed_text():
 
     for activity in activities:
         check_activity(activity)
-    assert "<at>" not in json.dumps(activities, ensure_ascii=False)
+    dump = json.dumps(activities, ensure_ascii=False)
+    assert "<at>owner 1</at> project" not in dump and "‹at›owner 1‹/at› project" in dump
