@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -36,6 +37,45 @@ async def claim(
     except IntegrityError:
         return False
     return True
+
+
+async def claim_all(
+    *,
+    session: AsyncSession,
+    keys: dict[str, str],
+    workspace_id: int,
+    target_id: str,
+    now: datetime,
+) -> set[str]:
+    """Claim delivery keys (key -> kind) in one statement; return those this caller got.
+
+    A key claimed already, or by a concurrent transaction (PostgreSQL waits for it to end), is
+    left out: nothing fails, so the caller's transaction goes on with what it won.
+    """
+    if not keys:
+        return set()
+    dialect = session.bind.dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = (
+        insert(Delivery)
+        .values(
+            [
+                {
+                    "key": key,
+                    "kind": kind,
+                    "workspace_id": workspace_id,
+                    "target_id": target_id,
+                    "status": "queued",
+                    "attempts": 0,
+                    "claimed_at": now,
+                }
+                for key, kind in keys.items()
+            ]
+        )
+        .on_conflict_do_nothing(index_elements=["key"])
+        .returning(Delivery.key)
+    )
+    return set(await session.scalars(statement))
 
 
 async def claimed(*, session: AsyncSession, keys: set[str]) -> set[str]:
