@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Protocol
@@ -461,3 +462,69 @@ def start_ticking(
     ticker = Ticker(scheduler, clock, every)
     ticker._aps.start()
     return ticker
+
+
+# Build, inside the ticker's own loop, a scheduler and what closes it (its engine, its clients).
+SchedulerFactory = Callable[[], Awaitable[tuple[Scheduler, Callable[[], Awaitable[None]]]]]
+
+
+class ThreadTicker:
+    """Tick in a thread with an event loop of its own, so a tick never holds up a web request.
+
+    Database connections and HTTP clients belong to the loop that made them: the factory builds
+    the scheduler's own engine, sessions and platform clients inside the thread's loop.
+    """
+
+    def __init__(self, build: SchedulerFactory, clock: Callable[[], datetime], every: int):
+        self._build = build
+        self.clock = clock
+        self.every = every
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopping: asyncio.Event | None = None
+        self._ready = threading.Event()
+        self._failed: BaseException | None = None
+        self._thread = threading.Thread(target=self._main, name="mlplan-ticker", daemon=True)
+
+    def _main(self) -> None:
+        try:
+            asyncio.run(self._serve())
+        except BaseException as err:  # reported by start(); the web process goes on
+            self._failed = err
+            log.exception("the ticker thread stopped")
+        finally:
+            self._ready.set()
+
+    async def _serve(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stopping = asyncio.Event()
+        scheduler, close = await self._build()
+        try:
+            ticker = start_ticking(scheduler, clock=self.clock, every=self.every)
+            self._ready.set()
+            try:
+                await self._stopping.wait()
+            finally:
+                await ticker.stop()
+        finally:
+            await close()
+
+    async def start(self) -> ThreadTicker:
+        """Start the thread and wait until it ticks (or raise what stopped it)."""
+        self._thread.start()
+        await asyncio.to_thread(self._ready.wait)
+        if self._failed is not None:
+            raise RuntimeError("the scheduler could not start") from self._failed
+        return self
+
+    async def stop(self, timeout: float = 30) -> None:
+        """Stop ticking, let a running tick finish (a while), close the thread's connections."""
+        if self._loop is not None and self._stopping is not None:
+            self._loop.call_soon_threadsafe(self._stopping.set)
+        await asyncio.to_thread(self._thread.join, timeout)
+
+
+async def start_ticking_in_thread(
+    build: SchedulerFactory, *, clock: Callable[[], datetime] = utcnow, every: int = TICK_EVERY
+) -> ThreadTicker:
+    """Run `tick(now)` every minute in a thread of its own; `await stop()` it."""
+    return await ThreadTicker(build, clock, every).start()
