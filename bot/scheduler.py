@@ -165,7 +165,11 @@ class Scheduler:
         return queued
 
     async def _assignments(self, projects: list[ProjectItems], now: datetime) -> int:
-        """Tell each new owner of an open item, once per item and owner, in one message per project."""
+        """Tell each new owner of an open item, once per item and owner, in one message per project.
+
+        One transaction for the batch: the claims in one statement (a key another scheduler
+        holds is left out, not failed), the messages, and the cleared marks.
+        """
         marked = [
             (entry, row)
             for entry in projects
@@ -175,61 +179,52 @@ class Scheduler:
         if not marked:
             return 0
         tellable = {
-            _assigned(row) for _, row in marked if row.status == "open" and _owner_id(row.owner)
+            _assigned(row): ("assigned", entry.project.workspace_id, row.owner["id"])
+            for entry, row in marked
+            if row.status == "open" and _owner_id(row.owner)
         }
+        told = 0
         async with self.sessions() as session:
             # Owners told before (a restore, a race) are skipped here rather than fail a claim.
-            pending = tellable - await deliveries.claimed(session=session, keys=tellable)
-        told, settled = 0, []
-        for entry in projects:
-            by_owner: dict[str, list[Item]] = defaultdict(list)
-            for row in (*entry.milestones, *entry.docs):
-                if row.owner_notice_at is None:
-                    continue
-                if _owner_id(row.owner) and _assigned(row) in pending:
-                    by_owner[row.owner["id"]].append(row)
-                else:
-                    settled.append(row)
-            for person_id, rows in by_owner.items():
-                async with self.sessions() as session:
-                    won = await deliveries.claim_all(
-                        session=session,
-                        keys={_assigned(row): "assigned" for row in rows},
+            pending = set(tellable) - await deliveries.claimed(session=session, keys=set(tellable))
+            won = await deliveries.claim_all(
+                session=session, claims={k: tellable[k] for k in pending}, now=now
+            )
+            for entry in projects:
+                by_owner: dict[str, list[Item]] = defaultdict(list)
+                for row in (*entry.milestones, *entry.docs):
+                    if row.owner_notice_at is not None and _assigned(row) in won:
+                        by_owner[row.owner["id"]].append(row)
+                for person_id, fresh in by_owner.items():
+                    self.notifiers[entry.platform].enqueue(
+                        session,
                         workspace_id=entry.project.workspace_id,
-                        target_id=person_id,
+                        person_id=person_id,
+                        reply=Reminder(
+                            project_id=entry.project.id,
+                            project=entry.project.name,
+                            items=tuple(
+                                RemindItem(row.kind, row.id, row.title, _owned(row))
+                                for row in fresh
+                            ),
+                            note="You were named the owner of these items; mlplan will remind you as they fall due.",
+                            new_owner=True,
+                        ),
                         now=now,
                     )
-                    fresh = [row for row in rows if _assigned(row) in won]
-                    if fresh:
-                        self.notifiers[entry.platform].enqueue(
-                            session,
-                            workspace_id=entry.project.workspace_id,
-                            person_id=person_id,
-                            reply=Reminder(
-                                project_id=entry.project.id,
-                                project=entry.project.name,
-                                items=tuple(
-                                    RemindItem(row.kind, row.id, row.title, _owned(row))
-                                    for row in fresh
-                                ),
-                                note="You were named the owner of these items; mlplan will remind you as they fall due.",
-                                new_owner=True,
-                            ),
-                            now=now,
-                        )
-                        told += 1
-                    await _told(session, rows)  # the rest were told by another scheduler
-                    await session.commit()
-        if settled:  # nobody to tell, or told already: just clear the marks
-            async with self.sessions() as session:
-                await _told(session, settled)
-                await session.commit()
+                    told += 1
+            # Told now, before, or by another scheduler, or nobody to tell: the marks go.
+            await _told(session, [row for _, row in marked])
+            await session.commit()
         return told
 
     async def _reminders(
         self, projects: list[ProjectItems], zones: dict[tuple[int, str], str], now: datetime
     ) -> int:
-        """Remind each recipient of what is due today, once a day per project; set the next times."""
+        """Remind each recipient of what is due today, once a day per project; set the next times.
+
+        One transaction for the batch: the claims in one statement, the messages, the next times.
+        """
         plans: list[_Plan] = []
         for entry in projects:
             project = entry.project
@@ -254,64 +249,54 @@ class Scheduler:
                     _Plan(entry, person_id, items, theirs, notes[person_id], tz, local, due)
                 )
         keys = {k for plan in plans for k in (plan.message_key, *map(_occasion_key, plan.due))}
+        queued, times = 0, []
         async with self.sessions() as session:
             claimed = await deliveries.claimed(session=session, keys=keys)
-        queued, later = 0, []
-        for plan in plans:
-            today = plan.local.date()
-            if plan.local.hour < REMINDER_HOUR:  # not yet: look again at nine today
-                later += _next_times(plan, start=today, claimed=claimed)
-                continue
-            fresh = [d for d in plan.due if _occasion_key(d) not in claimed]
-            if fresh and plan.message_key not in claimed:
-                won = await self._queue(plan, fresh, claimed, now)
-                if won is not None:
+            sending: dict[int, list[Due]] = {}
+            claims: dict[str, tuple[str, int, str]] = {}
+            for n, plan in enumerate(plans):
+                fresh = [d for d in plan.due if _occasion_key(d) not in claimed]
+                if plan.local.hour >= REMINDER_HOUR and fresh and plan.message_key not in claimed:
+                    sending[n] = fresh
+                    target = (plan.entry.project.workspace_id, plan.person_id)
+                    claims[plan.message_key] = ("reminder", *target)
+                    claims |= {_occasion_key(d): ("occasion", *target) for d in fresh}
+            won = await deliveries.claim_all(session=session, claims=claims, now=now)
+            orphans: set[str] = set()
+            for n, plan in enumerate(plans):
+                today = plan.local.date()
+                fresh = [d for d in sending.get(n, ()) if _occasion_key(d) in won]
+                if fresh and plan.message_key in won:
+                    self._enqueue(plan, fresh, session, now)
                     queued += 1
-                    continue
-                claimed = claimed | {plan.message_key}  # another scheduler sent it
-            # Nothing new, or this person had today's message: the next chance is tomorrow.
-            later += _next_times(plan, start=today + timedelta(days=1), claimed=claimed)
-        if later:
-            async with self.sessions() as session:
-                await _advance(session, later)
-                await session.commit()
+                elif n in sending:  # another scheduler got there first: keep none of it
+                    orphans |= {plan.message_key, *map(_occasion_key, fresh)} & won
+                if plan.local.hour < REMINDER_HOUR:  # not yet: look again at nine today
+                    times += _next_times(plan, start=today, claimed=claimed)
+                else:  # sent, nothing new, or today's message went already: tomorrow on
+                    start = today + timedelta(days=1)
+                    times += _next_times(plan, start=start, claimed=claimed | (won - orphans))
+            await deliveries.release(session=session, keys=orphans)
+            await _advance(session, times)
+            await session.commit()
         return queued
 
-    async def _queue(
-        self, plan: _Plan, fresh: list[Due], claimed: set[str], now: datetime
-    ) -> set[str] | None:
-        """Claim the fresh occasions and today's message, queue it, set the next times; all or nothing."""
+    def _enqueue(self, plan: _Plan, fresh: list[Due], session: AsyncSession, now: datetime) -> None:
         project = plan.entry.project
-        async with self.sessions() as session:
-            won = await deliveries.claim_all(
-                session=session,
-                keys={_occasion_key(d): "occasion" for d in fresh} | {plan.message_key: "reminder"},
-                workspace_id=project.workspace_id,
-                target_id=plan.person_id,
-                now=now,
-            )
-            fresh = [d for d in fresh if _occasion_key(d) in won]
-            if not fresh or plan.message_key not in won:
-                await session.rollback()  # another scheduler got there first
-                return None
-            self.notifiers[plan.entry.platform].enqueue(
-                session,
-                workspace_id=project.workspace_id,
-                person_id=plan.person_id,
-                reply=Reminder(
-                    project_id=project.id,
-                    project=project.name,
-                    items=tuple(
-                        RemindItem(d.item.kind, d.item.id, d.item.title, d.reason) for d in fresh
-                    ),
-                    note=plan.note,
+        self.notifiers[plan.entry.platform].enqueue(
+            session,
+            workspace_id=project.workspace_id,
+            person_id=plan.person_id,
+            reply=Reminder(
+                project_id=project.id,
+                project=project.name,
+                items=tuple(
+                    RemindItem(d.item.kind, d.item.id, d.item.title, d.reason) for d in fresh
                 ),
-                now=now,
-            )
-            start = plan.local.date() + timedelta(days=1)
-            await _advance(session, _next_times(plan, start=start, claimed=claimed | won))
-            await session.commit()
-        return won
+                note=plan.note,
+            ),
+            now=now,
+        )
 
 
 @dataclass(frozen=True)
