@@ -16,7 +16,7 @@ from bot.conversation import Conversations
 from bot.core import Core
 from bot.digests import Digests
 from bot.notify import Notifier
-from bot.scheduler import Scheduler, Ticker, start_ticking
+from bot.scheduler import Scheduler, ThreadTicker, Ticker, start_ticking, start_ticking_in_thread
 from bot.settings import Settings
 from bot.slack import app as slack
 from bot.teams import app as teams
@@ -104,7 +104,10 @@ class Platforms:
     scheduler: Scheduler
 
     def start_ticking(self, runtime: Runtime) -> Ticker:
-        """Run the scheduler every minute in the running loop; `await stop()` the ticker."""
+        """Run the scheduler every minute in the running loop; `await stop()` the ticker.
+
+        For a process that does nothing else (the worker); beside a server, `tick_apart`.
+        """
         return start_ticking(self.scheduler, clock=runtime.clock)
 
     async def drain(self) -> None:
@@ -112,6 +115,27 @@ class Platforms:
         if self.slack is not None:
             await self.slack.delivery.drain()
         await self.teams.delivery.drain()
+
+
+async def tick_apart(runtime: Runtime) -> ThreadTicker:
+    """Run the scheduler every minute in a thread of its own, away from the server's loop.
+
+    The thread builds its own engine, sessions and platform clients (each belongs to the loop
+    that made it), so a long tick never holds up an ack; `await stop()` the ticker.
+    """
+    clock = lambda: runtime.clock()  # noqa: E731 - tests move the runtime's clock after start
+
+    async def build():
+        own = await build_runtime(runtime.settings, migrate=False, clock=clock)
+        platforms = build_platforms(own)
+
+        async def close() -> None:
+            await platforms.drain()
+            await own.close()
+
+        return platforms.scheduler, close
+
+    return await start_ticking_in_thread(build, clock=clock)
 
 
 def build_platforms(
@@ -153,7 +177,7 @@ def build_web_app(
     if run_scheduler:
 
         async def ticking(app: web.Application):
-            ticker = platforms.start_ticking(runtime)
+            ticker = await tick_apart(runtime)
             yield
             await ticker.stop()
 
@@ -170,7 +194,7 @@ async def run_socket_mode(
         platforms.slack,
         runtime.settings.slack_app_token.get_secret_value(),
         stop=stop,
-        on_ready=(lambda: platforms.start_ticking(runtime)) if run_scheduler else None,
+        on_ready=(lambda: tick_apart(runtime)) if run_scheduler else None,
     )
 
 

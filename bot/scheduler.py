@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
@@ -23,17 +24,19 @@ from bot.digests import Digests, Scope, last_fire
 from bot.notify import LinkTarget
 from flows.dates import format_day
 from flows.digest import Digest, memory_of
-from flows.reminders import Due, Tracked, due_items
+from flows.reminders import Due, Tracked, due_items, next_day
 from flows.replies import Reminder, RemindItem, Reply
 from storage import deliveries, people, tracked
 from storage import digests as digests_store
-from storage.tracked import ProjectItems
+from storage.tracked import Item, ProjectItems
 
 log = logging.getLogger("mlplan.scheduler")
 # Reminders go out from this hour of the recipient's day on, never in the night.
 REMINDER_HOUR = 9
 TICK_EVERY = 60
 CLAIM_BATCH = 50  # digests claimed and queued per transaction
+# Projects looked at per round of a tick: each round costs a fixed number of statements.
+BATCH = 200
 
 
 class Notifier(Protocol):
@@ -92,10 +95,28 @@ class Scheduler:
         report = TickReport()
         if not self.notifiers:
             return report
-        async with self.sessions() as session:
-            projects = await tracked.by_project(session=session, platforms=tuple(self.notifiers))
-        report.assignments = await self._assignments(projects, now)
-        report.reminders = await self._reminders(projects, now)
+        platforms = tuple(self.notifiers)
+        after = 0
+        while True:  # the projects with something due, a batch at a time
+            async with self.sessions() as session:
+                ids = await tracked.due_projects(
+                    session=session, platforms=platforms, now=now, after=after, limit=BATCH
+                )
+                if not ids:
+                    break
+                projects = await tracked.by_project(
+                    session=session, platforms=platforms, project_ids=ids
+                )
+                zones = await people.timezones(
+                    session=session,
+                    workspace_ids={e.project.workspace_id for e in projects},
+                    person_ids={person for e in projects for person, _ in _recipients(e)},
+                )
+            report.assignments += await self._assignments(projects, now)
+            report.reminders += await self._reminders(projects, zones, now)
+            if len(ids) < BATCH:
+                break
+            after = ids[-1]
         report.digests = await self._digests(now)
         for notifier in self.notifiers.values():
             report.sent += await notifier.send(now)
@@ -243,152 +264,225 @@ class Scheduler:
         return queued
 
     async def _assignments(self, projects: list[ProjectItems], now: datetime) -> int:
-        """Tell each new owner of an open item, once per item and owner, in one message per project."""
-        wanted = {
-            f"assigned:{row.kind}:{row.id}:{row.owner['id']}"
+        """Tell each new owner of an open item, once per item and owner, in one message per project.
+
+        One transaction for the batch: the claims in one statement (a key another scheduler
+        holds is left out, not failed), the messages, and the cleared marks.
+        """
+        marked = [
+            (entry, row)
             for entry in projects
             for row in (*entry.milestones, *entry.docs)
-            if row.status == "open" and row.owner and row.owner.get("id")
+            if row.owner_notice_at is not None
+        ]
+        if not marked:
+            return 0
+        tellable = {
+            _assigned(row): ("assigned", entry.project.workspace_id, row.owner["id"])
+            for entry, row in marked
+            if row.status == "open" and _owner_id(row.owner)
         }
-        async with self.sessions() as session:
-            # Most owners were told long ago: skip those keys here rather than fail a claim each tick.
-            pending = wanted - await deliveries.claimed(session=session, keys=wanted)
         told = 0
-        for entry in projects:
-            project = entry.project
-            by_owner: dict[str, list[RemindItem]] = defaultdict(list)
-            for row in (*entry.milestones, *entry.docs):
-                if row.owner and f"assigned:{row.kind}:{row.id}:{row.owner.get('id')}" in pending:
-                    due = f"due {format_day(row.due)}" if row.due else "no due date yet"
-                    by_owner[row.owner["id"]].append(
-                        RemindItem(row.kind, row.id, row.title, f"you own it; {due}")
-                    )
-            for person_id, items in by_owner.items():
-                async with self.sessions() as session:
-                    claim = {
-                        "session": session,
-                        "workspace_id": project.workspace_id,
-                        "target_id": person_id,
-                        "now": now,
-                    }
-                    fresh = [
-                        i
-                        for i in items
-                        if await deliveries.claim(
-                            key=f"assigned:{i.kind}:{i.id}:{person_id}", kind="assigned", **claim
-                        )
-                    ]
-                    if not fresh:
-                        await session.rollback()
-                        continue
-                    reply = Reminder(
-                        project_id=project.id,
-                        project=project.name,
-                        items=tuple(fresh),
-                        note="You were named the owner of these items; mlplan will remind you as they fall due.",
-                        new_owner=True,
-                    )
+        async with self.sessions() as session:
+            # Owners told before (a restore, a race) are skipped here rather than fail a claim.
+            pending = set(tellable) - await deliveries.claimed(session=session, keys=set(tellable))
+            won = await deliveries.claim_all(
+                session=session, claims={k: tellable[k] for k in pending}, now=now
+            )
+            for entry in projects:
+                by_owner: dict[str, list[Item]] = defaultdict(list)
+                for row in (*entry.milestones, *entry.docs):
+                    if row.owner_notice_at is not None and _assigned(row) in won:
+                        by_owner[row.owner["id"]].append(row)
+                for person_id, fresh in by_owner.items():
                     self.notifiers[entry.platform].enqueue(
                         session,
-                        workspace_id=project.workspace_id,
+                        workspace_id=entry.project.workspace_id,
                         person_id=person_id,
-                        reply=reply,
+                        reply=Reminder(
+                            project_id=entry.project.id,
+                            project=entry.project.name,
+                            items=tuple(
+                                RemindItem(row.kind, row.id, row.title, _owned(row))
+                                for row in fresh
+                            ),
+                            note="You were named the owner of these items; mlplan will remind you as they fall due.",
+                            new_owner=True,
+                        ),
                         now=now,
                     )
-                    await session.commit()
-                told += 1
+                    told += 1
+            # Told now, before, or by another scheduler, or nobody to tell: the marks go.
+            await _told(session, [row for _, row in marked])
+            await session.commit()
         return told
 
-    async def _reminders(self, projects: list[ProjectItems], now: datetime) -> int:
-        async with self.sessions() as session:
-            zones = await people.timezones(
-                session=session, workspace_ids={e.project.workspace_id for e in projects}
-            )
-        queued = 0
+    async def _reminders(
+        self, projects: list[ProjectItems], zones: dict[tuple[int, str], str], now: datetime
+    ) -> int:
+        """Remind each recipient of what is due today, once a day per project; set the next times.
+
+        One transaction for the batch: the claims in one statement, the messages, the next times.
+        """
+        plans: list[_Plan] = []
         for entry in projects:
-            project, platform = entry.project, entry.platform
-            items: list[Tracked] = []
-            owners: dict[tuple[str, int], dict[str, Any] | None] = {}
-            for row in (*entry.milestones, *entry.docs):
-                items.append(
-                    Tracked(
-                        row.kind,
-                        row.id,
-                        row.key,
-                        row.title,
-                        row.due,
-                        row.status,
-                        row.snoozed_until,
-                        row.link,
-                    )
-                )
-                owners[(row.kind, row.id)] = row.owner
-            by_recipient: dict[str, list[Tracked]] = defaultdict(list)
+            project = entry.project
+            rows = (*entry.milestones, *entry.docs)
+            items = [_tracked(row) for row in rows]
+            by_recipient: dict[str, list[tuple[Item, Tracked]]] = defaultdict(list)
             notes: dict[str, str | None] = {}
-            for item in items:
-                person_id, note = deliveries.recipient(owners[(item.kind, item.id)], project.owner)
-                by_recipient[person_id].append(item)
+            for row, item in zip(rows, items, strict=True):
+                person_id, note = deliveries.recipient(row.owner, project.owner)
+                by_recipient[person_id].append((row, item))
                 notes[person_id] = notes.get(person_id) or note
             for person_id, theirs in by_recipient.items():
-                local = now.astimezone(self._zone(zones, project.workspace_id, person_id))
-                if local.hour < REMINDER_HOUR:
-                    continue
-                mine = {(i.kind, i.id) for i in theirs}
+                tz = self._zone(zones, project.workspace_id, person_id)
+                local = now.astimezone(tz)
+                mine = {(i.kind, i.id) for _, i in theirs}
                 due = [
                     d
                     for d in due_items(items, today=local.date())
                     if (d.item.kind, d.item.id) in mine
                 ]
-                if due and await self._queue(
-                    project, platform, person_id, due, notes[person_id], local, now
-                ):
+                plans.append(
+                    _Plan(entry, person_id, items, theirs, notes[person_id], tz, local, due)
+                )
+        keys = {k for plan in plans for k in (plan.message_key, *map(_occasion_key, plan.due))}
+        queued, times = 0, []
+        async with self.sessions() as session:
+            claimed = await deliveries.claimed(session=session, keys=keys)
+            sending: dict[int, list[Due]] = {}
+            claims: dict[str, tuple[str, int, str]] = {}
+            for n, plan in enumerate(plans):
+                fresh = [d for d in plan.due if _occasion_key(d) not in claimed]
+                if plan.local.hour >= REMINDER_HOUR and fresh and plan.message_key not in claimed:
+                    sending[n] = fresh
+                    target = (plan.entry.project.workspace_id, plan.person_id)
+                    claims[plan.message_key] = ("reminder", *target)
+                    claims |= {_occasion_key(d): ("occasion", *target) for d in fresh}
+            won = await deliveries.claim_all(session=session, claims=claims, now=now)
+            orphans: set[str] = set()
+            for n, plan in enumerate(plans):
+                today = plan.local.date()
+                fresh = [d for d in sending.get(n, ()) if _occasion_key(d) in won]
+                if fresh and plan.message_key in won:
+                    self._enqueue(plan, fresh, session, now)
                     queued += 1
+                elif n in sending:  # another scheduler got there first: keep none of it
+                    orphans |= {plan.message_key, *map(_occasion_key, fresh)} & won
+                if plan.local.hour < REMINDER_HOUR:  # not yet: look again at nine today
+                    times += _next_times(plan, start=today, claimed=claimed)
+                else:  # sent, nothing new, or today's message went already: tomorrow on
+                    start = today + timedelta(days=1)
+                    times += _next_times(plan, start=start, claimed=claimed | (won - orphans))
+            await deliveries.release(session=session, keys=orphans)
+            await _advance(session, times)
+            await session.commit()
         return queued
 
-    async def _queue(
-        self,
-        project,
-        platform: str,
-        person_id: str,
-        due: list[Due],
-        note: str | None,
-        local: datetime,
-        now: datetime,
-    ) -> bool:
-        """Claim the occasions not yet reminded of and today's message, and queue it; all or nothing."""
-        async with self.sessions() as session:
-            claim = {
-                "session": session,
-                "workspace_id": project.workspace_id,
-                "target_id": person_id,
-                "now": now,
-            }
-            fresh = [
-                d
-                for d in due
-                if await deliveries.claim(key=f"occasion:{d.occasion}", kind="occasion", **claim)
-            ]
-            message_key = f"reminder:{project.id}:{person_id}:{local.date().isoformat()}"
-            if not fresh or not await deliveries.claim(key=message_key, kind="reminder", **claim):
-                await session.rollback()  # nothing new, or this person already had today's message
-                return False
-            reply = Reminder(
+    def _enqueue(self, plan: _Plan, fresh: list[Due], session: AsyncSession, now: datetime) -> None:
+        project = plan.entry.project
+        self.notifiers[plan.entry.platform].enqueue(
+            session,
+            workspace_id=project.workspace_id,
+            person_id=plan.person_id,
+            reply=Reminder(
                 project_id=project.id,
                 project=project.name,
                 items=tuple(
                     RemindItem(d.item.kind, d.item.id, d.item.title, d.reason) for d in fresh
                 ),
-                note=note,
-            )
-            self.notifiers[platform].enqueue(
-                session,
-                workspace_id=project.workspace_id,
-                person_id=person_id,
-                reply=reply,
-                now=now,
-            )
-            await session.commit()
-        return True
+                note=plan.note,
+            ),
+            now=now,
+        )
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """One recipient's items of one project, as a tick sees them."""
+
+    entry: ProjectItems
+    person_id: str
+    items: list[Tracked]
+    theirs: list[tuple[Item, Tracked]]
+    note: str | None
+    tz: ZoneInfo
+    local: datetime
+    due: list[Due]
+
+    @property
+    def message_key(self) -> str:
+        """Name today's message to this recipient about this project: one a day."""
+        return f"reminder:{self.entry.project.id}:{self.person_id}:{self.local.date().isoformat()}"
+
+
+def _recipients(entry: ProjectItems) -> list[tuple[str, str | None]]:
+    return [
+        deliveries.recipient(row.owner, entry.project.owner)
+        for row in (*entry.milestones, *entry.docs)
+    ]
+
+
+def _tracked(row: Item) -> Tracked:
+    return Tracked(
+        row.kind, row.id, row.key, row.title, row.due, row.status, row.snoozed_until, row.link
+    )
+
+
+def _occasion_key(due: Due) -> str:
+    return f"occasion:{due.occasion}"
+
+
+def _owner_id(owner: dict[str, Any] | None) -> str | None:
+    return (owner or {}).get("id")
+
+
+def _assigned(row: Item) -> str:
+    return f"assigned:{row.kind}:{row.id}:{_owner_id(row.owner)}"
+
+
+def _owned(row: Item) -> str:
+    due = f"due {format_day(row.due)}" if row.due else "no due date yet"
+    return f"you own it; {due}"
+
+
+def _next_times(
+    plan: _Plan, *, start: date, claimed: set[str]
+) -> list[tuple[str, int, datetime | None, datetime | None]]:
+    """Work out when each of the plan's items is next due a look: nine on its next occasion's day."""
+    occasions = {k.removeprefix("occasion:") for k in claimed if k.startswith("occasion:")}
+    times = []
+    for row, item in plan.theirs:
+        day = next_day(plan.items, item, start=start, claimed=occasions)
+        at = (
+            datetime.combine(day, time(REMINDER_HOUR), tzinfo=plan.tz).astimezone(UTC)
+            if day is not None
+            else None
+        )
+        if at != row.remind_at:
+            times.append((row.kind, row.id, row.remind_at, at))
+    return times
+
+
+async def _advance(
+    session: AsyncSession, times: list[tuple[str, int, datetime | None, datetime | None]]
+) -> None:
+    for kind in tracked.MODELS:
+        await tracked.advance(
+            session=session,
+            kind=kind,
+            times=[(i, old, new) for k, i, old, new in times if k == kind],
+        )
+
+
+async def _told(session: AsyncSession, rows: list[Item]) -> None:
+    for kind in tracked.MODELS:
+        await tracked.owners_told(
+            session=session,
+            kind=kind,
+            marks=[(row.id, row.owner_notice_at) for row in rows if row.kind == kind],
+        )
 
 
 def utcnow() -> datetime:
@@ -452,3 +546,69 @@ def start_ticking(
     ticker = Ticker(scheduler, clock, every)
     ticker._aps.start()
     return ticker
+
+
+# Build, inside the ticker's own loop, a scheduler and what closes it (its engine, its clients).
+SchedulerFactory = Callable[[], Awaitable[tuple[Scheduler, Callable[[], Awaitable[None]]]]]
+
+
+class ThreadTicker:
+    """Tick in a thread with an event loop of its own, so a tick never holds up a web request.
+
+    Database connections and HTTP clients belong to the loop that made them: the factory builds
+    the scheduler's own engine, sessions and platform clients inside the thread's loop.
+    """
+
+    def __init__(self, build: SchedulerFactory, clock: Callable[[], datetime], every: int):
+        self._build = build
+        self.clock = clock
+        self.every = every
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopping: asyncio.Event | None = None
+        self._ready = threading.Event()
+        self._failed: BaseException | None = None
+        self._thread = threading.Thread(target=self._main, name="mlplan-ticker", daemon=True)
+
+    def _main(self) -> None:
+        try:
+            asyncio.run(self._serve())
+        except BaseException as err:  # reported by start(); the web process goes on
+            self._failed = err
+            log.exception("the ticker thread stopped")
+        finally:
+            self._ready.set()
+
+    async def _serve(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stopping = asyncio.Event()
+        scheduler, close = await self._build()
+        try:
+            ticker = start_ticking(scheduler, clock=self.clock, every=self.every)
+            self._ready.set()
+            try:
+                await self._stopping.wait()
+            finally:
+                await ticker.stop()
+        finally:
+            await close()
+
+    async def start(self) -> ThreadTicker:
+        """Start the thread and wait until it ticks (or raise what stopped it)."""
+        self._thread.start()
+        await asyncio.to_thread(self._ready.wait)
+        if self._failed is not None:
+            raise RuntimeError("the scheduler could not start") from self._failed
+        return self
+
+    async def stop(self, timeout: float = 30) -> None:
+        """Stop ticking, let a running tick finish (a while), close the thread's connections."""
+        if self._loop is not None and self._stopping is not None:
+            self._loop.call_soon_threadsafe(self._stopping.set)
+        await asyncio.to_thread(self._thread.join, timeout)
+
+
+async def start_ticking_in_thread(
+    build: SchedulerFactory, *, clock: Callable[[], datetime] = utcnow, every: int = TICK_EVERY
+) -> ThreadTicker:
+    """Run `tick(now)` every minute in a thread of its own; `await stop()` it."""
+    return await ThreadTicker(build, clock, every).start()

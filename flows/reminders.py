@@ -2,13 +2,15 @@
 
 An occasion is a stable key: a few days before the due date, on the day, each week overdue,
 after a snooze ends, and the nudge to document a stage once it is done. The scheduler claims a
-key before it sends, so a restart or a second scheduler never reminds twice.
+key before it sends, so a restart or a second scheduler never reminds twice, and `next_day`
+tells it when an item's next unclaimed occasion comes, so that it looks again only then.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from flows.dates import format_day
 
@@ -51,34 +53,80 @@ def _days(n: int) -> str:
 
 def due_items(items: list[Tracked], *, today: date, lead_days: int = LEAD_DAYS) -> list[Due]:
     """List the items of one project to remind of on `today`, most urgent first."""
-    found: list[Due] = []
-    for item in items:
-        if item.status != "open" or item.due is None:
-            continue
-        if item.snoozed_until is not None and today < item.snoozed_until:
-            continue
-        days = (item.due - today).days
-        base = f"{item.kind}:{item.id}:{item.due.isoformat()}"
-        if 0 < days <= lead_days:
-            reason, occasion = f"due in {_days(days)} ({format_day(item.due)})", f"{base}:before"
-        elif days == 0:
-            reason, occasion = "due today", f"{base}:today"
-        elif days < 0:
-            week = (-days - 1) // 7  # overdue: a reminder the first day, then once a week
-            reason, occasion = (
-                f"{_days(-days)} overdue (was due {format_day(item.due)})",
-                f"{base}:overdue:{week}",
-            )
-        else:
-            continue
-        if item.snoozed_until is not None:
-            occasion += f":after-snooze:{item.snoozed_until.isoformat()}"
-        found.append(Due(item, reason, occasion))
+    found = [d for d in (_dated(item, today, lead_days) for item in items) if d is not None]
     listed = {(d.item.kind, d.item.id) for d in found}
     found.extend(
         d for d in _document_as_you_go(items, today=today) if (d.item.kind, d.item.id) not in listed
     )
     return sorted(found, key=lambda d: (d.item.due or today, d.item.title))
+
+
+def _dated(item: Tracked, today: date, lead_days: int) -> Due | None:
+    """Return the occasion an item's due date gives it on `today`, if any."""
+    if item.status != "open" or item.due is None:
+        return None
+    if item.snoozed_until is not None and today < item.snoozed_until:
+        return None
+    days = (item.due - today).days
+    base = f"{item.kind}:{item.id}:{item.due.isoformat()}"
+    if 0 < days <= lead_days:
+        reason, occasion = f"due in {_days(days)} ({format_day(item.due)})", f"{base}:before"
+    elif days == 0:
+        reason, occasion = "due today", f"{base}:today"
+    elif days < 0:
+        week = (-days - 1) // 7  # overdue: a reminder the first day, then once a week
+        reason, occasion = (
+            f"{_days(-days)} overdue (was due {format_day(item.due)})",
+            f"{base}:overdue:{week}",
+        )
+    else:
+        return None
+    if item.snoozed_until is not None:
+        occasion += f":after-snooze:{item.snoozed_until.isoformat()}"
+    return Due(item, reason, occasion)
+
+
+def _last_day_of_occasion(item: Tracked, day: date, lead_days: int) -> date:
+    """Return the last day that shares `day`'s occasion (a dated item, on a day it has one)."""
+    days = (item.due - day).days
+    if days > 0:
+        return item.due - timedelta(days=1)
+    if days == 0:
+        return item.due
+    return item.due + timedelta(days=7 * ((-days - 1) // 7 + 1))
+
+
+def next_day(
+    items: list[Tracked],
+    item: Tracked,
+    *,
+    start: date,
+    claimed: Collection[str],
+    lead_days: int = LEAD_DAYS,
+) -> date | None:
+    """Return the first day from `start` on when `due_items` has an unclaimed occasion for `item`.
+
+    `items` is the item's whole project (a finished stage nudges its documentation); None when
+    no such day will come while the items stay as they are.
+    """
+    found: list[date] = []
+    floor = max(start, item.snoozed_until or start)
+    first_dated = None
+    if item.status == "open" and item.due is not None:
+        first_dated = item.due - timedelta(days=lead_days)
+        day = max(floor, first_dated)
+        for _ in range(len(claimed) + 1):  # each claimed occasion skips one stretch of days
+            due = _dated(item, day, lead_days)
+            if due.occasion not in claimed:
+                found.append(day)
+                break
+            day = _last_day_of_occasion(item, day, lead_days) + timedelta(days=1)
+    # The nudge comes only on a day without a dated occasion, i.e. before the first one.
+    if first_dated is None or floor < first_dated:
+        nudges = _document_as_you_go(items, today=floor)
+        if any(d.item == item and d.occasion not in claimed for d in nudges):
+            found.append(floor)
+    return min(found, default=None)
 
 
 def _document_as_you_go(items: list[Tracked], *, today: date) -> list[Due]:

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -36,6 +37,47 @@ async def claim(
     except IntegrityError:
         return False
     return True
+
+
+async def claim_all(
+    *, session: AsyncSession, claims: dict[str, tuple[str, int, str]], now: datetime
+) -> set[str]:
+    """Claim delivery keys (key -> kind, workspace id, target) in one statement; return those won.
+
+    A key claimed already, or by a concurrent transaction (PostgreSQL waits for it to end), is
+    left out: nothing fails, so the caller's transaction goes on with what it won. Keys are
+    inserted in order, so that two schedulers claiming overlapping sets never deadlock.
+    """
+    dialect = session.bind.dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    rows = [
+        {
+            "key": key,
+            "kind": kind,
+            "workspace_id": workspace_id,
+            "target_id": target_id,
+            "status": "queued",
+            "attempts": 0,
+            "claimed_at": now,
+        }
+        for key, (kind, workspace_id, target_id) in sorted(claims.items())
+    ]
+    won: set[str] = set()
+    for start in range(0, len(rows), 1000):  # within every database's limit of parameters
+        statement = (
+            insert(Delivery)
+            .values(rows[start : start + 1000])
+            .on_conflict_do_nothing(index_elements=["key"])
+            .returning(Delivery.key)
+        )
+        won.update(await session.scalars(statement))
+    return won
+
+
+async def release(*, session: AsyncSession, keys: set[str]) -> None:
+    """Give back keys claimed in this transaction that will not be sent after all."""
+    if keys:
+        await session.execute(sa.delete(Delivery).where(Delivery.key.in_(sorted(keys))))
 
 
 async def claimed(*, session: AsyncSession, keys: set[str]) -> set[str]:

@@ -135,6 +135,12 @@ class _Tracked:
     done_by: Mapped[dict[str, Any] | None]
     # No reminders before this day (a snooze).
     snoozed_until: Mapped[date | None]
+    # When the scheduler next looks at this item's project for a reminder: the 9:00 of its next
+    # occasion in the recipient's zone, or (after a change) the moment of the change; None when
+    # no reminder can come. Never later than the next reminder, so a tick reads only these rows.
+    remind_at: Mapped[datetime | None]
+    # Since when its owner is to be told they own it; None once told (or nobody to tell).
+    owner_notice_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
@@ -143,7 +149,11 @@ class Milestone(_Tracked, Base):
     """A stage of the project with an owner and a due date."""
 
     __tablename__ = "milestones"
-    __table_args__ = (sa.UniqueConstraint("project_id", "key"),)
+    __table_args__ = (
+        sa.UniqueConstraint("project_id", "key"),
+        sa.Index("ix_milestones_remind_at", "remind_at"),
+        sa.Index("ix_milestones_owner_notice_at", "owner_notice_at"),
+    )
 
     project_id: Mapped[int] = mapped_column(sa.ForeignKey("projects.id", ondelete="CASCADE"))
 
@@ -152,7 +162,11 @@ class DocItem(_Tracked, Base):
     """A piece of documentation that is due: what, owner, link, due date."""
 
     __tablename__ = "doc_items"
-    __table_args__ = (sa.UniqueConstraint("project_id", "key"),)
+    __table_args__ = (
+        sa.UniqueConstraint("project_id", "key"),
+        sa.Index("ix_doc_items_remind_at", "remind_at"),
+        sa.Index("ix_doc_items_owner_notice_at", "owner_notice_at"),
+    )
 
     project_id: Mapped[int] = mapped_column(sa.ForeignKey("projects.id", ondelete="CASCADE"))
     link: Mapped[str | None] = mapped_column(sa.String(2000))

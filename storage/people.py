@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage import models
+from storage import models, tracked
 
 
 @dataclass(frozen=True)
@@ -63,8 +63,12 @@ async def remember(
             found = await session.scalar(query)
     found.name = person.get("name") or found.name
     found.email = person.get("email") or found.email
-    if timezone is not None:
+    if timezone is not None and timezone != found.timezone:
         found.timezone = timezone
+        # Reminders come at nine in the person's zone: their items' times are to be redone.
+        await tracked.look_again_for(
+            session=session, workspace_id=workspace_id, person_id=person["id"], now=now
+        )
     found.updated_at = now
     return Person.of(found)
 
@@ -85,14 +89,18 @@ async def timezone(*, session: AsyncSession, workspace_id: int, person_id: str) 
 
 
 async def timezones(
-    *, session: AsyncSession, workspace_ids: set[int]
+    *, session: AsyncSession, workspace_ids: set[int], person_ids: set[str] | None = None
 ) -> dict[tuple[int, str], str]:
-    """Map (workspace id, person id) to the time zone mlplan knows for that person."""
-    if not workspace_ids:
+    """Map (workspace id, person id) to the time zone mlplan knows for that person.
+
+    Of everyone in those workspaces, or only of `person_ids` (the people a tick reminds).
+    """
+    if not workspace_ids or person_ids == set():
         return {}
-    rows = await session.execute(
-        sa.select(
-            models.Person.workspace_id, models.Person.external_id, models.Person.timezone
-        ).where(models.Person.workspace_id.in_(workspace_ids), models.Person.timezone.is_not(None))
-    )
+    query = sa.select(
+        models.Person.workspace_id, models.Person.external_id, models.Person.timezone
+    ).where(models.Person.workspace_id.in_(workspace_ids), models.Person.timezone.is_not(None))
+    if person_ids is not None:
+        query = query.where(models.Person.external_id.in_(sorted(person_ids)))
+    rows = await session.execute(query)
     return {(w, p): tz for w, p, tz in rows}

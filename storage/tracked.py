@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -36,6 +37,8 @@ class Item:
     link: str | None
     created_at: datetime
     updated_at: datetime
+    remind_at: datetime | None = None
+    owner_notice_at: datetime | None = None
 
     @classmethod
     def of(cls, row: models.Milestone | models.DocItem) -> Item:
@@ -55,6 +58,8 @@ class Item:
             link=getattr(row, "link", None),
             created_at=row.created_at,
             updated_at=row.updated_at,
+            remind_at=row.remind_at,
+            owner_notice_at=row.owner_notice_at,
         )
 
 
@@ -66,6 +71,11 @@ class ProjectItems:
     platform: str
     milestones: tuple[Item, ...]
     docs: tuple[Item, ...]
+
+
+def _notice(owner: dict[str, Any] | None, now: datetime) -> datetime | None:
+    """Mark a new owner mlplan can message as to be told (None: nobody to tell)."""
+    return now if owner and owner.get("id") else None
 
 
 def _model(kind: str) -> type[models.Milestone] | type[models.DocItem]:
@@ -105,7 +115,9 @@ async def sync(
             session.add(row)
         elif row.owner == item["owner"] and row.due == due:
             continue
-        row.owner, row.due, row.updated_at = item["owner"], due, now
+        if row.owner != item["owner"]:
+            row.owner_notice_at = _notice(item["owner"], now)
+        row.owner, row.due, row.updated_at, row.remind_at = item["owner"], due, now, now
         changed.append(row)
     await session.flush()
     return [Item.of(row) for row in changed]
@@ -142,7 +154,8 @@ def _record(
     by: dict[str, Any],
     now: datetime,
 ) -> Item:
-    row.updated_at = now
+    # Any act may change what is due: the next tick looks at the item's project again.
+    row.updated_at = row.remind_at = now
     session.add(
         models.ItemAction(
             project_id=row.project_id,
@@ -178,6 +191,7 @@ async def add(
         owner=owner,
         due=due,
         status="open",
+        owner_notice_at=_notice(owner, now),
         created_at=now,
         updated_at=now,
     )
@@ -229,17 +243,28 @@ async def snooze(
     return _record(session, row, kind, "snooze", until.isoformat(), by, now)
 
 
-async def by_project(*, session: AsyncSession, platforms: tuple[str, ...]) -> list[ProjectItems]:
-    """Load every project with milestones or documentation items, in workspaces of these platforms."""
+async def by_project(
+    *,
+    session: AsyncSession,
+    platforms: tuple[str, ...],
+    project_ids: Collection[int] | None = None,
+) -> list[ProjectItems]:
+    """Load projects with their milestones and documentation items, in workspaces of these platforms.
+
+    Every such project, or only those of `project_ids` (the tick loads just the projects due).
+    """
     found: dict[int, tuple[models.Project, str, dict[str, list[Item]]]] = {}
     for kind, model in MODELS.items():
-        rows = await session.execute(
+        query = (
             sa.select(model, models.Project, models.Workspace.platform)
             .join(models.Project, models.Project.id == model.project_id)
             .join(models.Workspace, models.Workspace.id == models.Project.workspace_id)
             .where(models.Workspace.platform.in_(platforms))
             .order_by(models.Project.id, model.id)
         )
+        if project_ids is not None:
+            query = query.where(models.Project.id.in_(list(project_ids)))
+        rows = await session.execute(query)
         for item, project, platform in rows:
             entry = found.setdefault(project.id, (project, platform, {k: [] for k in MODELS}))
             entry[2][kind].append(Item.of(item))
@@ -250,5 +275,98 @@ async def by_project(*, session: AsyncSession, platforms: tuple[str, ...]) -> li
             milestones=tuple(lists["milestone"]),
             docs=tuple(lists["doc"]),
         )
-        for project, platform, lists in found.values()
+        for project, platform, lists in sorted(found.values(), key=lambda e: e[0].id)
     ]
+
+
+async def due_projects(
+    *,
+    session: AsyncSession,
+    platforms: tuple[str, ...],
+    now: datetime,
+    after: int = 0,
+    limit: int = 200,
+) -> list[int]:
+    """List the ids (above `after`, ascending) of projects with an item to look at now.
+
+    An item is to be looked at when its reminder time has come or its owner is to be told;
+    both columns are indexed, so this costs what is due, not what exists.
+    """
+    queries = [
+        sa.select(model.project_id.label("project_id"))
+        .join(models.Project, models.Project.id == model.project_id)
+        .join(models.Workspace, models.Workspace.id == models.Project.workspace_id)
+        .where(
+            sa.or_(model.remind_at <= now, model.owner_notice_at.is_not(None)),
+            model.project_id > after,
+            models.Workspace.platform.in_(platforms),
+        )
+        for model in MODELS.values()
+    ]
+    union = sa.union(*queries).subquery()
+    rows = await session.scalars(
+        sa.select(union.c.project_id).order_by(union.c.project_id).limit(limit)
+    )
+    return list(rows)
+
+
+async def advance(
+    *, session: AsyncSession, kind: str, times: list[tuple[int, datetime | None, datetime | None]]
+) -> None:
+    """Set items' next reminder times: (id, time read, new time), unless changed since it was read.
+
+    A person's act between the tick's read and this write wins: its item is looked at again.
+    """
+    if not times:
+        return
+    table = _model(kind).__table__
+    await session.execute(
+        sa.update(table)
+        .where(
+            table.c.id == sa.bindparam("b_id"),
+            table.c.remind_at.is_not_distinct_from(sa.bindparam("b_old")),
+        )
+        .values(remind_at=sa.bindparam("b_new")),
+        [{"b_id": i, "b_old": old, "b_new": new} for i, old, new in times],
+    )
+
+
+async def owners_told(
+    *, session: AsyncSession, kind: str, marks: list[tuple[int, datetime]]
+) -> None:
+    """Clear items' owner-notice marks: (id, mark read), unless an owner changed since."""
+    if not marks:
+        return
+    table = _model(kind).__table__
+    await session.execute(
+        sa.update(table)
+        .where(
+            table.c.id == sa.bindparam("b_id"),
+            table.c.owner_notice_at == sa.bindparam("b_old"),
+        )
+        .values(owner_notice_at=None),
+        [{"b_id": i, "b_old": old} for i, old in marks],
+    )
+
+
+async def look_again_for(
+    *, session: AsyncSession, workspace_id: int, person_id: str, now: datetime
+) -> None:
+    """Have the next tick look again at the items a person is reminded of (their zone changed)."""
+    of_workspace = sa.select(models.Project.id).where(models.Project.workspace_id == workspace_id)
+    owned = of_workspace.where(models.Project.owner["id"].as_string() == person_id)
+    for model in MODELS.values():
+        owner_id = model.owner["id"].as_string()
+        await session.execute(
+            sa.update(model)
+            .where(
+                model.remind_at > now,
+                model.project_id.in_(of_workspace),
+                sa.or_(
+                    owner_id == person_id,
+                    sa.and_(owner_id.is_(None), model.project_id.in_(owned)),
+                ),
+            )
+            .values(remind_at=now)
+            .execution_options(synchronize_session=False)
+        )

@@ -306,13 +306,13 @@ async def run_socket_mode(
 ) -> SlackAdapter:
     """Serve an adapter built for Socket Mode until `stop` is set (`mlplan socket`).
 
-    `on_ready()` may start the scheduler; what it returns is shut down at the end.
+    `await on_ready()` may start the scheduler; what it returns is stopped at the end.
     """
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
     handler = AsyncSocketModeHandler(adapter.bolt, app_token)
     await handler.connect_async()
-    ticker = on_ready() if on_ready else None
+    ticker = await on_ready() if on_ready else None
     try:
         async with flushing(adapter.delivery, every=adapter.flush_every):
             await stop.wait()

@@ -2,7 +2,10 @@
 
 from datetime import date, timedelta
 
-from flows.reminders import Tracked, due_items
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from flows.reminders import Tracked, due_items, next_day
 
 DUE = date(2026, 12, 1)
 
@@ -72,3 +75,74 @@ def test_items_are_listed_most_urgent_first():
         "Baseline",
         "Soon",
     ]
+
+
+def brute_next_day(items, item, *, start, claimed, horizon=80):
+    for offset in range(horizon):
+        day = start + timedelta(days=offset)
+        if any(d.item == item and d.occasion not in claimed for d in due_items(items, today=day)):
+            return day
+    return None
+
+
+def test_next_day_is_the_first_day_with_an_occasion_not_yet_claimed():
+    card = Tracked("doc", 7, "model_card", "Model card", DUE)
+    stage = item(status="done")
+    claimed_before = {f"milestone:1:{DUE.isoformat()}:before"}
+    assert next_day([item()], item(), start=DUE - timedelta(days=9), claimed=()) == DUE - timedelta(
+        days=3
+    )
+    assert next_day([item()], item(), start=DUE - timedelta(days=2), claimed=claimed_before) == DUE
+    assert next_day([item(status="done")], item(status="done"), start=DUE, claimed=()) is None
+    # A finished stage nudges its document at once, but not on a day its own date speaks.
+    assert next_day([stage, card], card, start=DUE - timedelta(days=9), claimed=()) == (
+        DUE - timedelta(days=9)
+    )
+    nudged = {"doc:7:after:baseline"}
+    assert next_day([stage, card], card, start=DUE - timedelta(days=9), claimed=nudged) == (
+        DUE - timedelta(days=3)
+    )
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    due=st.one_of(st.none(), st.integers(-20, 30)),
+    snooze=st.one_of(st.none(), st.integers(-20, 30)),
+    status=st.sampled_from(["open", "done"]),
+    stage_done=st.booleans(),
+    link=st.booleans(),
+    start=st.integers(-10, 10),
+    claimed_days=st.sets(st.integers(-30, 40), max_size=6),
+    nudge_claimed=st.booleans(),
+)
+def test_next_day_agrees_with_asking_due_items_day_by_day(
+    due, snooze, status, stage_done, link, start, claimed_days, nudge_claimed
+):
+    base = DUE
+    doc = Tracked(
+        "doc",
+        7,
+        "model_card",
+        "Model card",
+        base + timedelta(days=due) if due is not None else None,
+        status,
+        base + timedelta(days=snooze) if snooze is not None else None,
+        "https://wiki/x" if link else None,
+    )
+    items = [item(status="done" if stage_done else "open"), doc]
+    # Claim the occasions the document had on some days, as earlier ticks would have.
+    claimed = {
+        d.occasion
+        for offset in claimed_days
+        for d in due_items(items, today=base + timedelta(days=offset))
+        if d.item == doc
+    }
+    if nudge_claimed:
+        claimed.add("doc:7:after:baseline")
+    begin = base + timedelta(days=start)
+    found = next_day(items, doc, start=begin, claimed=claimed)
+    expected = brute_next_day(items, doc, start=begin, claimed=claimed)
+    if expected is None:
+        assert found is None or found >= begin + timedelta(days=80)
+    else:
+        assert found == expected

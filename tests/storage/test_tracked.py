@@ -106,3 +106,49 @@ async def test_an_item_is_found_only_in_its_own_workspace_and_projects_carry_the
         (mine,),
         (),
     )
+
+
+async def test_a_new_time_zone_has_the_next_tick_look_again_at_that_persons_items(sessions):
+    from storage import people
+    from storage.models import Milestone
+
+    later, much_later = NOW + timedelta(hours=1), NOW + timedelta(days=5)
+    async with sessions() as session:
+        project = await _project(session)
+        for title, owner in (("Mine", {"id": "U2"}), ("Unowned", None), ("Theirs", {"id": "U3"})):
+            await tracked.add(
+                session=session,
+                project_id=project.id,
+                kind="milestone",
+                title=title,
+                owner=owner,
+                due=date(2026, 12, 20),
+                by=ALICE,
+                now=NOW,
+            )
+        await session.execute(sa.update(Milestone).values(remind_at=much_later))
+        await people.remember(
+            session=session, workspace_id=project.workspace_id, person={"id": "U2"}, now=NOW
+        )
+        await people.remember(
+            session=session,
+            workspace_id=project.workspace_id,
+            person={"id": "U2"},
+            timezone="Asia/Tokyo",
+            now=later,
+        )
+        # The project's owner (U1) is reminded of the unowned item.
+        await people.remember(
+            session=session,
+            workspace_id=project.workspace_id,
+            person=ALICE,
+            timezone="Europe/Paris",
+            now=later + timedelta(minutes=1),
+        )
+        await session.commit()
+        times = dict((await session.execute(sa.select(Milestone.title, Milestone.remind_at))).all())
+    assert times == {
+        "Mine": later,
+        "Unowned": later + timedelta(minutes=1),
+        "Theirs": much_later,
+    }
