@@ -34,6 +34,8 @@ MAX_ATTEMPTS = 8
 SEND_WITHIN = CLAIM_FOR.total_seconds() / 3
 # Conversations sent to at the same time; each one's messages still go out one by one.
 AT_ONCE = 8
+# A retry the platform asked for within this long is tried at its time, not at the next flush.
+WAKE_WITHIN = timedelta(seconds=10)
 
 
 def backoff(attempts: int) -> timedelta:
@@ -141,6 +143,7 @@ class OutboxSender:
         self.platform = transport.platform
         self._tasks: set[asyncio.Task] = set()
         self._lock = asyncio.Lock()
+        self._wake: asyncio.TimerHandle | None = None
 
     def kick(self) -> None:
         """Send what is due, in the background, after the current request is answered."""
@@ -154,6 +157,9 @@ class OutboxSender:
 
     async def drain(self) -> None:
         """Wait for every background send started so far (for shutdown and tests)."""
+        if self._wake is not None:  # a wake-up not due yet: the flush loop or a restart takes it
+            self._wake.cancel()
+            self._wake = None
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
@@ -180,8 +186,30 @@ class OutboxSender:
                     return sent
                 results = await asyncio.gather(*(self._one(row, now, limit) for row in heads))
                 sent += sum(1 for result in results if isinstance(result, Sent))
+                self._wake_for(results)
                 if all(result is None for result in results):  # all claimed elsewhere
                     return sent
+
+    def _wake_for(self, results: list[Outcome | None]) -> None:
+        """Come back when the platform said it may be tried again (a 429's Retry-After), soon.
+
+        Later tries (backoff) are the flush loop's; a rate limit of a second or two should not
+        hold a conversation for the loop's whole period.
+        """
+        waits = [
+            r.after.total_seconds()
+            for r in results
+            if isinstance(r, Retry)
+            and r.after is not None
+            and timedelta(0) < r.after <= WAKE_WITHIN
+        ]
+        if not waits or (self._wake is not None and not self._wake.cancelled()):
+            return
+        self._wake = asyncio.get_running_loop().call_later(min(waits), self._woken)
+
+    def _woken(self) -> None:
+        self._wake = None
+        self.kick()
 
     async def _one(self, row: Message, now: datetime, limit: asyncio.Semaphore) -> Outcome | None:
         async with limit:
