@@ -116,7 +116,12 @@ def milestones(flow: Flow, answers: Mapping[str, Any], *, kind: str) -> list[dic
                 # Due with its milestone until it has its own date; the plan card says so.
                 item[tracked.field] = stand_in
                 item["due_with"] = _tracked_title(flow, question.default)
-    return [i for i in items.values() if i["owner"] is not None or i["due"] is not None]
+    # A date that only stands in for the item's own makes no item of it.
+    return [
+        i
+        for i in items.values()
+        if i["owner"] is not None or (i["due"] is not None and "due_with" not in i)
+    ]
 
 
 def _tracked_title(flow: Flow, question_id: str) -> str:

@@ -272,9 +272,10 @@ def test_the_plan_field_counts_questions_and_lists_unfinished_sections():
     values = fields(card)
 
     assert values["Plan"].startswith(f"{card.progress[0]} of {card.progress[1]} questions; ")
-    assert "Costs 14/14" not in values["Plan"]
-    assert "Intake and screening 1/9" in values["Plan"]
-    assert "Milestones and documentation 0/15" in values["Plan"]
+    assert "Costs (back of the envelope) 7/7" not in values["Plan"]
+    assert "Costs in detail" not in values["Plan"]
+    assert "The problem and its predictions 0/7" in values["Plan"]
+    assert "Milestones and documentation 0/10" in values["Plan"]
 
 
 def test_outcome_and_output_targets_are_shown_only_when_given():
