@@ -80,7 +80,10 @@ def test_a_whole_intake_in_two_sittings_then_export(engine, database_url, flow):
         if q["answered"] or q["skipped"]
     }
     assert stored == dict(final.answers)
-    assert stored["decisions"] is None and stored["value_proposition"] == "Our answer to value_proposition"
+    assert (
+        stored["decisions"] is None
+        and stored["value_proposition"] == "Our answer to value_proposition"
+    )
     assert stored["target_users"] == "Customers leave without warning"
     versions = {q["id"]: q["history"] for s in document["sections"] for q in s["questions"]}
     assert [v["value"] for v in versions["target_users"]] == [
