@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -844,7 +844,17 @@ class Conversations:
                     name,
                 )
             answers = await store.latest_answers(session=session, project_id=project.id)
-            card = summary.status_card(self.flow, self._state(project, answers))
+            left = await store.left_for_later(
+                session=session, project_id=project.id, marker=engine.LATER
+            )
+            later = {
+                qid: (
+                    person_name(answer.author),
+                    answer.created_at.date() + timedelta(days=engine.REVISIT_DAYS),
+                )
+                for qid, answer in left.items()
+            }
+            card = summary.status_card(self.flow, self._state(project, answers), later)
             owed = await assignments.of_project(session=session, project_id=project.id)
             if owed:
                 fields = [

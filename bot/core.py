@@ -192,7 +192,7 @@ class _Turn:
         question = self.core.flow.questions.get(event.question_id)
         if question is None:
             return self.handled()
-        text = event.value if event.action == "answer" else "skip"
+        text = {"answer": event.value, "later": "later"}.get(event.action, "skip")
         shown = PRESSED_SHOWN.get(event.action) or event.shown or text
         message = (
             PressedMessage(event.message_id, question.label, shown) if event.message_id else None

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flows import summary
+from flows.dates import format_day
 from flows.display import display
 from flows.model import Flow, Question
 from flows.parse import ParseError
@@ -23,12 +24,17 @@ from flows.replies import (
 )
 from flows.state import Recorded, State, Turn
 
-COMMANDS = ("skip", "keep", "back", "status", "help", "edit")
+COMMANDS = ("skip", "later", "keep", "back", "status", "help", "edit")
 COMMAND_HELP = (
-    "Reply to answer the open question. `skip` leaves a question for later, `keep` keeps its"
-    " current answer, `back` returns to the previous one, `edit <question>` asks an earlier one"
-    " again, `status` shows how far the plan is, `help` explains the open question."
+    "Reply to answer the open question. `skip` says it does not apply, `later` leaves it as an"
+    " open question that `status` lists until it is answered, `keep` keeps its current answer,"
+    " `back` returns to the previous one, `edit <question>` asks an earlier one again, `status`"
+    " shows how far the plan is, `help` explains the open question."
 )
+# What an answer left for later is stored as (skipped, with this as what was said): an open
+# question with whoever said it as its owner, to revisit within REVISIT_DAYS.
+LATER = "later"
+REVISIT_DAYS = 7
 
 
 def in_scope(flow: Flow, state: State) -> list[Question]:
@@ -80,6 +86,16 @@ def advance(flow: Flow, state: State, text: str, *, now: datetime) -> Turn:
         if question.id in state.answers:
             return _move_on(flow, state, question, recorded=())
         return _move_on(flow, state, question, (Recorded(question.id, None, text, skipped=True),))
+    if command == LATER:
+        if state.answers.get(question.id) is not None:  # an answer already: keep it
+            return _move_on(flow, state, question, recorded=())
+        revisit = format_day(now.date() + timedelta(days=REVISIT_DAYS))
+        moved = _move_on(flow, state, question, (Recorded(question.id, None, LATER, skipped=True),))
+        noted = Say(
+            f"“{question.label}” is an open question now, yours to answer by {revisit}:"
+            " `status` lists it until it is answered."
+        )
+        return replace(moved, replies=(noted, *moved.replies))
     try:
         value = question.parse(text, now=now)
     except ParseError as err:

@@ -77,20 +77,36 @@ def plan_card(flow: Flow, state: State) -> Card:
     )
 
 
-def status_card(flow: Flow, state: State) -> Card:
-    """Show how far each section is (the core, then the deep dives) and which question is open."""
+def status_card(
+    flow: Flow, state: State, later: Mapping[str, tuple[str, date]] | None = None
+) -> Card:
+    """Show how far each section is (the core, then the deep dives) and which question is open.
+
+    `later` maps each question left for later to its owner's name and its revisit date: those
+    are open questions, listed after the sections, not skips.
+    """
+    later = later or {}
     fields = []
     for section in flow.sections:
         done, total = progress(flow, state.answers, (section.id,))
-        skipped = sum(
-            1 for q in section.questions if q.id in state.answers and state.answers[q.id] is None
-        )
+        left = [
+            q.id for q in section.questions if q.id in state.answers and q.applies(state.answers)
+        ]
+        skipped = sum(1 for qid in left if state.answers[qid] is None and qid not in later)
+        open_later = sum(1 for qid in left if state.answers[qid] is None and qid in later)
         note = f", {skipped} skipped" if skipped else ""
+        note += f", {open_later} for later" if open_later else ""
         where = "" if section.id in flow.core else "deep dive: "
         fields.append(Field(f"{section.order}. {where}{section.title}", f"{done} of {total}{note}"))
     if state.current is not None:
         question = flow.questions[state.current]
         fields.append(Field("Open question", question.label))
+    for qid, (owner, revisit) in later.items():
+        if qid in flow.questions and state.answers.get(qid, "") is None:
+            label = flow.questions[qid].label
+            fields.append(
+                Field(f"Answer later: {label}", f"{owner}, revisit {format_day(revisit)}")
+            )
     return Card(
         title=f"Status: {state.name}",
         fields=tuple(fields),

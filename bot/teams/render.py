@@ -426,7 +426,7 @@ def _buttons(ask: Ask) -> list[dict[str, Any]]:
         buttons = [answer("Yes", "yes", "Yes"), answer("No", "no", "No")]
     skip, later = (
         answer("Skip", "skip", "skipped"),
-        answer("Answer later", "skip", "left for later"),
+        answer("Answer later", "later", "left for later"),
     )
     if buttons and buttons[0]["title"] == "Answer":  # skipping needs no choice picked
         skip["associatedInputs"] = later["associatedInputs"] = "none"

@@ -2,7 +2,7 @@
 
 import pytest
 
-from flows import engine
+from flows import engine, summary
 from flows.model import default_flow
 from flows.replies import (
     Ask,
@@ -450,3 +450,34 @@ def test_ask_metadata_of_a_choice_question_lists_its_choices():
         "kind": "choice",
         "choices": ["Batch", "Real time"],
     }
+
+
+# Answer later
+
+
+def test_later_leaves_an_open_question_that_is_not_a_skip_and_moves_on():
+    turn = run(["Customers leave", "later"])[-1]
+    assert turn.recorded == (Recorded("target_users", None, "later", skipped=True),)
+    noted, ask = turn.replies
+    assert isinstance(noted, Say)
+    assert noted.text == (
+        "“Target users” is an open question now, yours to answer by Mon 30 Nov 2026:"
+        " `status` lists it until it is answered."
+    )
+    assert isinstance(ask, Ask) and ask.question.id == "value_proposition"
+
+
+def test_later_on_an_answered_question_keeps_the_answer():
+    turn = run(["Customers leave", "back", "later"])[-1]
+    assert turn.recorded == () and turn.state.answers == {"problem": "Customers leave"}
+    assert only(turn, Ask).question.id == "target_users"
+
+
+def test_status_counts_skipped_and_later_apart_and_lists_the_open_ones():
+    state = run(["Customers leave", "later", "skip"])[-1].state
+    later = {"target_users": ("@ana", NOW.date())}
+    card = summary.status_card(FLOW, state, later)
+    shown = {f.label: f.value for f in card.fields}
+    assert shown["1. The problem and its predictions"] == "3 of 7, 1 skipped, 1 for later"
+    assert shown["Answer later: Target users"] == "@ana, revisit Mon 23 Nov 2026"
+    assert shown["Open question"] == "Decisions from predictions"

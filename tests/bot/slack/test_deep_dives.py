@@ -187,3 +187,39 @@ async def test_assign_refuses_a_person_it_cannot_write_to_and_changes_nothing(sl
     assert "Name the person last" in await response.text()
     await slack.settle()
     assert len(slack.posted()) == before
+
+
+async def test_answer_later_is_an_open_question_with_an_owner_and_a_date_not_a_skip(slack):
+    from datetime import timedelta
+
+    from flows.dates import format_day
+
+    thread = await slack.start()
+    await slack.say("Customers leave", thread=thread)
+    await slack.settle()
+    question_call = slack.fake.sent("chat.postMessage")[-1]
+    message = {**question_call.response["message"], "thread_ts": thread}
+    assert question_id(question_call.args) == "target_users"
+    await slack.press(message, "later:target_users", "later")
+    await slack.settle()
+    noted = slack.posted()[-2]
+    revisit = format_day(slack.clock().date() + timedelta(days=7))
+    assert f"“Target users” is an open question now, yours to answer by {revisit}" in noted["text"]
+    assert question_id(slack.last_question()) == "value_proposition"
+    await slack.say("skip", thread=thread)
+    await slack.settle()
+    async with slack.runtime.sessions() as session:
+        rows = (
+            await session.execute(sa.select(Answer.question_id, Answer.raw, Answer.skipped))
+        ).all()
+    assert rows[1:] == [("target_users", "later", True), ("value_proposition", "skip", True)]
+    status = await (await slack.command("status Churn model")).text()
+    assert "3 of 7, 1 skipped, 1 for later" in status
+    assert "Answer later: Target users" in status and f"@u2, revisit {revisit}" in status
+    # Answered at last, it is no longer open.
+    await slack.command("edit Churn model target_users")
+    await slack.settle()
+    await slack.say("Store managers", thread=thread)
+    await slack.settle()
+    status = await (await slack.command("status Churn model")).text()
+    assert "Answer later" not in status and "1 for later" not in status

@@ -109,3 +109,16 @@ async def test_an_assigned_section_is_answered_in_the_persons_own_chat(teams, fl
     assert project.current_question_id == "target_users"
     await teams.say("Retention team")
     assert teams.last_question().value["mlplan_question"]["question_id"] == "value_proposition"
+
+
+async def test_answer_later_in_teams_is_an_open_question_that_status_lists(teams):
+    await teams.say("new Churn model")
+    card = teams.last_question()
+    later = next(a["data"] for a in card.card["actions"] if a["title"] == "Answer later")
+    assert later["mlplan_answer"]["answer"] == "later"
+    await teams.press(card, later)
+    assert "“Problem statement” is an open question now" in str(teams.fake.sent()[-2].card)
+    await teams.say("/status Churn model")
+    status = str(teams.fake.sent()[-1].card)
+    assert "Answer later: Problem statement" in status and "1 for later" in status
+    assert "1 skipped" not in status
