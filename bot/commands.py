@@ -59,7 +59,8 @@ def help_text(prefix: str) -> str:
     lead = _lead(prefix)
     lines = [f"`{lead}{USAGE[name]}`: {SUMMARY[name]}" for name in USAGE]
     lines.append(
-        "In a project's thread, reply to answer; `skip`, `back`, `status` and `help` work there too."
+        "In a project's thread, reply to answer; `skip`, `later`, `back`, `status` and `help`"
+        " work there too."
     )
     return "\n".join(lines)
 

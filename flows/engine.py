@@ -193,7 +193,7 @@ def deep_dives(flow: Flow, state: State) -> DeepDives | None:
     text = (
         f"Deep dives for {state.name!r}: start one now, assign it to someone, or leave it for"
         " later (",
-        CommandRef("ask", ("<project>", "<section>")),
+        CommandRef("ask", (state.name, "<section>")),
         " opens one any time).",
     )
     return DeepDives(text, tuple(offered))

@@ -315,7 +315,7 @@ def test_a_complete_intake_is_the_core_and_ends_with_the_plan_and_the_deep_dives
     assert isinstance(offer, DeepDives)
     assert [o.section_id for o in offer.sections] == list(FLOW.deep)
     assert [o.open_questions for o in offer.sections] == [7, 4, 6, 10, 5, 4, 3]
-    assert CommandRef("ask", ("<project>", "<section>")) in offer.text
+    assert CommandRef("ask", ("Churn", "<section>")) in offer.text
     # Every core section's card came once, in order.
     done = [r.section_id for t in turns for r in t.replies if isinstance(r, SectionDone)]
     assert done == list(CORE)
