@@ -662,7 +662,7 @@ class Conversations:
         if not stored:
             await session.rollback()
             again = "Someone changed the plan at the same moment: please send that again."
-            return Outcome((Say(again),), info, in_direct=True)
+            return await self._done(turn, Outcome((Say(again),), info, in_direct=True))
         finished = result.state.current is None or result.state.walk != owed.section_id
         await assignments.move(
             session=session,
