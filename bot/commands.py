@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -12,6 +13,7 @@ USAGE = {
     "list": "list",
     "ask": "ask <project> <section>",
     "edit": "edit <project> <question>",
+    "assign": "assign <project> <section> <@person>",
     "milestone": "milestone add <project>; <title>; <owner>; <due> | milestone list <project> | milestone done <project>; <title>",
     "doc": "doc add <project>; <what>; <owner>; <due>[; <link>] | doc list <project> | doc done <project>; <what>[; <link>]",
     "digest": (
@@ -26,6 +28,7 @@ SUMMARY = {
     "list": "every project of this workspace",
     "ask": "answer one section of a project (again) in its thread",
     "edit": "answer one question of a project again in its thread",
+    "assign": "ask someone one section of a project in a direct message; the thread says who owes it",
     "milestone": "a project's milestones after the intake (owners are reminded)",
     "doc": "a project's documentation items (model card, runbook …) and their links",
     "digest": (
@@ -64,7 +67,8 @@ def help_text(prefix: str) -> str:
     lead = _lead(prefix)
     lines = [f"`{lead}{USAGE[name]}`: {SUMMARY[name]}" for name in USAGE]
     lines.append(
-        "In a project's thread, reply to answer; `skip`, `back`, `status` and `help` work there too."
+        "In a project's thread, reply to answer; `skip`, `later`, `back`, `status` and `help`"
+        " work there too."
     )
     return "\n".join(lines)
 
@@ -98,12 +102,30 @@ def parse_command(
         return _tracked(name, rest, lead)
     if not rest:
         raise CommandError(f"Usage: `{lead}{USAGE[name]}`")
+    if name == "assign":
+        return _assign(rest, lead)
     if name == "ask":
         project, _, section = rest.rpartition(" ")
         if not project.strip():
             raise CommandError(f"Usage: `{lead}{USAGE['ask']}`, e.g. `{lead}ask churn model costs`")
         return Command("ask", project=project.strip(), section=section)
     return Command(name, project=rest)
+
+
+# The person at the end of `assign`: a neutral mention (its name may hold spaces) or one word.
+_PERSON_AT_END = re.compile(r"^(?P<lead>.*?)\s+(?P<person>@\{[^{}]*\}|\S+)\s*$")
+
+
+def _assign(rest: str, lead: str) -> Command:
+    example = f"e.g. `{lead}assign churn model data @ann`"
+    usage = f"Usage: `{lead}{USAGE['assign']}`, {example}"
+    match = _PERSON_AT_END.match(rest)
+    if match is None or "@" not in match["person"]:
+        raise CommandError(f"Name the person last, as a mention. {usage}")
+    project, _, section = match["lead"].strip().rpartition(" ")
+    if not project.strip():
+        raise CommandError(usage)
+    return Command("assign", project=project.strip(), section=section, fields=(match["person"],))
 
 
 # `digest subscribe here`: the channel or chat the command was typed in.

@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -20,11 +20,23 @@ from bot.outcome import Outcome, ProjectInfo, Sink, unknown_project
 from flows import engine, forms, summary
 from flows.display import person_name
 from flows.model import Flow
+from flows.parse import ParseError, parse_user
 from flows.progress import progress
-from flows.replies import Card, Field, Say, Show
+from flows.replies import (
+    Ask,
+    Card,
+    CommandRef,
+    DeepDives,
+    Field,
+    IntakeDone,
+    Say,
+    SectionDone,
+    Show,
+)
 from flows.state import State, Turn
-from storage import outbox, people, tracked
+from storage import assignments, outbox, people, tracked
 from storage import projects as store
+from storage.assignments import Assignment
 from storage.projects import Project
 
 MAX_NAME = 80
@@ -98,12 +110,27 @@ class Conversations:
         )
         return workspace_id, project
 
-    async def asking_here(self, *, place: Place, now: datetime) -> bool:
-        """Tell whether an intake living at this place has a question open (a reply answers it)."""
+    async def asking_here(
+        self,
+        *,
+        place: Place,
+        now: datetime,
+        speaker: Speaker | None = None,
+        direct: bool = False,
+    ) -> bool:
+        """Tell whether a question is open at this place (a reply answers it).
+
+        In a direct conversation, a section the speaker owes counts too.
+        """
         async with self.sessions() as session:
-            _, project = await self._in_thread(session, place, now)
+            workspace_id, project = await self._in_thread(session, place, now)
+            owed = None
+            if direct and speaker is not None:
+                owed = await assignments.open_for(
+                    session=session, workspace_id=workspace_id, person_id=speaker.id
+                )
             await session.commit()
-        return project is not None and project.current_question_id is not None
+        return owed is not None or (project is not None and project.current_question_id is not None)
 
     async def _finish(
         self,
@@ -132,7 +159,7 @@ class Conversations:
         if len(name) > MAX_NAME:
             too_long = f"Project names are at most {MAX_NAME} characters; that one has {len(name)}."
             return Outcome((Say(too_long),), private=True)
-        sections = [s.id for s in self.flow.sections]
+        sections = list(self.flow.core)
         first = engine.start(self.flow, State(name=name, sections=tuple(sections)))
         async with self.sessions() as session:
             workspace_id = await workspace_id_of(session, place, now)
@@ -212,14 +239,36 @@ class Conversations:
         event_id: str | None = None,
         source_id: str | None = None,
         expected_question: str | None = None,
+        direct: bool = False,
     ) -> Outcome | None:
         """Take a message typed in a project's thread; None when no project lives there.
 
         `event_id` makes a retried delivery of the same event a no-op; `expected_question` is
-        the question a button belonged to, refused politely when it is no longer open.
+        the question a button belonged to, refused politely when it is no longer open. In a
+        direct conversation (`direct`) the message answers the section the speaker owes, if
+        they owe one and it was asked more recently than any intake living there.
         """
         async with self.sessions() as session:
             turn = await self._turn(session, place, speaker, now, sink)
+            if direct:
+                workspace_id = (
+                    turn.workspace_id if turn else await workspace_id_of(session, place, now)
+                )
+                owed = await assignments.open_for(
+                    session=session, workspace_id=workspace_id, person_id=speaker.id
+                )
+                if owed is not None and (
+                    turn is None
+                    or turn.project.current_question_id is None
+                    or owed.updated_at >= turn.project.updated_at
+                ):
+                    project = await store.get_project(
+                        session=session, workspace_id=workspace_id, project_id=owed.project_id
+                    )
+                    owing = TurnContext(session, workspace_id, project, place, speaker, now, sink)
+                    return await self._answer_owed(
+                        owing, owed, text, event_id, source_id, expected_question
+                    )
             if turn is None:
                 return None
 
@@ -416,11 +465,234 @@ class Conversations:
                 names = ", ".join(f"`{s.id}`" for s in self.flow.sections)
                 no_section = f"There is no section {section!r}. Sections: {names}."
                 return Outcome((Say(no_section),), private=True)
-            answers = await store.latest_answers(session=session, project_id=project.id)
             turn = TurnContext(session, workspace_id, project, place, speaker, now, sink)
-            before = self._state(project, answers)
-            started = engine.start_walk(self.flow, before, chosen.id)
-            return await self._store(turn, before, started, f"ask {chosen.id}")
+            return await self._walk(turn, chosen.id)
+
+    async def _walk(self, turn: TurnContext, section_id: str) -> Outcome:
+        """Walk one section of the turn's project in its conversation, from its first question."""
+        answers = await store.latest_answers(session=turn.session, project_id=turn.project.id)
+        before = self._state(turn.project, answers)
+        started = engine.start_walk(self.flow, before, section_id)
+        return await self._store(turn, before, started, f"ask {section_id}")
+
+    async def open_section(
+        self,
+        *,
+        place: Place,
+        speaker: Speaker,
+        project_id: int,
+        section_id: str,
+        now: datetime,
+        sink: Sink | None = None,
+    ) -> Outcome:
+        """Start a deep dive now (its button): walk the section in the project's conversation."""
+        async with self.sessions() as session:
+            workspace_id, project = await self._project_by_id(session, place, project_id, now)
+            refused = self._form_refused(project, section_id)
+            if refused is not None:
+                await session.commit()
+                return refused
+            turn = TurnContext(session, workspace_id, project, place, speaker, now, sink)
+            return await self._walk(turn, section_id)
+
+    async def later(
+        self, *, place: Place, project_id: int, section_id: str, assign: bool, now: datetime
+    ) -> Outcome:
+        """Say privately how to reach a deep dive later, or how to assign it by command."""
+        async with self.sessions() as session:
+            _, project = await self._project_by_id(session, place, project_id, now)
+            await session.commit()
+        refused = self._form_refused(project, section_id)
+        if refused is not None:
+            return refused
+        title = self.flow.section(section_id).title
+        if assign:
+            text = (
+                f"To hand “{title}” to someone, mention them: ",
+                CommandRef("assign", (project.name, section_id, "@person")),
+                ".",
+            )
+        else:
+            text = (
+                f"“{title}” waits for later: ",
+                CommandRef("ask", (project.name, section_id)),
+                " opens it any time.",
+            )
+        return Outcome((Say(text),), self._info(project, {}), private=True)
+
+    async def assign_section(
+        self,
+        *,
+        place: Place,
+        speaker: Speaker,
+        section: str,
+        person: str,
+        now: datetime,
+        name: str | None = None,
+        project_id: int | None = None,
+        sink: Sink | None = None,
+    ) -> Outcome:
+        """Ask a person one section of a project in a direct conversation; the thread says so.
+
+        The project is named (a command) or given by id (a deep dive's button). The section's
+        questions are walked with that person, each with its current answer, as `ask` does.
+        """
+        try:
+            assignee = parse_user(person)
+        except ParseError as err:
+            return Outcome((Say(f"I could not tell whom to assign it to. {err}"),), private=True)
+        if "id" not in assignee:
+            need = "Mention the person (type @ and pick them) so that I can write to them."
+            return Outcome((Say(need),), private=True)
+        async with self.sessions() as session:
+            workspace_id = await workspace_id_of(session, place, now)
+            if project_id is not None:
+                project = await store.get_project(
+                    session=session, workspace_id=workspace_id, project_id=project_id
+                )
+            else:
+                project = await store.find_project(
+                    session=session, workspace_id=workspace_id, name=name or ""
+                )
+            if project is None:
+                if project_id is not None:
+                    return Outcome((Say("That project no longer exists here."),), private=True)
+                close = await store.similar_names(
+                    session=session, workspace_id=workspace_id, name=name or ""
+                )
+                return unknown_project(close, name or "")
+            chosen = self.flow.find_section(section)
+            if chosen is None:
+                names = ", ".join(f"`{s.id}`" for s in self.flow.sections)
+                no_section = f"There is no section {section!r}. Sections: {names}."
+                return Outcome((Say(no_section),), private=True)
+            answers = await store.latest_answers(session=session, project_id=project.id)
+            owed_state = State(name=project.name, sections=(chosen.id,), answers=answers)
+            first = engine.start_walk(self.flow, owed_state, chosen.id)
+            ask = first.replies[-1]
+            if not isinstance(ask, Ask) or first.state.walk != chosen.id:
+                none = f"No question of “{chosen.title}” applies to this plan, given its other answers."
+                return Outcome((Say(none),), private=True)
+            await assignments.assign(
+                session=session,
+                project_id=project.id,
+                section_id=chosen.id,
+                assignee=assignee,
+                assigned_by=speaker.person(),
+                current=first.state.current,
+                now=now,
+            )
+            who, by = person_name(assignee), person_name(speaker.person())
+            owes = Say(
+                f"{who} owes “{chosen.title}” ({ask.total} questions), assigned by {by}:"
+                " I asked them in a direct message."
+            )
+            hello = Say(
+                f"{by} asked you to answer “{chosen.title}” of the plan {project.name!r}."
+                " Reply here (or in this message's thread) to answer; `skip`, `back` and `help`"
+                " work as in the project's thread."
+            )
+            outcome = Outcome(
+                (owes,),
+                self._info(project, answers),
+                stored=True,
+                direct=(hello, ask),
+                assignee=assignee,
+            )
+            turn = TurnContext(session, workspace_id, project, place, speaker, now, sink)
+            return await self._done(turn, outcome)
+
+    async def _answer_owed(
+        self,
+        turn: TurnContext,
+        owed: Assignment,
+        text: str,
+        event_id: str | None,
+        source_id: str | None,
+        expected_question: str | None,
+    ) -> Outcome:
+        """Take a message that answers a section the speaker owes, in a direct conversation.
+
+        The answers are the project's like any other (versions with their author); the
+        project's own open question stays as it is, and the assignment keeps its place.
+        """
+        session, project = turn.session, turn.project
+        if event_id is not None and not await outbox.first_time(
+            session=session, platform=turn.place.platform, event_id=event_id, now=turn.now
+        ):
+            return Outcome((), duplicate=True)
+        turn = replace(
+            turn, speaker=await self._with_timezone(session, turn.workspace_id, turn.speaker)
+        )
+        answers = await store.latest_answers(session=session, project_id=project.id)
+        info = self._info(project, answers)
+        state = self._state(project, answers)
+        sections = state.sections
+        if owed.section_id not in sections:
+            sections = (*sections, owed.section_id)
+        before = replace(
+            state, sections=sections, current=owed.current_question_id, walk=owed.section_id
+        )
+        if expected_question is not None and expected_question != before.current:
+            label = self.flow.questions[expected_question].label
+            gone = f"“{label}” is no longer the open question, so that button does nothing now."
+            return await self._done(turn, Outcome((Say(gone),), info, private=True, in_direct=True))
+        result = engine.advance(self.flow, before, text, now=self._local(turn.now, turn.speaker))
+        if result.state == before:
+            return await self._done(turn, Outcome(result.replies, info, in_direct=True))
+        await people.remember(
+            session=session,
+            workspace_id=turn.workspace_id,
+            person=turn.speaker.person(),
+            now=turn.now,
+            timezone=turn.speaker.timezone,
+        )
+        stored = await store.save_turn(
+            session=session,
+            project=project,
+            expected_turn=project.turn,
+            current=project.current_question_id,
+            walking=project.walking_section,
+            recorded=[(r.question_id, r.value, r.raw, r.skipped) for r in result.recorded],
+            author=turn.speaker.person(),
+            now=turn.now,
+            done=result.done,
+            source_id=source_id,
+        )
+        if not stored:
+            await session.rollback()
+            again = "Someone changed the plan at the same moment: please send that again."
+            return await self._done(turn, Outcome((Say(again),), info, in_direct=True))
+        finished = result.state.current is None or result.state.walk != owed.section_id
+        await assignments.move(
+            session=session,
+            assignment_id=owed.id,
+            current=None if finished else result.state.current,
+            now=turn.now,
+        )
+        answers = dict(result.state.answers)
+        await self._track(turn, result, answers)
+        replies, to_thread = result.replies, ()
+        if finished:
+            title = self.flow.section(owed.section_id).title
+            done = tuple(r for r in result.replies if isinstance(r, SectionDone))
+            ended = tuple(r for r in result.replies if isinstance(r, IntakeDone | DeepDives))
+            intake = ended if any(isinstance(r, IntakeDone) for r in ended) else ()
+            who = person_name(turn.speaker.person())
+            thanks = Say(
+                f"Thank you: that was the last question of “{title}”. The project's thread has it."
+            )
+            replies = (*done, thanks)
+            to_thread = (Say(f"{who} answered “{title}”."), *done, *intake)
+        outcome = Outcome(
+            replies,
+            self._info(project, answers),
+            stored=True,
+            done=result.done,
+            in_direct=True,
+            to_thread=to_thread,
+        )
+        return await self._done(turn, outcome)
 
     async def edit_question(
         self, *, place: Place, speaker: Speaker, text: str, now: datetime, sink: Sink | None = None
@@ -572,7 +844,29 @@ class Conversations:
                     name,
                 )
             answers = await store.latest_answers(session=session, project_id=project.id)
-            card = summary.status_card(self.flow, self._state(project, answers))
+            left = await store.left_for_later(
+                session=session, project_id=project.id, marker=engine.LATER
+            )
+            later = {
+                qid: (
+                    person_name(answer.author),
+                    answer.created_at.date() + timedelta(days=engine.REVISIT_DAYS),
+                )
+                for qid, answer in left.items()
+            }
+            card = summary.status_card(self.flow, self._state(project, answers), later)
+            owed = await assignments.of_project(session=session, project_id=project.id)
+            if owed:
+                fields = [
+                    Field(
+                        f"Owed: {self.flow.section(a.section_id).title}",
+                        person_name(a.assignee),
+                        person=a.assignee,
+                    )
+                    for a in owed
+                    if a.section_id in {s.id for s in self.flow.sections}
+                ]
+                card = replace(card, fields=(*card.fields, *fields))
             return Outcome((Show(card),), self._info(project, answers))
 
     async def list_projects(self, *, place: Place, now: datetime) -> Outcome:

@@ -148,6 +148,8 @@ class _Turn:
             return await self.opened_form(event)
         if isinstance(event, said.SubmittedForm):
             return await self.submitted_form(event)
+        if isinstance(event, said.ChoseSection):
+            return await self.chose_section(event)
         if isinstance(event, said.ActedOnItem):
             return await self.acted(event)
         if isinstance(event, said.ActedOnProject):
@@ -161,7 +163,7 @@ class _Turn:
     async def typed(self, event: said.Typed) -> Handled:
         conversations = self.core.conversations
         if event.or_command and not await conversations.asking_here(
-            place=self.place, now=self.core.clock()
+            place=self.place, now=self.core.clock(), speaker=self.speaker, direct=event.direct
         ):
             return await self.command(event.text)
         outcome = await conversations.reply(
@@ -172,6 +174,7 @@ class _Turn:
             sink=self.sink(),
             event_id=event.event_id,
             source_id=event.source_id,
+            direct=event.direct,
         )
         return self.handled(outcome)
 
@@ -191,7 +194,7 @@ class _Turn:
         question = self.core.flow.questions.get(event.question_id)
         if question is None:
             return self.handled()
-        text = event.value if event.action == "answer" else "skip"
+        text = {"answer": event.value, "later": "later"}.get(event.action, "skip")
         shown = PRESSED_SHOWN.get(event.action) or event.shown or text
         message = (
             PressedMessage(event.message_id, question.label, shown) if event.message_id else None
@@ -204,6 +207,7 @@ class _Turn:
             sink=self.sink(message),
             event_id=event.event_id,
             expected_question=event.question_id,
+            direct=event.direct,
         )
         return self.handled(outcome)
 
@@ -242,6 +246,40 @@ class _Turn:
         if outcome.private and refused is None and outcome.replies and not outcome.duplicate:
             refusal = " ".join(str(getattr(r, "text", "")) for r in outcome.replies).strip() or None
         return self.handled(outcome, errors=errors, refusal=refusal)
+
+    async def chose_section(self, event: said.ChoseSection) -> Handled:
+        """Start a deep dive in the project's conversation, assign it, or leave it for later."""
+        conversations, now = self.core.conversations, self.core.clock()
+        if event.action == "start":
+            outcome = await conversations.open_section(
+                place=self.place,
+                speaker=self.speaker,
+                project_id=event.project_id,
+                section_id=event.section_id,
+                now=now,
+                sink=self.sink(),
+            )
+        elif event.action == "assign" and event.person:
+            outcome = await conversations.assign_section(
+                place=self.place,
+                speaker=self.speaker,
+                project_id=event.project_id,
+                section=event.section_id,
+                person=event.person,
+                now=now,
+                sink=self.sink(),
+            )
+        else:
+            outcome = await conversations.later(
+                place=self.place,
+                project_id=event.project_id,
+                section_id=event.section_id,
+                assign=event.action == "assign",
+                now=now,
+            )
+        if outcome.private:
+            await self.privately(outcome)
+        return self.handled(outcome)
 
     async def acted(self, event: said.ActedOnItem) -> Handled:
         try:

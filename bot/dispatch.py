@@ -18,7 +18,7 @@ from bot.tracking import Tracking
 
 def posts_in_thread(parsed: Command) -> bool:
     """Tell whether a command's outcome goes to a project's conversation (else to the speaker)."""
-    return parsed.name in ("new", "ask", "edit")
+    return parsed.name in ("new", "ask", "edit", "assign")
 
 
 async def run_command(
@@ -80,6 +80,16 @@ async def run_command(
             speaker=speaker,
             name=parsed.project,
             section=parsed.section,
+            now=now,
+            sink=sink,
+        )
+    if parsed.name == "assign":
+        return await conversations.assign_section(
+            place=place,
+            speaker=speaker,
+            name=parsed.project,
+            section=parsed.section,
+            person=parsed.fields[0],
             now=now,
             sink=sink,
         )

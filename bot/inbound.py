@@ -46,6 +46,8 @@ class Typed:
     # A chat that is a project's conversation and a command line at once (Teams): with no
     # question open there, the text is run as a command instead.
     or_command: bool = False
+    # Written to mlplan directly (a direct message): it may answer a section the person owes.
+    direct: bool = False
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,7 @@ class Pressed:
     shown: str | None = None  # how the platform showed the pressed choice, when it differs
     message_id: str | None = None  # the pressed question's message, replaced by its answer
     event_id: str | None = None
+    direct: bool = False  # pressed in a direct conversation (see Typed)
 
 
 @dataclass(frozen=True)
@@ -91,6 +94,19 @@ class SubmittedForm:
     values: Mapping[str, str] = field(default_factory=dict)
     message_id: str | None = None
     event_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ChoseSection:
+    """A person chose what to do with a deep-dive section on offer: start it, assign it, later.
+
+    `person` is whom to assign it to, as a neutral mention, when the platform let them pick one.
+    """
+
+    project_id: int
+    section_id: str
+    action: str  # "start", "assign" or "later"
+    person: str | None = None
 
 
 @dataclass(frozen=True)
@@ -137,6 +153,7 @@ Inbound = (
     | Pressed
     | OpenedForm
     | SubmittedForm
+    | ChoseSection
     | Ran
     | ActedOnItem
     | ActedOnProject

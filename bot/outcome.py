@@ -30,6 +30,9 @@ class Outcome:
 
     `created`: a new project (its parent message comes first); `private`: only the speaker should
     see the replies; `duplicate`: the event was handled before and nothing was done.
+    `direct`: messages to `assignee` in a direct conversation with them (a section they owe);
+    `in_direct`: the replies answer someone in such a conversation, not in the project's own;
+    `to_thread`: messages for the project's conversation besides the replies.
     """
 
     replies: tuple[Reply, ...]
@@ -39,6 +42,10 @@ class Outcome:
     private: bool = False
     created: bool = False
     duplicate: bool = False
+    direct: tuple[Reply, ...] = ()
+    assignee: dict[str, Any] | None = None
+    in_direct: bool = False
+    to_thread: tuple[Reply, ...] = ()
 
     def messages(self, *, pressed: bool = False) -> list[tuple[str, Reply | None]]:
         """Say, in order, which messages an adapter sends for this outcome.
@@ -46,7 +53,9 @@ class Outcome:
         `private` (each reply, to the speaker alone where the platform can), `parent` (a new
         project's first message), `answered` (the pressed question's card, replaced by its
         answer), `reply` (each reply, in the project's conversation) and `parent_update` (the
-        first message again, once a section is done). Adapters only place and render them.
+        first message again, once a section is done), `direct` (each message to the assignee,
+        in a direct conversation) and `thread` (each message to the project's conversation when
+        the replies went to a direct one). Adapters only place and render them.
         """
         if self.private:
             return [("private", reply) for reply in self.replies]
@@ -56,8 +65,10 @@ class Outcome:
         if pressed and self.stored:
             messages.append(("answered", None))
         messages += [("reply", reply) for reply in self.replies]
+        messages += [("direct", reply) for reply in self.direct]
+        messages += [("thread", reply) for reply in self.to_thread]
         if self.project is not None and any(
-            isinstance(r, SectionDone | IntakeDone) for r in self.replies
+            isinstance(r, SectionDone | IntakeDone) for r in (*self.replies, *self.to_thread)
         ):
             messages.append(("parent_update", None))
         return messages

@@ -246,7 +246,11 @@ class OutboxSender:
                 if row.project_id is not None
                 else None
             )
-            parent = project.thread_id if project is not None else None
+            # Slack's thread is its parent message; a Teams project's thread_id names its
+            # conversation, so there the parent is the first message the outbox sent.
+            parent = None
+            if project is not None and not self.transport.uses_references:
+                parent = project.thread_id
             if project is not None and parent is None:
                 parent = await outbox.parent_id(session=session, project_id=project.id)
             reference = seed = None

@@ -3,22 +3,38 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flows import summary
+from flows.dates import format_day
 from flows.display import display
 from flows.model import Flow, Question
 from flows.parse import ParseError
 from flows.progress import progress
-from flows.replies import Ask, CommandRef, IntakeDone, Reply, Say, SectionDone, Show
+from flows.replies import (
+    Ask,
+    CommandRef,
+    DeepDives,
+    IntakeDone,
+    Offered,
+    Reply,
+    Say,
+    SectionDone,
+    Show,
+)
 from flows.state import Recorded, State, Turn
 
-COMMANDS = ("skip", "keep", "back", "status", "help", "edit")
+COMMANDS = ("skip", "later", "keep", "back", "status", "help", "edit")
 COMMAND_HELP = (
-    "Reply to answer the open question. `skip` leaves a question for later, `keep` keeps its"
-    " current answer, `back` returns to the previous one, `edit <question>` asks an earlier one"
-    " again, `status` shows how far the plan is, `help` explains the open question."
+    "Reply to answer the open question. `skip` says it does not apply, `later` leaves it as an"
+    " open question that `status` lists until it is answered, `keep` keeps its current answer,"
+    " `back` returns to the previous one, `edit <question>` asks an earlier one again, `status`"
+    " shows how far the plan is, `help` explains the open question."
 )
+# What an answer left for later is stored as (skipped, with this as what was said): an open
+# question with whoever said it as its owner, to revisit within REVISIT_DAYS.
+LATER = "later"
+REVISIT_DAYS = 7
 
 
 def in_scope(flow: Flow, state: State) -> list[Question]:
@@ -39,7 +55,7 @@ def start(flow: Flow, state: State) -> Turn:
     question = flow.questions[current] if current else next_open(flow, state)
     if question is None:
         final = replace(state, current=None)
-        return Turn(final, (_finish(flow, final),), done=_complete(flow, final))
+        return Turn(final, _finish(flow, final), done=_complete(flow, final))
     state = replace(state, current=question.id)
     return Turn(state, (_ask(flow, state, question, opens=True),))
 
@@ -70,6 +86,16 @@ def advance(flow: Flow, state: State, text: str, *, now: datetime) -> Turn:
         if question.id in state.answers:
             return _move_on(flow, state, question, recorded=())
         return _move_on(flow, state, question, (Recorded(question.id, None, text, skipped=True),))
+    if command == LATER:
+        if state.answers.get(question.id) is not None:  # an answer already: keep it
+            return _move_on(flow, state, question, recorded=())
+        revisit = format_day(now.date() + timedelta(days=REVISIT_DAYS))
+        moved = _move_on(flow, state, question, (Recorded(question.id, None, LATER, skipped=True),))
+        noted = Say(
+            f"“{question.label}” is an open question now, yours to answer by {revisit}:"
+            " `status` lists it until it is answered."
+        )
+        return replace(moved, replies=(noted, *moved.replies))
     try:
         value = question.parse(text, now=now)
     except ParseError as err:
@@ -142,34 +168,68 @@ def _move_on(flow: Flow, state: State, question: Question, recorded: tuple[Recor
         replies.append(SectionDone(section.id, summary.section_card(flow, section, answers)))
     if following is None:
         final = replace(moved, current=None)
-        return Turn(final, (*replies, _finish(flow, final)), recorded, done=_complete(flow, final))
+        ended = _finish(flow, final, was_complete=_complete(flow, state))
+        return Turn(final, (*replies, *ended), recorded, done=_complete(flow, final))
     moved = replace(moved, current=following.id)
     replies.append(_ask(flow, moved, following, opens=leaves_section))
     return Turn(moved, tuple(replies), recorded)
 
 
 def _complete(flow: Flow, state: State) -> bool:
-    done, total = progress(flow, state.answers)
+    """Tell whether the core of the plan (what `new` asks) is visited: the intake is done."""
+    done, total = progress(flow, state.answers, flow.core)
     return done == total
 
 
-def _finish(flow: Flow, state: State) -> Reply:
-    """End a sitting: the plan's card when the whole plan is visited, else what is still open."""
-    if _complete(flow, state):
-        return IntakeDone(summary.plan_card(flow, state))
-    still_open = []
-    for section in flow.sections:
-        done, total = progress(flow, state.answers, (section.id,))
+def deep_dives(flow: Flow, state: State) -> DeepDives | None:
+    """Offer the deep-dive sections with questions still open; None when every one is done."""
+    offered = []
+    for section_id in flow.deep:
+        done, total = progress(flow, state.answers, (section_id,))
         if done < total:
-            still_open.append(section.title)
-    return Say(
-        (
-            f"That was the last question of this sitting. Still open in {state.name!r}: "
-            + ", ".join(still_open)
-            + ". Use ",
-            CommandRef("ask", ("<project>", "<section>")),
-            " to answer them.",
-        )
+            offered.append(Offered(section_id, flow.section(section_id).title, total - done))
+    if not offered:
+        return None
+    text = (
+        f"Deep dives for {state.name!r}: start one now, assign it to someone, or leave it for"
+        " later (",
+        CommandRef("ask", (state.name, "<section>")),
+        " opens one any time).",
+    )
+    return DeepDives(text, tuple(offered))
+
+
+def _finish(flow: Flow, state: State, *, was_complete: bool = False) -> tuple[Reply, ...]:
+    """End a sitting: the plan's card once the core is done, then the deep dives still open.
+
+    The intake's end (the plan's card) comes once, in the turn that completes the core; a
+    later sitting (a deep dive, a section asked again) ends with the deep dives still open.
+    """
+    if _complete(flow, state):
+        offer = deep_dives(flow, state)
+        if was_complete:
+            last = "That was the last question of this sitting."
+            if offer is None:
+                last += f" Every section of {state.name!r} is answered."
+            head: tuple[Reply, ...] = (Say(last),)
+        else:
+            head = (IntakeDone(summary.plan_card(flow, state)),)
+        return head if offer is None else (*head, offer)
+    still_open = []
+    for section_id in flow.core:
+        done, total = progress(flow, state.answers, (section_id,))
+        if done < total:
+            still_open.append(flow.section(section_id).title)
+    return (
+        Say(
+            (
+                f"That was the last question of this sitting. Still open in {state.name!r}: "
+                + ", ".join(still_open)
+                + ". Use ",
+                CommandRef("ask", ("<project>", "<section>")),
+                " to answer them.",
+            )
+        ),
     )
 
 
@@ -216,7 +276,13 @@ def _help(flow: Flow, state: State) -> str:
 
 
 def _finished_text(flow: Flow, state: State) -> str:
-    scope = "the plan" if _complete(flow, state) else "this sitting"
+    everything, total = progress(flow, state.answers)
+    if everything == total:
+        scope = "the plan"
+    elif _complete(flow, state):
+        scope = "the core of the plan"
+    else:
+        scope = "this sitting"
     return (
         f"Every question of {state.name!r} in {scope} is answered. Send `back` to change"
         " the last answer or `status` for the summary."

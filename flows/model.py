@@ -121,6 +121,9 @@ class Question(_Strict):
     future_only: bool = False
     milestone: Tracked | None = None
     doc: Tracked | None = None
+    # An earlier question whose answer stands in while this one has none (a document due with
+    # its milestone): the plan uses it and says so.
+    default: str | None = Field(default=None, pattern=_ID)
 
     @model_validator(mode="after")
     def _coherent(self) -> Question:
@@ -172,6 +175,8 @@ class Section(_Strict):
     id: str = Field(pattern=_ID)
     order: int = Field(ge=1)
     title: str = Field(min_length=1)
+    # Part of the short core that `new` asks; the other sections are deep dives, offered after.
+    core: bool = False
     intro: str = Field(min_length=1)
     questions: tuple[Question, ...] = Field(min_length=1)
     warnings: tuple[SectionWarning, ...] = ()
@@ -189,6 +194,10 @@ class Flow:
             for question in section.questions:
                 self._add(section, question)
         self._check_warnings()
+        # A flow that marks no section as core is all core (one intake, no deep dives).
+        marked = tuple(s.id for s in self.sections if s.core)
+        self.core: tuple[str, ...] = marked or tuple(s.id for s in self.sections)
+        self.deep: tuple[str, ...] = tuple(s.id for s in self.sections if s.id not in self.core)
 
     def _check_sections(self) -> None:
         for attr in ("id", "order"):
@@ -202,6 +211,13 @@ class Flow:
             raise FlowError(f"duplicate question id {question.id!r} in section {section.id!r}")
         if question.when is not None:
             self._check_condition(f"question {question.id!r}", question.when, "an earlier question")
+        if question.default is not None:
+            stand_in = self.questions.get(question.default)
+            if stand_in is None or stand_in.kind != question.kind:
+                raise FlowError(
+                    f"question {question.id!r} defaults to {question.default!r}, which is not"
+                    f" an earlier {question.kind} question"
+                )
         self.questions[question.id] = question
         self.section_of[question.id] = section
 

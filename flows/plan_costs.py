@@ -44,7 +44,8 @@ def cost_inputs(answers: Mapping[str, Any]) -> tuple[CostInputs, set[str]]:
     currency = currency_of(answers)
     seen: set[str] = set()
     kwargs: dict[str, Any] = {"currency": currency}
-    benefit_known = answers.get("benefit_known") is True
+    # Plans made before the benefit was one question kept a "no" to `benefit_known` beside it.
+    benefit_known = answers.get("benefit_known") is not False
     for question_id, name in MONEY_INPUTS.items():
         value = answers.get(question_id)
         if value is not None and (name != "benefit_per_year" or benefit_known):
@@ -82,7 +83,16 @@ def cost_fields(answers: Mapping[str, Any]) -> tuple[Field, ...]:
         )
     if est.payback_months is not None:
         fields.append(Field("Payback time", format_months(est.payback_months)))
+    if answers.get("maintenance_share") is None:
+        fields.append(Field("Maintenance", DEFAULT_MAINTENANCE))
     return tuple(fields)
+
+
+# What the estimate assumes while the plan names no maintenance share of its own.
+DEFAULT_MAINTENANCE = (
+    "10–30% of the initial development a year (the usual range, assumed: no share of your own"
+    " given)"
+)
 
 
 def cost_labels(flow: Flow, names: tuple[str, ...]) -> list[str]:

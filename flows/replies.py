@@ -106,6 +106,23 @@ class IntakeDone:
 
 
 @dataclass(frozen=True)
+class Offered:
+    """One deep-dive section on offer: its id, title and how many of its questions are open."""
+
+    section_id: str
+    title: str
+    open_questions: int
+
+
+@dataclass(frozen=True)
+class DeepDives:
+    """Offer the deep-dive sections not yet done: start one now, assign it to someone, or later."""
+
+    text: Text
+    sections: tuple[Offered, ...]
+
+
+@dataclass(frozen=True)
 class RemindItem:
     """One milestone or documentation item in a reminder, and why it is mentioned today."""
 
@@ -126,7 +143,7 @@ class Reminder:
     new_owner: bool = False
 
 
-Reply = Ask | Say | Show | SectionDone | IntakeDone | Reminder
+Reply = Ask | Say | Show | SectionDone | IntakeDone | DeepDives | Reminder
 
 
 def spell_card(card: Card, command: Callable[[CommandRef], str]) -> Card:
@@ -142,4 +159,6 @@ def spell_reply(reply: Reply, command: Callable[[CommandRef], str]) -> Reply:
         return Say(spell(reply.text, command))
     if isinstance(reply, Show | SectionDone | IntakeDone):
         return replace(reply, card=spell_card(reply.card, command))
+    if isinstance(reply, DeepDives):
+        return replace(reply, text=spell(reply.text, command))
     return reply

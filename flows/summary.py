@@ -15,14 +15,23 @@ from flows.replies import Card, Field
 from flows.state import State
 from flows.warnings import warnings
 
+# The sections whose summary ends with the cost estimate.
+COST_SECTIONS = ("costs", "costs_detail")
+
 
 def section_card(flow: Flow, section: Section, answers: Mapping[str, Any]) -> Card:
     """Summarise one finished section: every applicable answer, and for costs the estimate."""
     fields = [answer_field(flow, q, answers) for q in section.questions if q.applies(answers)]
-    if section.id == "costs":
+    if section.id in COST_SECTIONS:
         fields.extend(cost_fields(answers))
+    if section.id in flow.core:
+        title = (
+            f"Section {flow.core.index(section.id) + 1} of {len(flow.core)} done: {section.title}"
+        )
+    else:
+        title = f"Deep dive done: {section.title}"
     return Card(
-        title=f"Section {section.order} of {len(flow.sections)} done: {section.title}",
+        title=title,
         fields=tuple(fields),
         progress=progress(flow, answers),
         warnings=tuple(text for where, text in warnings(flow, answers) if where == section.id),
@@ -53,10 +62,13 @@ def plan_card(flow: Flow, state: State) -> Card:
         )
     if answers.get("signoff") is not None:
         fields.append(answer_field(flow, flow.questions["signoff"], answers))
-    for item in milestones(flow, answers, kind="milestone"):
-        due = format_day(date.fromisoformat(item["due"])) if item["due"] else "no date"
-        owner = person_name(item["owner"]) if item["owner"] else "no owner"
-        fields.append(Field(item["title"], f"{owner}, due {due}", person=item["owner"]))
+    for kind in ("milestone", "doc"):
+        for item in milestones(flow, answers, kind=kind):
+            due = format_day(date.fromisoformat(item["due"])) if item["due"] else "no date"
+            if item.get("due_with"):
+                due += f" (with {item['due_with']}, until it has its own date)"
+            owner = person_name(item["owner"]) if item["owner"] else "no owner"
+            fields.append(Field(item["title"], f"{owner}, due {due}", person=item["owner"]))
     return Card(
         title=f"Plan: {state.name}",
         fields=tuple(fields),
@@ -65,19 +77,36 @@ def plan_card(flow: Flow, state: State) -> Card:
     )
 
 
-def status_card(flow: Flow, state: State) -> Card:
-    """Show how far each section is and which question is open."""
+def status_card(
+    flow: Flow, state: State, later: Mapping[str, tuple[str, date]] | None = None
+) -> Card:
+    """Show how far each section is (the core, then the deep dives) and which question is open.
+
+    `later` maps each question left for later to its owner's name and its revisit date: those
+    are open questions, listed after the sections, not skips.
+    """
+    later = later or {}
     fields = []
     for section in flow.sections:
         done, total = progress(flow, state.answers, (section.id,))
-        skipped = sum(
-            1 for q in section.questions if q.id in state.answers and state.answers[q.id] is None
-        )
+        left = [
+            q.id for q in section.questions if q.id in state.answers and q.applies(state.answers)
+        ]
+        skipped = sum(1 for qid in left if state.answers[qid] is None and qid not in later)
+        open_later = sum(1 for qid in left if state.answers[qid] is None and qid in later)
         note = f", {skipped} skipped" if skipped else ""
-        fields.append(Field(f"{section.order}. {section.title}", f"{done} of {total}{note}"))
+        note += f", {open_later} for later" if open_later else ""
+        where = "" if section.id in flow.core else "deep dive: "
+        fields.append(Field(f"{section.order}. {where}{section.title}", f"{done} of {total}{note}"))
     if state.current is not None:
         question = flow.questions[state.current]
         fields.append(Field("Open question", question.label))
+    for qid, (owner, revisit) in later.items():
+        if qid in flow.questions and state.answers.get(qid, "") is None:
+            label = flow.questions[qid].label
+            fields.append(
+                Field(f"Answer later: {label}", f"{owner}, revisit {format_day(revisit)}")
+            )
     return Card(
         title=f"Status: {state.name}",
         fields=tuple(fields),
@@ -98,4 +127,20 @@ def milestones(flow: Flow, answers: Mapping[str, Any], *, kind: str) -> list[dic
         )
         if question.applies(answers):
             item[tracked.field] = answers.get(question.id)
-    return [i for i in items.values() if i["owner"] is not None or i["due"] is not None]
+            stand_in = answers.get(question.default) if question.default else None
+            if item[tracked.field] is None and stand_in is not None:
+                # Due with its milestone until it has its own date; the plan card says so.
+                item[tracked.field] = stand_in
+                item["due_with"] = _tracked_title(flow, question.default)
+    # A date that only stands in for the item's own makes no item of it.
+    return [
+        i
+        for i in items.values()
+        if i["owner"] is not None or (i["due"] is not None and "due_with" not in i)
+    ]
+
+
+def _tracked_title(flow: Flow, question_id: str) -> str:
+    question = flow.questions[question_id]
+    tracked = question.milestone or question.doc
+    return tracked.title if tracked else question.label

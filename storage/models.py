@@ -333,3 +333,22 @@ class ConversationReference(Base):
 
 # The OAuth tables of Slack installs live on this metadata too, so that Alembic owns them.
 slack_installations, slack_bots, slack_oauth_states = slack_oauth.add_tables(Base.metadata)
+
+
+class Assignment(Base):
+    """A section of a project that one person owes, asked in a direct conversation with them."""
+
+    __tablename__ = "assignments"
+    __table_args__ = (sa.Index("ix_assignments_assignee", "assignee_id", "done_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(sa.ForeignKey("projects.id", ondelete="CASCADE"))
+    section_id: Mapped[str] = mapped_column(sa.String(64))
+    assignee_id: Mapped[str] = mapped_column(sa.String(128))
+    assignee: Mapped[dict[str, Any]]
+    assigned_by: Mapped[dict[str, Any]]
+    # The question open in the direct conversation, None once the section is answered.
+    current_question_id: Mapped[str | None] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    done_at: Mapped[datetime | None]

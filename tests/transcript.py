@@ -1,4 +1,4 @@
-"""A scripted person answering the whole plan, and the pure engine as the oracle of the result."""
+"""A scripted person answering the intake (the plan's core), and the pure engine as the oracle."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from itertools import count
 from flows import engine
 from flows.model import Question
 from flows.parse import mention_token
-from flows.replies import Ask, IntakeDone
+from flows.replies import Ask, DeepDives, IntakeDone
 from flows.state import State
 from tests.conftest import NOW
 
@@ -72,13 +72,13 @@ class Script:
             self.refused_kinds.add(question.kind)
             lines.append(bad[question.kind])
         good = self.good_answer(question)
-        if question.id == "why_it_matters" and not self.did["back"]:
+        if question.id == "value_proposition" and not self.did["back"]:
             self.did["back"] = True
             return [*lines, "back", "Customers leave without warning", good]
         if question.id == "target_users" and not self.did["help"]:
             self.did["help"] = True
             lines.append("help")
-        if question.id == "features" and not self.did["skip"]:
+        if question.id == "decisions" and not self.did["skip"]:
             self.did["skip"] = True
             return [*lines, "skip"]
         if question.id == "data_sources" and not self.did["status"]:
@@ -88,8 +88,11 @@ class Script:
 
 
 def plan_inputs(flow, now: datetime = NOW) -> tuple[list[str], State, list[str]]:
-    """Walk the pure engine as the oracle at `now`: the inputs to type, the final state, the refusals."""
-    turn = engine.start(flow, State(name=PROJECT, sections=tuple(s.id for s in flow.sections)))
+    """Walk the intake through the pure engine as the oracle at `now`.
+
+    Return the inputs to type, the final state and the refusals.
+    """
+    turn = engine.start(flow, State(name=PROJECT, sections=flow.core))
     script, inputs, refusals = Script(now), [], []
     pending = list(script.inputs_for(turn.replies[-1].question))
     while pending:
@@ -101,5 +104,6 @@ def plan_inputs(flow, now: datetime = NOW) -> tuple[list[str], State, list[str]]
             refusals.append(last.refusal)
         if not pending and isinstance(last, Ask):
             pending = script.inputs_for(last.question)
-    assert isinstance(turn.replies[-1], IntakeDone), "the oracle should finish the intake"
+    assert isinstance(turn.replies[-2], IntakeDone), "the oracle should finish the intake"
+    assert isinstance(turn.replies[-1], DeepDives), "and offer the deep dives"
     return inputs, turn.state, refusals

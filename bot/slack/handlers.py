@@ -110,7 +110,8 @@ def message_inbound(body: dict[str, Any], event: dict[str, Any]) -> Translated |
         return None  # another bot, or a system message
     thread = message.get("thread_ts")
     ts = _str(message, "ts")
-    if not thread or thread == ts:
+    direct = event.get("channel_type") == "im"
+    if (not thread or thread == ts) and not direct:
         return None  # a message in the channel itself, not a reply in a thread
     if edit and (event.get("previous_message") or {}).get("text") == message.get("text"):
         return None  # an unfurl or a reaction changed the message, not its words
@@ -119,8 +120,11 @@ def message_inbound(body: dict[str, Any], event: dict[str, Any]) -> Translated |
     said_it = (
         said.Edited(ts, text, event_id=body.get("event_id"))
         if edit
-        else said.Typed(text, source_id=ts, event_id=body.get("event_id"))
+        else said.Typed(text, source_id=ts, event_id=body.get("event_id"), direct=direct)
     )
+    if direct:  # a direct message: the whole conversation, its threads included, is one place
+        place = Place(PLATFORM, _str(body, "team_id"), channel, thread if thread != ts else None)
+        return Translated(said_it, place, Speaker(id=_str(message, "user")), channel)
     place = Place(PLATFORM, _str(body, "team_id"), channel, _str(message, "thread_ts"))
     return Translated(said_it, place, Speaker(id=_str(message, "user")), channel)
 
@@ -136,12 +140,35 @@ def button_inbound(body: dict[str, Any], action: dict[str, Any]) -> Translated |
     message = body.get("message") or {}
     channel = _str(body["channel"], "id")
     thread = message.get("thread_ts")
-    if not thread:
+    direct = channel.startswith("D")  # a direct message: its questions are not in a thread
+    if not thread and not direct:
         return None
     value = action.get("value", "")
-    pressed = said.Pressed(question_id, kind, value=_typed(value), message_id=_str(message, "ts"))
-    place = Place(PLATFORM, _str(body["team"], "id"), channel, _str(message, "thread_ts"))
+    pressed = said.Pressed(
+        question_id,
+        kind,
+        value=_typed(value),
+        message_id=_str(message, "ts"),
+        direct=direct,
+    )
+    place = Place(PLATFORM, _str(body["team"], "id"), channel, thread)
     return Translated(pressed, place, _presser(body), channel)
+
+
+def deep_dive_inbound(body: dict[str, Any], action: dict[str, Any]) -> Translated:
+    """Translate a deep dive's Start now, Later, or the person picked to assign it to."""
+    _, project_id, section_id = _str(action, "block_id").split(":", 2)
+    verb = _str(action, "action_id").split(":")[1]
+    if verb not in render.DEEP_ACTIONS:
+        raise ValueError(f"unknown deep-dive action {verb!r}")
+    user = action.get("selected_user") if verb == "assign" else None
+    chose = said.ChoseSection(
+        int(project_id), section_id, verb, person=mention_token(user) if user else None
+    )
+    message = body.get("message") or {}
+    channel = _str(body["channel"], "id")
+    place = Place(PLATFORM, _str(body["team"], "id"), channel, message.get("thread_ts"))
+    return Translated(chose, place, _presser(body), channel)
 
 
 def reminder_inbound(body: dict[str, Any], action: dict[str, Any]) -> Translated:
@@ -273,13 +300,18 @@ class SlackListeners:
         bolt.action(re.compile(r"^(answer|skip|later):"))(self.on_button)
         bolt.action(REMINDER_ACTION)(self.on_reminder_button)
         bolt.action(DIGEST_ACTION)(self.on_digest_button)
+        bolt.action(re.compile(r"^deep:"))(self.on_deep_dive)
         bolt.view("mlplan_new_date")(self.on_new_date)
         bolt.action(re.compile(r"^form:"))(self.on_form_button)
         bolt.view(render.FORM_CALLBACK)(self.on_form)
 
     async def handle(self, translated: Translated, **placement: Any) -> Handled:
         """Hand a translated payload to the core, placed in its channel; kick the sender."""
-        out = SlackPlacement(channel=translated.channel, prefix=self.command, **placement)
+        direct = getattr(translated.event, "direct", False)
+        thread = translated.place.thread if direct else None
+        out = SlackPlacement(
+            channel=translated.channel, prefix=self.command, thread=thread, **placement
+        )
         handled = await self.core.handle(
             translated.event, place=translated.place, speaker=translated.speaker, out=out
         )
@@ -335,6 +367,16 @@ class SlackListeners:
             return
         if translated is not None:
             await self.at_once(await self.handle(translated), body.get("response_url"))
+
+    async def on_deep_dive(self, ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+        """A deep dive's Start now, Later, or a person picked to assign it to."""
+        await ack()
+        try:
+            translated = deep_dive_inbound(body, action)
+        except MALFORMED as err:
+            _ignored("deep-dive action", err)
+            return
+        await self.handle(translated)
 
     async def on_reminder_button(
         self, ack, body: dict[str, Any], action: dict[str, Any], client

@@ -40,6 +40,8 @@ class SlackPlacement:
     prefix: str = "/mlplan"
     response_url: str | None = None
     answers_at_once: bool = False
+    # The thread of a direct conversation the person wrote in, where replies to them go.
+    thread: str | None = None
 
     references: dict[str, dict[str, Any]] = field(default_factory=dict)  # Slack keeps none
 
@@ -86,11 +88,22 @@ class SlackPlacement:
                     in_thread=in_thread,
                 )
             ]
+        if kind == "reply" and outcome.in_direct:  # the direct conversation written in
+            message = render.render(reply, project_id=project_id, slash_command=self.prefix)
+            if self.thread:
+                message["thread_ts"] = self.thread
+            return [Row(message, channel=self.channel)]
         if kind == "reply":
             message = render.render(reply, project_id=project_id, slash_command=self.prefix)
             return [
                 Row(message, channel=self.channel, in_thread=True, response_url=self.response_url)
             ]
+        if kind == "direct":  # a direct message: Slack opens it from the person's id
+            message = render.render(reply, project_id=project_id, slash_command=self.prefix)
+            return [Row(message, channel=outcome.assignee["id"])]
+        if kind == "thread":  # the project's own thread, wherever the person wrote
+            message = render.render(reply, project_id=project_id, slash_command=self.prefix)
+            return [Row(message, in_thread=True)]
         if kind == "answered":
             note = render.answered_note(
                 question_label=pressed.label, shown=pressed.shown, person=speaker.person()

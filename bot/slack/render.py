@@ -18,6 +18,7 @@ from slack_sdk.models.blocks import (
     MarkdownTextObject,
     PlainTextObject,
     SectionBlock,
+    UserSelectElement,
 )
 
 from bot.text import JOINERS, attached, progress_bar
@@ -27,6 +28,7 @@ from flows.replies import (
     Ask,
     Card,
     CommandRef,
+    DeepDives,
     Field,
     IntakeDone,
     Reminder,
@@ -195,6 +197,8 @@ def render(reply: Reply, *, project_id: int, slash_command: str = SLASH_COMMAND)
         return _card(reply.card, None, slash_command)
     if isinstance(reply, Reminder):
         return reminder(reply, slash_command=slash_command)
+    if isinstance(reply, DeepDives):
+        return deep_dives(reply, project_id)
     raise TypeError(f"no Slack rendering for {type(reply).__name__}")
 
 
@@ -422,6 +426,38 @@ def _buttons(ask: Ask, project_id: int) -> list[ButtonElement]:
     if ask.opens_section and project_id:
         buttons.append(form_button(ask.section.id, project_id))
     return buttons
+
+
+# A deep dive's row of actions: its block_id names the project and section they act on.
+DEEP_BLOCK = "deep"
+DEEP_ACTIONS = ("start", "assign", "later")
+# Two blocks a deep dive, under Slack's 50 blocks per message with room to spare.
+MAX_DEEP_DIVES = 20
+
+
+def deep_dives(reply: DeepDives, project_id: int) -> dict[str, Any]:
+    """Render the deep dives on offer: each with Start now, a person to assign it to, and Later."""
+    blocks: list[Block] = [_section(fit(reply.text, SECTION_TEXT_LIMIT))]
+    for offered in reply.sections[:MAX_DEEP_DIVES]:
+        count = (
+            "1 question" if offered.open_questions == 1 else f"{offered.open_questions} questions"
+        )
+        blocks.append(_section(f"*{fit(offered.title, LABEL_LIMIT)}* · {count}"))
+        sid = offered.section_id
+        blocks.append(
+            ActionsBlock(
+                block_id=f"{DEEP_BLOCK}:{project_id}:{sid}",
+                elements=[
+                    _button("Start now", value=sid, action_id=f"deep:start:{sid}"),
+                    UserSelectElement(
+                        placeholder=PlainTextObject(text="Assign to…"),
+                        action_id=f"deep:assign:{sid}",
+                    ),
+                    _button("Later", value=sid, action_id=f"deep:later:{sid}"),
+                ],
+            )
+        )
+    return _message(str(reply.text), blocks)
 
 
 FORM_BUTTON = "Fill in as a form"

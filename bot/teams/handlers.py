@@ -239,11 +239,14 @@ def inbound_of(body: dict[str, Any], where: Where) -> said.Inbound | None:
             shown=str(data.get("shown") or answer),
             message_id=body.get("replyToId"),
             event_id=event_id(body),
+            direct=where.personal,
         )
     if isinstance(value, dict) and "mlplan_remind" in value:
         return _reminder_press(body, value)
     if isinstance(value, dict) and "mlplan_digest" in value:
         return _digest_press(value)
+    if isinstance(value, dict) and "mlplan_deep" in value:
+        return _deep_dive_press(value["mlplan_deep"])
     text = message_text(body)
     if not text:
         return None
@@ -253,7 +256,25 @@ def inbound_of(body: dict[str, Any], where: Where) -> said.Inbound | None:
         return said.Ran(text)  # a new post in a channel: always a command
     if text.lower() == "list":
         return said.Ran(text)
-    return said.Typed(text, source_id=body.get("id"), event_id=event_id(body), or_command=True)
+    return said.Typed(
+        text,
+        source_id=body.get("id"),
+        event_id=event_id(body),
+        or_command=True,
+        direct=where.personal,
+    )
+
+
+def _deep_dive_press(data: Any) -> said.Inbound | None:
+    """Translate a deep dive's Start now, Assign or Later button."""
+    if not isinstance(data, dict) or data.get("action") not in ("start", "assign", "later"):
+        return None
+    try:
+        return said.ChoseSection(
+            int(data.get("project_id")), str(data["section_id"]), data["action"]
+        )
+    except (TypeError, ValueError, KeyError):
+        return None
 
 
 def _form_press(body: dict[str, Any], value: dict[str, Any]) -> said.Inbound | None:

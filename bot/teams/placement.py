@@ -69,6 +69,15 @@ class TeamsPlacement:
         there = project_key(project.id) if project is not None else self.here_key
         if kind == "private" and isinstance(reply, Digest):
             return [to(self.here_key, activity) for activity in render.digest_messages(reply)]
+        if kind == "direct":  # their personal chat (the sender opens one if need be)
+            name = project.name if project is not None else None
+            activity = render.render(reply, project_id=project_id or 0, project=name)
+            return [to(person_key(outcome.assignee["id"]), activity)]
+        if kind == "thread":  # the project's own conversation, wherever the person wrote
+            name = project.name if project is not None else None
+            return [to(there, render.render(reply, project_id=project_id or 0, project=name))]
+        if kind == "reply" and outcome.in_direct:
+            kind = "private"  # said where the person wrote: their personal chat
         if kind in ("private", "reply"):
             key = self.here_key if kind == "private" else there
             name = project.name if project is not None else None

@@ -15,6 +15,7 @@ from flows.replies import (
     Ask,
     Card,
     CommandRef,
+    DeepDives,
     Field,
     IntakeDone,
     Reminder,
@@ -289,6 +290,8 @@ def render(reply: Reply, *, project_id: int, project: str | None = None) -> dict
         return _card_activity(reply.card, None)
     if isinstance(reply, Reminder):
         return _scaled(lambda scale: _reminder(reply, scale))
+    if isinstance(reply, DeepDives):
+        return _scaled(lambda scale: _deep_dives(reply, project_id, scale))
     raise TypeError(f"no Teams rendering for {type(reply).__name__}")
 
 
@@ -381,6 +384,25 @@ def submitted_answer(value: Mapping[str, Any]) -> str | None:
     return picked if isinstance(picked, str) and picked else None
 
 
+def _deep_dives(reply: DeepDives, project_id: int, scale: float) -> dict[str, Any]:
+    """Render the deep dives on offer: each with Start now, Assign and Later buttons."""
+    text = fit(str(reply.text), _limit(BLOCK_LIMIT, scale))
+    body: list[dict[str, Any]] = [_text(text)]
+    for offered in reply.sections:
+        count = (
+            "1 question" if offered.open_questions == 1 else f"{offered.open_questions} questions"
+        )
+        body.append(_text(f"**{teams_text(offered.title)}** · {count}", separator=True))
+
+        def act(title: str, action: str, sid: str = offered.section_id) -> dict[str, Any]:
+            data = {"project_id": project_id, "section_id": sid, "action": action}
+            return _submit(title, {"mlplan_deep": data})
+
+        actions = [act("Start now", "start"), act("Assign…", "assign"), act("Later", "later")]
+        body.append({"type": "ActionSet", "actions": actions})
+    return _activity(text, _card(body))
+
+
 def form_button(section_id: str, project_id: int) -> dict[str, Any]:
     """Make the button that asks for a section's form."""
     data = {"mlplan_form_open": {"project_id": project_id, "section_id": section_id}}
@@ -404,7 +426,7 @@ def _buttons(ask: Ask) -> list[dict[str, Any]]:
         buttons = [answer("Yes", "yes", "Yes"), answer("No", "no", "No")]
     skip, later = (
         answer("Skip", "skip", "skipped"),
-        answer("Answer later", "skip", "left for later"),
+        answer("Answer later", "later", "left for later"),
     )
     if buttons and buttons[0]["title"] == "Answer":  # skipping needs no choice picked
         skip["associatedInputs"] = later["associatedInputs"] = "none"

@@ -9,6 +9,7 @@ from flows.replies import (
     Ask,
     Card,
     CommandRef,
+    DeepDives,
     IntakeDone,
     Reply,
     Say,
@@ -52,6 +53,19 @@ class TerminalRenderer:
         if isinstance(reply, SectionDone | IntakeDone | Show):
             heading = "Plan complete" if isinstance(reply, IntakeDone) else None
             return self.card(reply.card, heading=heading)
+        if isinstance(reply, DeepDives):
+            lines = [reply.text]
+            for offered in reply.sections:
+                lines.append(
+                    f"  - {offered.title} ({offered.open_questions} open): {offered.section_id}"
+                )
+            lines.append(
+                self._c(
+                    "dim",
+                    "  Start one with /ask <project> <section>, or hand it to someone with /assign <project> <section> @name.",
+                )
+            )
+            return "\n".join(lines)
         raise TypeError(f"no terminal rendering for {type(reply).__name__}")
 
     def _ask(self, ask: Ask) -> str:

@@ -240,7 +240,7 @@ async def test_edit_asks_one_question_again_then_returns_to_the_open_one(convers
     back = await conversations.reply(
         place=place(), speaker=ALICE, text="Churn is very high", now=NOW
     )
-    assert back.replies[-1].question.id == "why_it_matters"
+    assert back.replies[-1].question.id == "value_proposition"
     # From the command, by id, with a project name of two words.
     command = await conversations.edit_question(
         place=place(thread=None), speaker=ALICE, text="Churn model target_users", now=NOW

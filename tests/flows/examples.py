@@ -20,6 +20,5 @@ WORKED_COSTS = {
     "monitoring_per_year": usd(12_000),
     "external_data_per_year": usd(6_000),
     "predictions_per_day": 10_000,
-    "benefit_known": True,
     "benefit_per_year": usd(200_000),
 }

@@ -2,21 +2,32 @@
 
 import pytest
 
-from flows import engine
+from flows import engine, summary
 from flows.model import default_flow
-from flows.replies import Ask, CommandRef, IntakeDone, Say, SectionDone, Show, spell
+from flows.replies import (
+    Ask,
+    CommandRef,
+    DeepDives,
+    IntakeDone,
+    Say,
+    SectionDone,
+    Show,
+    spell,
+)
 from flows.state import Recorded, State, Turn
 from tests.conftest import NOW
 
 FLOW = default_flow()
 ALL = tuple(s.id for s in FLOW.sections)
+# The intake that `new` runs: the core sections; the deep dives are offered after it.
+CORE = FLOW.core
 # Questions asked only when an earlier answer matches: none applies before any answer.
 CONDITIONAL = {q.id for q in FLOW.questions.values() if q.when is not None}
 
 
 def run(inputs: list[str], state: State | None = None) -> list[Turn]:
     """Start the flow and feed it each input; return the turns, the start's first."""
-    turn = engine.start(FLOW, state or State(name="Churn", sections=ALL))
+    turn = engine.start(FLOW, state or State(name="Churn", sections=CORE))
     turns = [turn]
     for text in inputs:
         turn = engine.advance(FLOW, turn.state, text, now=NOW)
@@ -29,7 +40,7 @@ def examples_until(
 ) -> list[str]:
     """Return the inputs that answer each asked question with its example (or an override)
     until `question_id` is asked, or until the scope is done."""
-    turn = engine.start(FLOW, state or State(name="Churn", sections=ALL))
+    turn = engine.start(FLOW, state or State(name="Churn", sections=CORE))
     inputs: list[str] = []
     while turn.state.current not in (None, question_id):
         question = FLOW.questions[turn.state.current]
@@ -54,8 +65,8 @@ def last_ask(turn: Turn) -> Ask:
 
 
 def intake_answers() -> dict:
-    """Return the answers the intake section's examples give."""
-    return dict(run(examples_until("value_proposition"))[-1].state.answers)
+    """Return the answers the first section's examples give."""
+    return dict(run(examples_until("outcome_metric"))[-1].state.answers)
 
 
 # Starting and answering
@@ -83,16 +94,16 @@ def test_a_text_answer_is_recorded_and_the_next_question_asked():
 
 
 def test_start_resumes_at_the_open_question():
-    state = State(name="Churn", sections=ALL, current="stage", answers={"problem": "x"})
+    state = State(name="Churn", sections=CORE, current="decisions", answers={"problem": "x"})
     ask = only(engine.start(FLOW, state), Ask)
-    assert ask.question.id == "stage" and ask.opens_section
+    assert ask.question.id == "decisions" and ask.opens_section
 
 
 def test_start_without_an_open_question_asks_the_first_unvisited_one():
-    state = State(name="Churn", sections=ALL, answers={"problem": "x", "target_users": None})
+    state = State(name="Churn", sections=CORE, answers={"problem": "x", "target_users": None})
     turn = engine.start(FLOW, state)
-    assert only(turn, Ask).question.id == "why_it_matters"
-    assert turn.state.current == "why_it_matters"
+    assert only(turn, Ask).question.id == "value_proposition"
+    assert turn.state.current == "value_proposition"
 
 
 # Commands
@@ -112,7 +123,8 @@ def test_status_shows_the_status_card_and_changes_nothing():
     show = only(after, Show)
     assert show.card.title == "Status: Churn"
     fields = {f.label: f.value for f in show.card.fields}
-    assert fields["1. Intake and screening"] == "1 of 9"
+    assert fields["1. The problem and its predictions"] == "1 of 7"
+    assert fields["5. deep dive: Screening and workflow"] == "0 of 7"
     assert fields["Open question"] == "Target users"
     assert after.state == before.state and after.recorded == ()
 
@@ -166,22 +178,22 @@ def test_reanswering_after_back_records_the_new_value_and_jumps_to_the_first_unv
     assert turn.state.answers == {"problem": "Customers churn", "target_users": "Account managers"}
     # Not target_users, the next in order: it was answered already.
     ask = only(turn, Ask)
-    assert ask.question.id == "why_it_matters" and ask.number == 3
+    assert ask.question.id == "value_proposition" and ask.number == 3
 
 
 def test_skip_on_an_answered_question_keeps_the_answer_and_moves_on():
     turn = run(["Customers leave", "Account managers", "back", "back", "skip"])[-1]
     assert turn.recorded == ()
     assert turn.state.answers == {"problem": "Customers leave", "target_users": "Account managers"}
-    assert only(turn, Ask).question.id == "why_it_matters"
+    assert only(turn, Ask).question.id == "value_proposition"
 
 
 def test_back_after_the_last_question_returns_to_it():
     inputs = examples_until()
     turn = run([*inputs, "back"])[-1]
     ask = only(turn, Ask)
-    assert ask.question.id == "doc_runbook_due"
-    assert ask.current == "Tue 23 Feb 2027"
+    assert ask.question.id == "doc_runbook_owner"
+    assert ask.current == "@ana"
 
 
 # Refusals
@@ -209,99 +221,142 @@ def test_an_answer_is_parsed_for_its_kind():
     assert turn.recorded == (
         Recorded("monthly_cost_per_person", {"amount": 9500, "currency": "EUR"}, "€9.5k"),
     )
-    assert last_ask(turn).question.id == "domain_expert_cost"
+    assert last_ask(turn).question.id == "infrastructure"
 
 
 # Conditions
 
 
+def screening(**overrides: str) -> State:
+    """Return the state of a finished core with the screening deep dive in scope."""
+    core = run(examples_until())[-1].state
+    return State(name="Churn", sections=(*CORE, "screening"), answers=core.answers)
+
+
 def test_heuristic_enough_no_skips_the_why_ml_question():
-    turn = run([*examples_until("heuristic_enough"), "no"])[-1]
+    state = screening()
+    turn = run([*examples_until("heuristic_enough", state), "no"], state)[-1]
     assert turn.state.answers["heuristic_enough"] is False
     assert last_ask(turn).question.id == "workflow_before"
     assert "heuristic_why_ml" not in turn.state.answers
 
 
 def test_heuristic_enough_yes_asks_why_ml():
-    turn = run([*examples_until("heuristic_enough"), "yes"])[-1]
+    state = screening()
+    turn = run([*examples_until("heuristic_enough", state), "yes"], state)[-1]
     assert turn.state.answers["heuristic_enough"] is True
     assert last_ask(turn).question.id == "heuristic_why_ml"
 
 
 def test_changing_an_answer_opens_a_question_it_now_enables():
-    inputs = examples_until("workflow_after", heuristic_enough="no")
+    state = screening()
+    inputs = examples_until("workflow_after", state, heuristic_enough="no")
     # Back from workflow_after to workflow_before, then to heuristic_enough.
-    turn = run([*inputs, "back", "back", "yes"])[-1]
+    turn = run([*inputs, "back", "back", "yes"], state)[-1]
     assert last_ask(turn).question.id == "heuristic_why_ml"
 
 
-def test_benefit_unknown_skips_the_benefit_amount():
-    turn = run([*examples_until("benefit_known"), "no"])[-1]
-    assert "benefit_per_year" not in turn.state.answers
+def test_a_skipped_benefit_leaves_the_costs_and_opens_the_milestones():
+    turn = run([*examples_until("benefit_per_year"), "skip"])[-1]
+    assert turn.state.answers["benefit_per_year"] is None
     replies = turn.replies
     assert isinstance(replies[0], SectionDone) and replies[0].section_id == "costs"
-    assert last_ask(turn).question.id == "outcome_metric"
+    assert last_ask(turn).question.id == "ms_data_pipeline_owner"
 
 
-def test_benefit_known_asks_the_benefit_amount():
-    turn = run([*examples_until("benefit_known"), "yes"])[-1]
-    assert only(turn, Ask).question.id == "benefit_per_year"
+def test_batch_prediction_asks_no_latency_and_no_api_documentation():
+    inputs = examples_until(prediction_mode="Batch")
+    state = run(inputs)[-1].state
+    assert state.answers["prediction_mode"] == "Batch"
+    assert "doc_api_owner" not in state.answers and len(inputs) == 29
+    deep = [q.id for q in engine.in_scope(FLOW, State("Churn", ALL, answers=state.answers))]
+    assert "prediction_frequency" in deep
+    assert not {"latency_target_ms", "doc_api_owner", "doc_api_due"} & set(deep)
 
 
-def test_batch_prediction_asks_the_frequency_not_the_latency():
-    turn = run([*examples_until("prediction_mode"), "batch"])[-1]
-    assert turn.state.answers["prediction_mode"] == "Batch"
-    assert only(turn, Ask).question.id == "prediction_frequency"
-    after = run([*examples_until("prediction_mode"), "batch", "Nightly"])[-1]
-    assert only(after, Ask).question.id == "data_sources"
-
-
-def test_real_time_prediction_asks_the_latency_not_the_frequency():
-    turn = run([*examples_until("prediction_mode"), "Real time"])[-1]
-    assert only(turn, Ask).question.id == "latency_ms"
-    after = run([*examples_until("prediction_mode"), "Real time", "150"])[-1]
-    assert after.state.answers["latency_ms"] == 150
-    assert only(after, Ask).question.id == "data_sources"
+def test_real_time_prediction_asks_the_api_documentation_and_latency_not_the_frequency():
+    inputs = examples_until(prediction_mode="Real time")
+    state = run(inputs)[-1].state
+    assert state.answers["doc_api_owner"] == {"name": "ana"} and len(inputs) == 30
+    deep = [q.id for q in engine.in_scope(FLOW, State("Churn", ALL, answers=state.answers))]
+    assert {"latency_target_ms", "doc_api_due"} <= set(deep)
+    assert "prediction_frequency" not in deep
 
 
 # Sections
 
 
 def test_finishing_a_section_shows_its_card_then_opens_the_next():
-    turn = run(examples_until("value_proposition"))[-1]
+    turn = run(examples_until("outcome_metric"))[-1]
     done, ask = turn.replies
     assert isinstance(done, SectionDone) and done.section_id == "intake"
-    assert done.card.title == "Section 1 of 7 done: Intake and screening"
-    assert {f.label for f in done.card.fields} >= {"Problem statement", "Project stage"}
-    assert isinstance(ask, Ask) and ask.question.id == "value_proposition"
-    assert ask.section.id == "canvas" and ask.opens_section is True
+    assert done.card.title == "Section 1 of 4 done: The problem and its predictions"
+    assert {f.label for f in done.card.fields} >= {"Problem statement", "Prediction mode"}
+    assert isinstance(ask, Ask) and ask.question.id == "outcome_metric"
+    assert ask.section.id == "metrics" and ask.opens_section is True
 
 
 def test_only_the_first_question_of_a_section_opens_it():
-    turns = run(examples_until("value_proposition"))
+    turns = run(examples_until("outcome_metric"))
     asks = [last_ask(t) for t in turns]
-    assert [a.question.id for a in asks if a.opens_section] == ["problem", "value_proposition"]
+    assert [a.question.id for a in asks if a.opens_section] == ["problem", "outcome_metric"]
 
 
-def test_a_complete_intake_ends_with_the_plan():
+def test_a_complete_intake_is_the_core_and_ends_with_the_plan_and_the_deep_dives():
     turns = run(examples_until())
     turn = turns[-1]
     assert turn.done is True and turn.state.current is None
-    section_done, intake_done = turn.replies
+    section_done, intake_done, offer = turn.replies
     assert isinstance(section_done, SectionDone) and section_done.section_id == "milestones"
     assert isinstance(intake_done, IntakeDone)
     assert intake_done.card.title == "Plan: Churn"
-    assert intake_done.card.progress == (78, 78)
-    # Every section's card came once, in order.
+    # 29 of the 68 questions that apply so far questions: the core, for batch predictions.
+    assert intake_done.card.progress == (29, 68)
+    assert isinstance(offer, DeepDives)
+    assert [o.section_id for o in offer.sections] == list(FLOW.deep)
+    assert [o.open_questions for o in offer.sections] == [7, 4, 6, 10, 5, 4, 3]
+    assert CommandRef("ask", ("Churn", "<section>")) in offer.text
+    # Every core section's card came once, in order.
     done = [r.section_id for t in turns for r in t.replies if isinstance(r, SectionDone)]
-    assert done == list(ALL)
+    assert done == list(CORE)
     # Only the final turn is done.
     assert [t.done for t in turns].count(True) == 1
 
 
+def test_a_deep_dive_after_the_core_ends_with_the_deep_dives_still_open_not_the_plan_again():
+    core = run(examples_until())[-1].state
+    walk = engine.start_walk(FLOW, core, "costs_detail")
+    assert only(walk, Ask).question.id == "domain_expert_cost"
+    assert only(walk, Ask).opens_section is True
+    turns = run(examples_until(state=walk.state), walk.state)
+    final = turns[-1]
+    done, last, offer = final.replies
+    assert isinstance(done, SectionDone) and done.card.title == "Deep dive done: Costs in detail"
+    assert "Cost per 1,000 predictions" not in {f.label for f in done.card.fields}
+    assert isinstance(last, Say) and last.text == "That was the last question of this sitting."
+    assert isinstance(offer, DeepDives) and "costs_detail" not in [
+        o.section_id for o in offer.sections
+    ]
+    assert not any(isinstance(r, IntakeDone) for t in turns for r in t.replies)
+    assert final.state.walk is None and final.state.current is None
+
+
+def test_the_last_deep_dive_says_every_section_is_answered():
+    state = State(name="Churn", sections=ALL)
+    answers = dict(run(examples_until(state=state), state)[-1].state.answers)
+    answers.pop("doc_runbook_due")
+    almost = State(name="Churn", sections=ALL, answers=answers)
+    final = run(examples_until(state=almost), almost)[-1]
+    done, last = final.replies
+    assert isinstance(done, SectionDone) and done.section_id == "doc_dates"
+    assert last == Say(
+        "That was the last question of this sitting. Every section of 'Churn' is answered."
+    )
+
+
 def test_text_after_the_plan_is_done_gets_a_plain_reply():
     before, after = run([*examples_until(), "one more thing"])[-2:]
-    assert "Every question of 'Churn'" in only(after, Say).text
+    assert "Every question of 'Churn' in the core of the plan" in only(after, Say).text
     assert after.state == before.state and after.recorded == ()
     assert after.done is False
 
@@ -309,8 +364,9 @@ def test_text_after_the_plan_is_done_gets_a_plain_reply():
 def test_start_on_a_complete_plan_reports_it():
     state = run(examples_until())[-1].state
     turn = engine.start(FLOW, state)
-    card = only(turn, IntakeDone).card
-    assert card.title == "Plan: Churn" and card.progress == (78, 78)
+    card, offer = turn.replies
+    assert isinstance(card, IntakeDone) and isinstance(offer, DeepDives)
+    assert card.card.title == "Plan: Churn" and card.card.progress == (29, 68)
     assert turn.done is True and turn.state.current is None
 
 
@@ -320,19 +376,17 @@ def test_a_sitting_limited_to_one_section_ends_with_what_is_still_open():
     turns = run(inputs, state)
     first = only(turns[0], Ask)
     assert first.question.id == "currency" and first.number == 1 and first.opens_section
-    assert first.total == 13  # 14 cost questions; the benefit amount waits on benefit_known
+    assert first.total == 7
     final = turns[-1]
     assert final.done is False and final.state.current is None
     done, say = final.replies
     assert isinstance(done, SectionDone) and done.section_id == "costs"
     assert isinstance(say, Say)
     text = spell(say.text, lambda ref: " ".join((ref.verb, *ref.args)))
-    assert "Still open in 'Churn': Machine Learning Canvas, Data landscape" in text
+    assert "Still open in 'Churn': Success metrics, Milestones and documentation." in text
     assert text.endswith("Use ask <project> <section> to answer them.")
     assert CommandRef("ask", ("<project>", "<section>")) in say.text
-    for title in ("Success metrics", "Deployment and operations", "Milestones and documentation"):
-        assert title in text
-    for title in ("Intake and screening", "Costs"):
+    for title in ("The problem and its predictions", "Costs", "Screening"):
         assert title not in text
 
 
@@ -340,12 +394,13 @@ def test_help_after_a_limited_sitting_does_not_claim_the_plan_is_complete():
     state = State(name="Churn", sections=("costs",), answers=intake_answers())
     turn = run([*examples_until(state=state), "help"], state)[-1]
     say = only(turn, Say)
-    # Five sections are still open, so "every question is answered" would mislead.
-    assert "Every question of 'Churn' is answered" not in say.text
+    # Two core sections are still open, so "every question is answered" would mislead.
+    assert "Every question of 'Churn' in this sitting is answered" in say.text
 
 
 def test_help_after_the_whole_plan_says_every_question_is_answered():
-    turn = run([*examples_until(), "help"])[-1]
+    state = State(name="Churn", sections=ALL)
+    turn = run([*examples_until(state=state), "help"], state)[-1]
     assert only(turn, Say).text.startswith("Every question of 'Churn' in the plan is answered.")
 
 
@@ -362,23 +417,24 @@ def test_progress_numbers_rise_by_one_per_answer_over_the_applicable_total():
     turns = run(examples_until())
     asks = [last_ask(t) for t in turns[:-1]]
     assert [a.number for a in asks] == list(range(1, len(asks) + 1))
-    # 81 questions, 7 conditional; the examples enable 4 of them.
-    assert len(FLOW.questions) == 81 and len(CONDITIONAL) == 7
-    assert asks[0].total == 74
-    assert asks[-1].total == 78 == len(asks)
+    # 76 questions, 9 conditional; 30 in the core, one of them (API docs) for online only.
+    assert len(FLOW.questions) == 76 and len(CONDITIONAL) == 9
+    assert sum(len(FLOW.section(s).questions) for s in CORE) == 30
+    assert asks[0].total == 29
+    assert asks[-1].total == 29 == len(asks)
     for ask, turn in zip(asks, turns[:-1], strict=True):
-        applicable = [q for q in FLOW.questions.values() if q.applies(turn.state.answers)]
+        applicable = [q for q in FLOW.walk(CORE) if q.applies(turn.state.answers)]
         assert ask.total == len(applicable)
 
 
 def test_total_grows_when_an_answer_enables_a_question():
-    inputs = examples_until("heuristic_enough")
+    inputs = examples_until("prediction_mode")
     before = last_ask(run(inputs)[-1])
-    yes = last_ask(run([*inputs, "yes"])[-1])
-    no = last_ask(run([*inputs, "no"])[-1])
-    assert (before.number, before.total) == (5, 74)
-    assert (yes.number, yes.total) == (6, 75)
-    assert (no.number, no.total) == (6, 74)
+    online = last_ask(run([*inputs, "Real time"])[-1])
+    batch = last_ask(run([*inputs, "Batch"])[-1])
+    assert (before.number, before.total) == (6, 29)
+    assert (online.number, online.total) == (7, 30)
+    assert (batch.number, batch.total) == (7, 29)
 
 
 def test_ask_metadata_of_a_text_question():
@@ -387,10 +443,41 @@ def test_ask_metadata_of_a_text_question():
 
 
 def test_ask_metadata_of_a_choice_question_lists_its_choices():
-    ask = last_ask(run(examples_until("stage"))[-1])
+    ask = last_ask(run(examples_until("prediction_mode"))[-1])
     assert ask.metadata(42) == {
         "project_id": 42,
-        "question_id": "stage",
+        "question_id": "prediction_mode",
         "kind": "choice",
-        "choices": ["MVP", "Growth", "Maturity"],
+        "choices": ["Batch", "Real time"],
     }
+
+
+# Answer later
+
+
+def test_later_leaves_an_open_question_that_is_not_a_skip_and_moves_on():
+    turn = run(["Customers leave", "later"])[-1]
+    assert turn.recorded == (Recorded("target_users", None, "later", skipped=True),)
+    noted, ask = turn.replies
+    assert isinstance(noted, Say)
+    assert noted.text == (
+        "“Target users” is an open question now, yours to answer by Mon 30 Nov 2026:"
+        " `status` lists it until it is answered."
+    )
+    assert isinstance(ask, Ask) and ask.question.id == "value_proposition"
+
+
+def test_later_on_an_answered_question_keeps_the_answer():
+    turn = run(["Customers leave", "back", "later"])[-1]
+    assert turn.recorded == () and turn.state.answers == {"problem": "Customers leave"}
+    assert only(turn, Ask).question.id == "target_users"
+
+
+def test_status_counts_skipped_and_later_apart_and_lists_the_open_ones():
+    state = run(["Customers leave", "later", "skip"])[-1].state
+    later = {"target_users": ("@ana", NOW.date())}
+    card = summary.status_card(FLOW, state, later)
+    shown = {f.label: f.value for f in card.fields}
+    assert shown["1. The problem and its predictions"] == "3 of 7, 1 skipped, 1 for later"
+    assert shown["Answer later: Target users"] == "@ana, revisit Mon 23 Nov 2026"
+    assert shown["Open question"] == "Decisions from predictions"

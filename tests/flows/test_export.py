@@ -81,7 +81,7 @@ def test_the_document_is_json_ready():
 def test_the_project_and_progress_are_carried():
     doc = document()
     assert doc["project"] == PROJECT and doc["project"] is not PROJECT
-    assert doc["progress"] == [len(ANSWERS), 76]
+    assert doc["progress"] == [len(ANSWERS), 68]
 
 
 def test_sections_come_in_order_with_their_progress():
@@ -89,8 +89,10 @@ def test_sections_come_in_order_with_their_progress():
     assert [s["id"] for s in doc["sections"]] == [s.id for s in FLOW.sections]
     assert [s["title"] for s in doc["sections"]] == [s.title for s in FLOW.sections]
     intake = doc["sections"][0]
-    assert intake["progress"] == [4, 9]
-    assert doc["sections"][3]["progress"] == [14, 14]
+    assert intake["progress"] == [3, 7]
+    assert doc["sections"][2]["progress"] == [7, 7]
+    assert doc["sections"][8]["id"] == "costs_detail"
+    assert doc["sections"][8]["progress"] == [5, 5]
 
 
 def test_an_answered_question_holds_its_value_and_display():
@@ -126,10 +128,10 @@ def test_an_unvisited_question_is_listed_without_a_value():
 def test_only_applicable_questions_are_listed():
     ids = listed(document())
     assert "heuristic_why_ml" not in ids  # heuristic_enough is no
-    assert "prediction_frequency" in ids and "latency_ms" not in ids  # batch
-    assert "benefit_per_year" in ids  # the benefit is known
-    assert "output_baseline" not in ids  # no baseline kind yet
-    assert len(ids) == 76
+    assert "prediction_frequency" in ids and "latency_target_ms" not in ids  # batch
+    assert "doc_api_owner" not in ids and "doc_api_due" not in ids  # batch: no API
+    assert "retraining" not in ids  # no retraining trigger yet
+    assert len(ids) == 68
 
 
 def test_the_costs_hold_the_estimate_with_ranges():
@@ -167,7 +169,7 @@ def test_a_payback_that_never_comes_has_no_bounds():
 
 def test_unknown_volume_and_benefit_have_no_unit_cost_or_payback():
     answers = {
-        k: v for k, v in ANSWERS.items() if k not in ("predictions_per_day", "benefit_known")
+        k: v for k, v in ANSWERS.items() if k not in ("predictions_per_day", "benefit_per_year")
     }
     costs = document(answers)["costs"]
     assert costs["cost_per_1000_predictions"] is None and costs["payback_months"] is None
@@ -203,7 +205,7 @@ def test_markdown_names_the_project_and_its_header():
     assert text.startswith("# Churn model\n\n")
     assert "- Owner: @ana\n" in text
     assert "- Stage: MVP\n" in text
-    assert f"- Progress: {len(ANSWERS)} of 76 questions\n" in text
+    assert f"- Progress: {len(ANSWERS)} of 68 questions\n" in text
     assert text.endswith("\n") and not text.endswith("\n\n")
 
 
@@ -258,6 +260,6 @@ def test_markdown_says_when_nothing_is_tracked_yet():
 def test_markdown_of_a_bare_project():
     doc = plan_document(FLOW, project={"name": "Empty"}, answers={}, milestones=[], docs=[])
     text = to_markdown(doc)
-    assert "- Owner: unknown\n- Stage: not set\n- Progress: 0 of 74 questions\n" in text
+    assert "- Owner: unknown\n- Stage: not set\n- Progress: 0 of 67 questions\n" in text
     assert "**" + "Problem statement" + "**: _not answered yet_" in text
     assert "- **One-time cost**: $0\n" in text

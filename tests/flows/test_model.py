@@ -1,5 +1,7 @@
 """The flow loader refuses bad declarations by name; the packaged flow is whole and coherent."""
 
+from pathlib import Path
+
 import pytest
 import yaml
 
@@ -9,7 +11,17 @@ from flows.parse import parse_answer
 from tests.conftest import NOW
 
 FLOW = default_flow()
-SECTION_IDS = ("intake", "canvas", "data", "costs", "metrics", "deployment", "milestones")
+CORE_IDS = ("intake", "metrics", "costs", "milestones")
+DEEP_IDS = (
+    "screening",
+    "canvas",
+    "data",
+    "deployment",
+    "costs_detail",
+    "metrics_detail",
+    "doc_dates",
+)
+SECTION_IDS = CORE_IDS + DEEP_IDS
 
 
 def question(id="q", kind="text", **extra) -> dict:
@@ -369,9 +381,82 @@ def test_no_section_files_is_refused():
 # The packaged flow
 
 
-def test_the_packaged_flow_has_seven_sections_in_order():
+def test_the_packaged_flow_has_a_core_of_four_sections_then_seven_deep_dives():
     assert tuple(s.id for s in FLOW.sections) == SECTION_IDS
-    assert [s.order for s in FLOW.sections] == [1, 2, 3, 4, 5, 6, 7]
+    assert [s.order for s in FLOW.sections] == list(range(1, 12))
+    assert FLOW.core == CORE_IDS and FLOW.deep == DEEP_IDS
+
+
+def test_the_core_asks_at_most_30_questions_whatever_the_answers():
+    core = list(FLOW.walk(FLOW.core))
+    assert len(core) == 30
+    # Its only condition: the API documentation, for online serving.
+    assert [q.id for q in core if q.when is not None] == ["doc_api_owner"]
+
+
+def test_design_comes_before_price():
+    order = [s.id for s in FLOW.sections]
+    assert order.index("deployment") < order.index("costs_detail")
+    core = [q.id for q in FLOW.walk(FLOW.core)]
+    assert core.index("prediction_mode") < core.index("currency")
+
+
+SEED_CONCEPTS = [
+    line
+    for line in (Path(__file__).parent / "seed_concepts.txt").read_text().splitlines()
+    if line and not line.startswith("#")
+]
+
+
+@pytest.mark.parametrize("concept", SEED_CONCEPTS)
+def test_every_seed_concept_is_still_asked_somewhere(concept):
+    assert any(concept in q.seed for q in FLOW.questions.values())
+
+
+@pytest.mark.parametrize(
+    ("duplicate", "kept"),
+    [
+        ("serving", "prediction_mode"),
+        ("latency_ms", "latency_target_ms"),
+        ("throughput_per_day", "predictions_per_day"),
+        ("live_monitoring", "drift_monitoring"),
+        ("benefit_known", "benefit_per_year"),
+    ],
+)
+def test_the_duplicates_are_asked_once(duplicate, kept):
+    assert duplicate not in FLOW.questions and kept in FLOW.questions
+
+
+def test_retraining_is_asked_as_a_trigger_then_a_schedule_only_when_it_applies():
+    trigger, schedule = FLOW.questions["retraining_trigger"], FLOW.questions["retraining"]
+    assert not trigger.applies({"learning": "Online learning"})
+    assert trigger.applies({"learning": "Offline learning"})
+    assert schedule.applies({"retraining_trigger": "Schedule"})
+    assert not schedule.applies({"retraining_trigger": "Data drift"})
+
+
+def test_latency_and_api_documentation_are_asked_only_for_online_serving():
+    for qid in ("latency_target_ms", "doc_api_owner", "doc_api_due"):
+        question = FLOW.questions[qid]
+        assert question.applies({"prediction_mode": "Real time"})
+        assert not question.applies({"prediction_mode": "Batch"})
+
+
+def test_documents_are_due_with_their_milestone_by_default():
+    defaults = {q.id: q.default for q in FLOW.questions.values() if q.default}
+    assert defaults == {
+        "doc_model_card_due": "ms_baseline_due",
+        "doc_lineage_due": "ms_data_pipeline_due",
+        "doc_api_due": "ms_deploy_due",
+        "doc_runbook_due": "ms_deploy_due",
+    }
+
+
+def test_a_default_that_names_no_earlier_question_of_its_kind_is_refused():
+    message = refusal(
+        {"01_a.yaml": section("a", 1, question("p"), question("q", default="p", kind="number"))}
+    )
+    assert "defaults to 'p', which is not an earlier number question" in message
 
 
 def test_default_flow_is_loaded_once():
@@ -409,7 +494,6 @@ def test_every_choice_example_is_one_of_its_choices(question_id):
         ("build_months", "number"),
         ("monthly_cost_per_person", "money"),
         ("maintenance_share", "percent"),
-        ("benefit_known", "yesno"),
         ("benefit_per_year", "money"),
         ("predictions_per_day", "number"),
         ("baseline_kind", "choice"),
@@ -430,11 +514,12 @@ def test_the_cost_inputs_name_money_and_number_questions():
     assert FLOW.questions["maintenance_share"].allow_range
 
 
-def test_the_baselines_the_warning_counts_as_real_leave_out_none_yet():
+def test_the_no_baseline_warning_waits_for_a_skipped_figure_or_none_yet():
     (warning,) = [w for w in FLOW.section("metrics").warnings if w.id == "no_baseline"]
-    (real,) = [t.not_in for t in warning.when.tests() if t.not_in is not None]
-    baselines = FLOW.questions["baseline_kind"].choices
-    assert set(real) < set(baselines) and "None yet" in baselines and "None yet" not in real
+    assert warning.when.holds({"output_baseline": None})
+    assert warning.when.holds({"output_baseline": "MAE 4", "baseline_kind": "None yet"})
+    assert not warning.when.holds({}) and not warning.when.holds({"output_baseline": "MAE 4"})
+    assert "None yet" in FLOW.questions["baseline_kind"].choices
 
 
 def test_the_exported_metric_ids_exist():
@@ -464,8 +549,10 @@ def test_the_flow_tracks_four_documents():
     [
         ("costs", "costs"),
         ("  Costs ", "costs"),
-        ("4", "costs"),
-        ("7", "milestones"),
+        ("3", "costs"),
+        ("4", "milestones"),
+        ("costs_detail", "costs_detail"),
+        ("Costs in", "costs_detail"),
         ("Success metrics", "metrics"),
         ("succ", "metrics"),
         ("Machine", "canvas"),
@@ -478,7 +565,7 @@ def test_find_section_by_id_order_or_title_prefix(text, section_id):
 
 
 # "M" starts both Machine Learning Canvas and Milestones; "D" Data landscape and Deployment.
-@pytest.mark.parametrize("text", ["m", "D", "8", "0", "", "  ", "budget"])
+@pytest.mark.parametrize("text", ["m", "D", "12", "0", "", "  ", "budget", "Cost"])
 def test_find_section_refuses_ambiguous_or_unknown_text(text):
     assert FLOW.find_section(text) is None
 
@@ -492,7 +579,7 @@ def test_section_by_id_and_unknown_id():
 def test_walk_yields_the_questions_of_the_given_sections_in_flow_order():
     # Given out of order, the sections still come in flow order.
     ids = [q.id for q in FLOW.walk(("milestones", "intake"))]
-    assert ids[0] == "problem" and ids[-1] == "doc_runbook_due"
+    assert ids[0] == "problem" and ids[-1] == "doc_api_owner"
     assert len(ids) == len(FLOW.section("intake").questions) + len(
         FLOW.section("milestones").questions
     )

@@ -36,7 +36,7 @@ def fields(items) -> dict[str, str]:
 @pytest.mark.parametrize("clarity", ["Unclear", "Partly clear"])
 def test_an_unclear_workflow_warns(clarity):
     assert warnings(FLOW, {"workflow_clarity": clarity}) == [
-        ("intake", "Workflow integration unclear: go back and redesign how it fits the process.")
+        ("screening", "Workflow integration unclear: go back and redesign how it fits the process.")
     ]
 
 
@@ -46,7 +46,7 @@ def test_a_clear_workflow_does_not_warn():
 
 def test_a_heuristic_that_may_do_warns():
     assert warnings(FLOW, {"heuristic_enough": True}) == [
-        ("intake", "A heuristic may do the job: weigh it against ML before building.")
+        ("screening", "A heuristic may do the job: weigh it against ML before building.")
     ]
     assert warnings(FLOW, {"heuristic_enough": False}) == []
 
@@ -66,13 +66,13 @@ def test_no_baseline_yet_warns():
     ]
 
 
-def test_a_real_baseline_kind_without_its_figure_warns():
-    assert texts({"baseline_kind": "Heuristic"}) == [
-        "No baseline named: the model has nothing to beat."
-    ]
+def test_a_skipped_baseline_figure_warns_whatever_its_kind():
+    assert texts({"output_baseline": None}) == ["No baseline named: the model has nothing to beat."]
     assert texts({"baseline_kind": "Heuristic", "output_baseline": None}) == [
         "No baseline named: the model has nothing to beat."
     ]
+    # Not yet asked is not a gap.
+    assert texts({"baseline_kind": "Heuristic"}) == []
 
 
 def test_a_real_baseline_with_its_figure_does_not_warn():
@@ -130,7 +130,7 @@ def test_no_model_card_owner_warns():
 
 def test_nobody_to_sign_off_warns():
     assert warnings(FLOW, {"signoff": None}) == [
-        ("metrics", "Nobody named to sign off on success.")
+        ("metrics_detail", "Nobody named to sign off on success.")
     ]
     assert warnings(FLOW, {"signoff": ANA}) == []
 
@@ -150,20 +150,23 @@ def test_every_warning_at_once_comes_in_section_order_declared_before_computed()
         "doc_model_card_owner": None,
     }
     assert warnings(FLOW, answers) == [
-        ("intake", "Workflow integration unclear: go back and redesign how it fits the process."),
-        ("intake", "A heuristic may do the job: weigh it against ML before building."),
-        ("data", "Personal data with no regulation named."),
+        ("metrics", "No baseline named: the model has nothing to beat."),
         ("costs", "Costs mix currencies (EUR, USD): totals are not converted."),
         ("costs", "Running cost exceeds expected benefit."),
         ("costs", "Not estimated (counted as 0): Training users."),
-        ("metrics", "No baseline named: the model has nothing to beat."),
-        ("metrics", "Nobody named to sign off on success."),
         ("milestones", "No owner for the model card."),
+        (
+            "screening",
+            "Workflow integration unclear: go back and redesign how it fits the process.",
+        ),
+        ("screening", "A heuristic may do the job: weigh it against ML before building."),
+        ("data", "Personal data with no regulation named."),
+        ("metrics_detail", "Nobody named to sign off on success."),
     ]
 
 
-def test_a_skipped_baseline_kind_warns():
-    assert texts({"baseline_kind": None}) == ["No baseline named: the model has nothing to beat."]
+def test_a_skipped_baseline_kind_does_not_warn_while_the_figure_is_given():
+    assert texts({"baseline_kind": None, "output_baseline": "MAE 4.6"}) == []
 
 
 def test_every_computed_check_belongs_to_a_section_of_the_flow():
@@ -199,11 +202,13 @@ def test_cost_inputs_read_a_single_percent_as_a_point_range():
     assert inputs.maintenance_share == Range(0.2, 0.2)
 
 
-def test_cost_inputs_ignore_the_benefit_unless_it_is_known():
-    for known in (False, None):
-        inputs, _ = cost_inputs({**WORKED, "benefit_known": known})
-        assert inputs.benefit_per_year is None
-    inputs, _ = cost_inputs({k: v for k, v in WORKED.items() if k != "benefit_known"})
+def test_cost_inputs_take_the_benefit_unless_an_older_plan_said_it_is_unknown():
+    inputs, _ = cost_inputs(WORKED)
+    assert inputs.benefit_per_year == 200_000
+    # Plans made before the benefit was one question kept a "no" beside an amount.
+    inputs, _ = cost_inputs({**WORKED, "benefit_known": False})
+    assert inputs.benefit_per_year is None
+    inputs, _ = cost_inputs({**WORKED, "benefit_per_year": None})
     assert inputs.benefit_per_year is None
 
 
@@ -229,12 +234,26 @@ def test_cost_fields_of_the_worked_example():
 
 
 def test_cost_fields_leave_out_unit_cost_and_payback_without_volume_or_benefit():
-    answers = {k: v for k, v in WORKED.items() if k not in ("predictions_per_day", "benefit_known")}
+    answers = {
+        k: v for k, v in WORKED.items() if k not in ("predictions_per_day", "benefit_per_year")
+    }
     assert list(fields(cost_fields(answers))) == [
         "One-time cost",
         "Yearly running cost",
         "3-year cost of ownership",
     ]
+
+
+def test_cost_fields_say_when_the_maintenance_share_is_the_usual_range_assumed():
+    answers = {k: v for k, v in WORKED.items() if k != "maintenance_share"}
+    shown = fields(cost_fields(answers))
+    assert shown["Yearly running cost"] == "$44.6k–$97.8k"  # 10-30%, as the worked example
+    assert shown["Maintenance"].startswith("10–30% of the initial development a year")
+    assert "assumed" in shown["Maintenance"]
+    assert "Maintenance" not in fields(cost_fields({**answers, "maintenance_share": None})) or (
+        "assumed" in fields(cost_fields({**answers, "maintenance_share": None}))["Maintenance"]
+    )
+    assert "Maintenance" not in fields(cost_fields(WORKED))
 
 
 # Display
@@ -275,26 +294,36 @@ def test_display(question_id, value, answers, shown):
 
 
 def test_progress_counts_applicable_questions_visited():
-    assert progress(FLOW, {}) == (0, 74)
-    assert progress(FLOW, {"heuristic_enough": True}) == (1, 75)
+    assert progress(FLOW, {}) == (0, 67)
+    assert progress(FLOW, {"heuristic_enough": True}) == (1, 68)
     # A skip counts as visited.
-    assert progress(FLOW, {"problem": None}, ("intake",)) == (1, 9)
-    assert progress(FLOW, WORKED, ("costs",)) == (14, 14)
-    assert progress(FLOW, {**WORKED, "benefit_known": False}, ("costs",)) == (13, 13)
+    assert progress(FLOW, {"problem": None}, ("intake",)) == (1, 7)
+    assert progress(FLOW, WORKED, ("costs",)) == (7, 7)
+    assert progress(FLOW, WORKED, ("costs_detail",)) == (5, 5)
+    assert progress(FLOW, {}, FLOW.core) == (0, 29)
+    assert progress(FLOW, {"prediction_mode": "Real time"}, FLOW.core) == (1, 30)
 
 
 def test_section_card_of_the_costs_holds_the_answers_and_the_estimate():
     card = summary.section_card(FLOW, FLOW.section("costs"), WORKED)
-    assert card.title == "Section 4 of 7 done: Costs (back of the envelope)"
+    assert card.title == "Section 3 of 4 done: Costs (back of the envelope)"
     shown = fields(card.fields)
     assert shown["Cost per person-month"] == "$12k"
     assert shown["Maintenance (share of development)"] == "10–30%"
     assert shown["Expected yearly benefit"] == "$200k"
     assert shown["One-time cost"] == "$286k"
     assert shown["Payback time"] == "22–34 months"
-    assert len(card.fields) == 14 + 5
-    assert card.progress == (14, 75)  # the known benefit enables its amount
+    assert len(card.fields) == 7 + 5
+    assert card.progress == (13, 67)
     assert card.warnings == ()
+
+
+def test_section_card_of_the_cost_deep_dive_holds_its_lines_and_the_estimate():
+    card = summary.section_card(FLOW, FLOW.section("costs_detail"), WORKED)
+    assert card.title == "Deep dive done: Costs in detail"
+    shown = fields(card.fields)
+    assert shown["System integration"] == "$15k" and shown["One-time cost"] == "$286k"
+    assert len(card.fields) == 5 + 5
 
 
 def test_section_card_keeps_only_its_own_warnings():
@@ -306,12 +335,14 @@ def test_section_card_keeps_only_its_own_warnings():
 def test_section_card_of_another_section_has_no_cost_fields():
     answers = {"problem": "Customers leave", "target_users": None}
     card = summary.section_card(FLOW, FLOW.section("intake"), answers)
-    assert card.title == "Section 1 of 7 done: Intake and screening"
+    assert card.title == "Section 1 of 4 done: The problem and its predictions"
     shown = fields(card.fields)
     assert shown["Problem statement"] == "Customers leave"
     assert shown["Target users"] == "skipped"
-    assert "Why ML over a heuristic" not in shown
     assert "One-time cost" not in shown
+    screening = summary.section_card(FLOW, FLOW.section("screening"), answers)
+    assert screening.title == "Deep dive done: Screening and workflow"
+    assert "Why ML over a heuristic" not in fields(screening.fields)
 
 
 def test_plan_card_holds_stage_costs_metrics_and_milestones():
@@ -362,26 +393,30 @@ def test_plan_card_without_costs_has_no_cost_fields_and_carries_every_warning():
 
 def test_status_card_lists_the_sections_and_the_open_question():
     answers = {"problem": "x", "target_users": None, **WORKED}
-    state = State(name="Churn", sections=ALL, current="why_it_matters", answers=answers)
+    state = State(name="Churn", sections=ALL, current="value_proposition", answers=answers)
     card = summary.status_card(FLOW, state)
     assert card.title == "Status: Churn"
     assert list(fields(card.fields).items()) == [
-        ("1. Intake and screening", "2 of 9, 1 skipped"),
-        ("2. Machine Learning Canvas", "0 of 10"),
-        ("3. Data landscape", "0 of 6"),
-        ("4. Costs (back of the envelope)", "14 of 14"),
-        ("5. Success metrics", "0 of 10"),
-        ("6. Deployment and operations", "0 of 11"),
-        ("7. Milestones and documentation", "0 of 15"),
-        ("Open question", "Why it matters"),
+        ("1. The problem and its predictions", "2 of 7, 1 skipped"),
+        ("2. Success metrics", "0 of 5"),
+        ("3. Costs (back of the envelope)", "7 of 7"),
+        ("4. Milestones and documentation", "0 of 10"),
+        ("5. deep dive: Screening and workflow", "0 of 7"),
+        ("6. deep dive: Machine Learning Canvas", "0 of 3"),
+        ("7. deep dive: Data landscape", "0 of 6"),
+        ("8. deep dive: Deployment and operations", "1 of 10"),
+        ("9. deep dive: Costs in detail", "5 of 5"),
+        ("10. deep dive: Metrics in detail", "0 of 4"),
+        ("11. deep dive: Documentation due dates", "0 of 3"),
+        ("Open question", "Value proposition"),
     ]
-    assert card.progress == (16, 75)
+    assert card.progress == (15, 67)
 
 
 def test_status_card_without_an_open_question():
     card = summary.status_card(FLOW, State(name="Churn", sections=ALL))
     assert "Open question" not in fields(card.fields)
-    assert len(card.fields) == 7
+    assert len(card.fields) == 11
 
 
 def test_milestones_pick_owners_and_due_dates_by_key():
@@ -410,6 +445,34 @@ def test_milestones_pick_owners_and_due_dates_by_key():
         {"key": "runbook", "title": "Runbook", "owner": ANA, "due": None},
     ]
     assert summary.milestones(FLOW, {}, kind="milestone") == []
+
+
+def test_documents_are_due_with_their_milestone_until_they_have_their_own_date():
+    answers = {
+        "ms_baseline_due": "2027-01-04",
+        "ms_deploy_due": "2027-03-01",
+        "doc_model_card_owner": ANA,
+        "doc_runbook_owner": ANA,
+        "doc_runbook_due": "2027-02-15",
+    }
+    assert summary.milestones(FLOW, answers, kind="doc") == [
+        {
+            "key": "model_card",
+            "title": "Model card",
+            "owner": ANA,
+            "due": "2027-01-04",
+            "due_with": "Baseline model trained",
+        },
+        {"key": "runbook", "title": "Runbook", "owner": ANA, "due": "2027-02-15"},
+    ]
+    card = summary.plan_card(FLOW, State(name="Churn", sections=ALL, answers=answers))
+    shown = fields(card.fields)
+    assert shown["Model card"] == (
+        "@ana, due Mon 4 Jan 2027 (with Baseline model trained, until it has its own date)"
+    )
+    assert shown["Runbook"] == "@ana, due Mon 15 Feb 2027"
+    # Online serving only: no API documentation for a batch plan, even with a deployment date.
+    assert "API documentation" not in shown
 
 
 def test_currency_of_defaults_to_usd():

@@ -140,6 +140,24 @@ class SlackHarness:
         response = await self.event(event, team=team, **kwargs)
         return response, ts
 
+    async def direct(
+        self, text: str, *, user: str, channel: str, thread: str | None = None, team: str = "T1"
+    ):
+        """Post a person's direct message to mlplan (in the DM, or in a thread there)."""
+        ts = f"{1800000000 + next(self._ids)}.000100"
+        event = {
+            "type": "message",
+            "channel": channel,
+            "user": user,
+            "text": text,
+            "ts": ts,
+            "channel_type": "im",
+        }
+        if thread is not None:
+            event["thread_ts"] = thread
+        response = await self.event(event, team=team)
+        return response, ts
+
     async def press(
         self,
         message: dict,
@@ -149,6 +167,8 @@ class SlackHarness:
         user: str = "U2",
         team: str = "T1",
         channel: str = "C1",
+        block_id: str = "b",
+        **action_fields,
     ):
         payload = {
             "type": "block_actions",
@@ -163,10 +183,11 @@ class SlackHarness:
             "actions": [
                 {
                     "action_id": action_id,
-                    "block_id": "b",
+                    "block_id": block_id,
                     "value": value,
                     "type": "button",
                     "action_ts": "1",
+                    **action_fields,
                 }
             ],
         }

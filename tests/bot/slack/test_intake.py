@@ -51,20 +51,21 @@ async def test_a_reply_is_stored_before_slack_gets_its_200_then_the_next_questio
 
 async def test_a_malformed_answer_is_refused_and_the_same_question_asked_again(slack):
     thread = await slack.start()
-    for text in ["A problem", "Users", "It matters", "Spreadsheets"]:
+    for text in ["A problem", "Users", "Fewer losses", "Reorders", "Units per day"]:
         await slack.say(text, thread=thread)
     await slack.settle()
-    assert slack.last_question()["metadata"]["event_payload"]["question_id"] == "heuristic_enough"
+    assert slack.last_question()["metadata"]["event_payload"]["question_id"] == "prediction_mode"
     await slack.say("perhaps", thread=thread)
     await slack.settle()
     refusal = slack.last_question()
-    assert refusal["metadata"]["event_payload"]["question_id"] == "heuristic_enough"
-    assert "`yes`" in json_text(refusal) and ":warning:" in json_text(refusal)
+    assert refusal["metadata"]["event_payload"]["question_id"] == "prediction_mode"
+    assert "Real time" in json_text(refusal["blocks"][0]) and ":warning:" in json_text(refusal)
     assert [a[0] for a in await answers(slack)] == [
         "problem",
         "target_users",
-        "why_it_matters",
-        "current_solution",
+        "value_proposition",
+        "decisions",
+        "prediction_task",
     ]
 
 
@@ -141,7 +142,7 @@ async def test_skip_back_status_and_help_in_the_thread(slack):
 
 async def test_buttons_answer_the_open_question_and_stale_buttons_do_nothing(slack):
     thread = await slack.start()
-    for text in ["A problem", "Users", "It matters", "Spreadsheets"]:
+    for text in ["A problem", "Users", "Fewer losses", "Reorders", "Units per day"]:
         await slack.say(text, thread=thread)
     await slack.settle()
     question_call = slack.fake.sent("chat.postMessage")[-1]
@@ -150,23 +151,23 @@ async def test_buttons_answer_the_open_question_and_stale_buttons_do_nothing(sla
         e for b in question_call.args["blocks"] if b["type"] == "actions" for e in b["elements"]
     ]
     assert [e["action_id"] for e in actions] == [
-        "answer:heuristic_enough:yes",
-        "answer:heuristic_enough:no",
-        "skip:heuristic_enough",
-        "later:heuristic_enough",
+        "answer:prediction_mode:0",
+        "answer:prediction_mode:1",
+        "skip:prediction_mode",
+        "later:prediction_mode",
     ]
-    response = await slack.press(message, "answer:heuristic_enough:no", "no")
+    response = await slack.press(message, "answer:prediction_mode:0", "Batch")
     assert response.status == 200
     await slack.settle()
-    assert (await answers(slack))[-1] == ("heuristic_enough", False, 1)
+    assert (await answers(slack))[-1] == ("prediction_mode", "Batch", 1)
     update = slack.fake.sent("chat.update")[-1].args
     assert update["ts"] == message["ts"] and not any(
         b["type"] == "actions" for b in update["blocks"]
     )
-    again = await slack.press(message, "answer:heuristic_enough:yes", "yes")
+    again = await slack.press(message, "answer:prediction_mode:1", "Real time")
     assert again.status == 200
     await slack.settle()
-    assert (await answers(slack))[-1] == ("heuristic_enough", False, 1)
+    assert (await answers(slack))[-1] == ("prediction_mode", "Batch", 1)
     ephemeral = slack.fake.sent("chat.postEphemeral")[-1].args
     assert ephemeral["user"] == "U2" and "no longer the open question" in ephemeral["text"]
 
@@ -261,7 +262,7 @@ async def test_ask_walks_a_section_in_the_thread_and_keep_keeps_each_answer(slac
     assert "Current answer: Account managers" in json_text([second])
     await slack.say("Retention team", thread=thread)
     await slack.settle()
-    assert slack.last_question()["metadata"]["event_payload"]["question_id"] == "why_it_matters"
+    assert slack.last_question()["metadata"]["event_payload"]["question_id"] == "value_proposition"
     assert await answers(slack) == [
         ("problem", "Churn is high", 1),
         ("target_users", "Account managers", 1),

@@ -1,4 +1,5 @@
-"""A whole intake through Slack's HTTP API: bad answers, an edit, a retried event, skip and back."""
+"""A whole intake (the plan's core) through Slack's HTTP API: bad answers, an edit, a retried
+event, skip and back, then the deep dives on offer."""
 
 import sqlalchemy as sa
 
@@ -20,17 +21,18 @@ async def test_a_whole_intake_through_http_ends_with_every_answer_stored_and_the
     thread = await slack.start(PROJECT)
     script = Script()
     edited = retried = False
-    for _ in range(400):  # a bound far above the questions and refusals of the plan
-        last = slack.posted()[-1]
-        if (last.get("metadata") or {}).get("event_type") == "mlplan_intake_complete":
+    asked = set()
+    for _ in range(100):  # a bound far above the questions and refusals of the core
+        if slack.posted("mlplan_intake_complete"):
             break
         question = flow.questions[slack.last_question()["metadata"]["event_payload"]["question_id"]]
+        asked.add(question.id)
         for text in map(slack_form, script.inputs_for(question)):
             response, ts = await slack.say(
                 text, thread=thread, event_id=f"Ev-{question.id}-{text[:20]}"
             )
             assert response.status == 200
-            if question.id == "current_solution" and not retried:
+            if question.id == "prediction_task" and not retried:
                 retried = True  # Slack retries the event: handled once
                 event = {
                     "type": "message",
@@ -72,12 +74,19 @@ async def test_a_whole_intake_through_http_ends_with_every_answer_stored_and_the
     completed = slack.posted("mlplan_intake_complete")
     assert len(completed) == 1
     sections = slack.posted("mlplan_section_complete")
-    assert [m["metadata"]["event_payload"]["section_id"] for m in sections] == [
-        s.id for s in flow.sections
-    ]
-    assert len(refusals) == 7
+    assert [m["metadata"]["event_payload"]["section_id"] for m in sections] == list(flow.core)
+    # The core: 29 questions for batch predictions (no API documentation), no deep dive asked.
+    assert len(asked) == 29 and asked == {q.id for q in flow.walk(flow.core)} - {"doc_api_owner"}
+    assert len(refusals) == 6
     refused = [m for m in slack.posted("mlplan_question") if ":warning:" in str(m["blocks"])]
-    assert len(refused) == 7  # each refusal asked the same question again
+    assert len(refused) == 6  # each refusal asked the same question again
+    # After the plan's card, the deep dives on offer: start now, assign, later, each.
+    offer = slack.posted()[-1]
+    assert slack.posted()[-2]["metadata"]["event_type"] == "mlplan_intake_complete"
+    rows = [b for b in offer["blocks"] if b["type"] == "actions"]
+    assert [r["block_id"].split(":")[2] for r in rows] == list(flow.deep)
+    assert [e["type"] for e in rows[0]["elements"]] == ["button", "users_select", "button"]
+    assert offer["thread_ts"] == thread
     async with slack.runtime.sessions() as session:
         project = await session.scalar(sa.select(Project))
         answers = await store.latest_answers(session=session, project_id=project.id)
@@ -85,10 +94,8 @@ async def test_a_whole_intake_through_http_ends_with_every_answer_stored_and_the
             session=session, project_id=project.id, question_id="data_sources"
         )
     assert answers == {**expected.answers, "data_sources": "CRM and billing data"}
-    assert project.intake_done_at is not None and project.stage == expected.answers["stage"]
+    assert project.intake_done_at is not None and project.stage is None  # a deep dive asks it
     assert [h.version for h in history] == [1, 2]
     parent_updates = [c.args for c in slack.fake.sent("chat.update") if c.args["ts"] == thread]
-    assert (
-        parent_updates and "81 of 81" not in parent_updates[0]["blocks"][1]["elements"][0]["text"]
-    )
+    assert parent_updates and "of 68" in parent_updates[-1]["blocks"][1]["elements"][0]["text"]
     assert f"{len(answers)} of" in parent_updates[-1]["blocks"][1]["elements"][0]["text"]

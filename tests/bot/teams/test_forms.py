@@ -129,13 +129,16 @@ async def test_a_refused_field_comes_back_under_it_then_a_good_form_is_saved(tea
     assert all(a.author["id"] == ADA_ID and a.source_id == "form" for a in answers)
     after = teams.fake.sent()[sent_before:]
     # The submitted card is replaced by what was done; what changed is posted in the chat.
-    (update,) = [s for s in after if s.method == "update"]
+    updates = [s for s in after if s.method == "update"]
+    update = updates[0]
     assert update.id == again.id and "actions" not in update.card
     assert "saved from the form" in str(update.card)
     assert any("answers saved from a form" in s.text for s in after)
     newly = [q for q in MONEY_SECTION.questions if q.applies(expected) and q.id not in expected]
     completed = [s for s in after if "mlplan_section_complete" in s.value]
     assert len(completed) == (0 if newly else 1)
+    # A finished section updates the project's first message too (its progress).
+    assert [u.id for u in updates[1:]] == (["m1"] if completed else [])
 
 
 async def test_a_person_shown_in_the_form_and_left_as_it_is_is_not_changed(teams):

@@ -118,7 +118,7 @@ async def test_a_group_chat_runs_an_intake_for_everyone_in_it(teams):
 
 async def test_a_user_answer_is_a_teams_mention_or_an_email(teams):
     await teams.say("new Churn model")
-    await teams.say("/ask Churn model metrics")
+    await teams.say("/ask Churn model metrics_detail")
     await answer_until(teams, "signoff")
     tag = f"<at>{BEN['name']}</at>"
     mention = {"type": "mention", "text": tag, "mentioned": {"id": BEN["id"], "name": BEN["name"]}}
@@ -130,7 +130,7 @@ async def test_a_user_answer_is_a_teams_mention_or_an_email(teams):
 
 async def test_a_button_of_a_question_no_longer_open_changes_nothing(teams):
     await teams.say("new Churn model")
-    await answer_until(teams, "stage")
+    await answer_until(teams, "prediction_mode")
     card = teams.last_question()
     data = card.card["actions"][0]["data"]
     await teams.press(card, data)

@@ -349,7 +349,7 @@ def test_every_packaged_question_renders_a_valid_card(variant):
         if listed:  # many or long choices: a list to pick from, and one Answer button
             assert listed == expected
             expected = [""]
-        assert [answer for _, answer, _ in answers(activity)] == [*expected, "skip", "skip"]
+        assert [answer for _, answer, _ in answers(activity)] == [*expected, "skip", "later"]
         for button in buttons(activity):
             assert button["type"] == "Action.Submit"
             if "mlplan_form_open" in button["data"]:
@@ -381,7 +381,7 @@ def test_choice_question_has_a_button_per_choice_and_skip_and_later():
         ("Growth", "Growth", "Growth"),
         ("Maturity", "Maturity", "Maturity"),
         ("Skip", "skip", "skipped"),
-        ("Answer later", "skip", "left for later"),
+        ("Answer later", "later", "left for later"),
     ]
     assert buttons(activity)[0]["data"] == {
         "mlplan_answer": {"question_id": "stage", "answer": "MVP", "shown": "MVP"}
@@ -405,7 +405,7 @@ def test_yesno_question_has_yes_and_no_buttons():
         ("Yes", "yes", "Yes"),
         ("No", "no", "No"),
         ("Skip", "skip", "skipped"),
-        ("Answer later", "skip", "left for later"),
+        ("Answer later", "later", "left for later"),
     ]
     assert activity["value"]["mlplan_question"]["kind"] == "yesno"
     assert "choices" not in activity["value"]["mlplan_question"]
@@ -478,7 +478,7 @@ def test_five_short_choices_are_a_list_and_three_stay_buttons():
 
     assert choice_list(five) == list(FLOW.questions["deployment_pattern"].choices)
     assert choice_list(three) == []
-    assert [a for _, a, _ in answers(three)] == ["MVP", "Growth", "Maturity", "skip", "skip"]
+    assert [a for _, a, _ in answers(three)] == ["MVP", "Growth", "Maturity", "skip", "later"]
 
 
 def test_the_picked_choice_is_read_beside_the_answer_buttons_data():

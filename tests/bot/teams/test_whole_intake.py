@@ -1,4 +1,5 @@
-"""A whole intake through Teams' HTTP endpoint: typed answers, card buttons, mentions, a retry."""
+"""A whole intake (the plan's core) through Teams' HTTP endpoint: typed answers, card buttons,
+mentions, a retry, then the deep dives on offer."""
 
 import sqlalchemy as sa
 
@@ -38,11 +39,13 @@ async def test_a_whole_intake_in_a_personal_chat_stores_every_answer_and_ends_wi
     await teams.say(f"new {PROJECT}")
     script = Script()
     pressed = retried = 0
-    for _ in range(400):  # a bound far above the questions and refusals of the plan
+    asked = set()
+    for _ in range(100):  # a bound far above the questions and refusals of the core
         if teams.fake.sent(lambda s: "mlplan_intake_complete" in s.value):
             break
         sent = teams.last_question()
         question = flow.questions[sent.value["mlplan_question"]["question_id"]]
+        asked.add(question.id)
         for text in script.inputs_for(question):
             data = button(sent, text) if question.kind in ("choice", "yesno") else None
             if data is not None and text != "skip":
@@ -50,7 +53,7 @@ async def test_a_whole_intake_in_a_personal_chat_stores_every_answer_and_ends_wi
                 await teams.press(sent, data)
                 continue
             body = await teams.say(**teams_form(text))
-            if question.id == "current_solution" and not retried:
+            if question.id == "prediction_task" and not retried:
                 retried += 1  # the connector delivers the same activity again: handled once
                 assert (await teams.post(body)).status == 200
                 await teams.settle()
@@ -65,10 +68,20 @@ async def test_a_whole_intake_in_a_personal_chat_stores_every_answer_and_ends_wi
         for s in sent
         if "mlplan_section_complete" in s.value
     ]
-    assert sections == [s.id for s in flow.sections]
-    assert pressed >= 5
+    assert sections == list(flow.core)
+    assert len(asked) == 29 and "doc_api_owner" not in asked  # batch: no API documentation
+    assert pressed == 1  # the prediction mode's Batch button
     refused = [s for s in teams.fake.questions() if s.card["body"][0].get("color") == "Attention"]
-    assert len(refused) == len(refusals) == 7
+    assert len(refused) == len(refusals) == 6
+    # After the plan's card, the deep dives on offer, each with Start now, Assign… and Later.
+    offer = sent[-1] if sent[-1].method != "update" else sent[-2]
+    deep = [
+        [a["data"]["mlplan_deep"] for a in element["actions"]]
+        for element in offer.card["body"]
+        if element["type"] == "ActionSet"
+    ]
+    assert [row[0]["section_id"] for row in deep] == list(flow.deep)
+    assert [d["action"] for d in deep[0]] == ["start", "assign", "later"]
     async with teams.runtime.sessions() as session:
         project = await session.scalar(sa.select(Project))
         answers = await store.latest_answers(session=session, project_id=project.id)

@@ -135,6 +135,10 @@ def _mlplan_in_a_terminal(database_url: str, tmp_path: Path, keys: list[str]) ->
     pid, fd = pty.fork()
     if pid == 0:  # the child: mlplan, with the pseudo-terminal as its terminal
         os.chdir(tmp_path)
+        # A signal ignored or blocked in the test process (a thread, an event loop of an
+        # earlier test) would be inherited through exec: give mlplan a terminal's defaults.
+        signal.pthread_sigmask(signal.SIG_SETMASK, set())
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
         env = {**os.environ, "DATABASE_URL": database_url, "NO_COLOR": "1", "TERM": "xterm"}
         os.execve(command[0], [*command, "chat", "--user", "tty"], env)
 
