@@ -97,6 +97,12 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="replace a project whose name the workspace already has (else: refused)",
     )
+    restore.add_argument(
+        "--now",
+        type=_moment,
+        help="the moment of the restore, ISO 8601 (default: now): reminders due until then"
+        " count as sent",
+    )
     package = commands.add_parser(
         "teams-package", help="write the Teams app package (manifest and icons) to upload"
     )
@@ -284,7 +290,7 @@ async def _import(settings: Settings, args: argparse.Namespace) -> int:
         _complain(f"cannot read {args.file}: no such file")
         return 1
     runtime = await build_runtime(settings)
-    now = runtime.clock()
+    now = args.now or runtime.clock()
     try:
         done = await restore(
             sessions=runtime.sessions,
