@@ -239,8 +239,10 @@ def read_documents(path: Path, flow: Flow) -> Iterator[tuple[int, Document]]:
             text = f.read()
             try:
                 json.loads(text)
-            except (json.JSONDecodeError, UnicodeDecodeError) as err:
-                raise Malformed(getattr(err, "lineno", 1), f"not JSON ({err})") from None
+            except json.JSONDecodeError as err:
+                raise Malformed(err.lineno, f"not JSON ({err.msg} at column {err.colno})") from None
+            except UnicodeDecodeError:
+                raise Malformed(1, "not UTF-8 text") from None
             lines: Iterator[tuple[int, bytes]] = iter([(1, text)])
         else:
             lines = enumerate(f, 1)
