@@ -1,4 +1,4 @@
-"""The `mlplan` command line: serve, chat, db upgrade, export."""
+"""The `mlplan` command line: serve, chat, db upgrade, export, import."""
 
 from __future__ import annotations
 
@@ -64,14 +64,44 @@ def _parser() -> argparse.ArgumentParser:
         "action", choices=["upgrade"], help="upgrade: apply migrations up to head"
     )
 
-    export = commands.add_parser("export", help="print a project's whole plan")
-    export.add_argument("project", help="the project's name")
-    export.add_argument("--format", choices=["md", "json"], default="md")
+    export = commands.add_parser(
+        "export", help="print a project's whole plan, or every project (--all) as JSON lines"
+    )
+    export.add_argument("project", nargs="?", help="the project's name")
     export.add_argument(
-        "--workspace", help="platform:id, when several workspaces have a project of that name"
+        "--all", action="store_true", help="every project (of --workspace), one JSON line each"
+    )
+    export.add_argument(
+        "--format",
+        choices=["md", "json", "jsonl"],
+        help="md or json for one project (default md); jsonl for --all",
+    )
+    export.add_argument(
+        "--workspace",
+        help="platform:id: the workspace of the project, or the one --all exports",
     )
     export.add_argument(
         "--output", "-o", type=Path, help="write to this file instead of standard output"
+    )
+    restore = commands.add_parser(
+        "import", help="recreate the projects of a file written by `export --all`"
+    )
+    restore.add_argument(
+        "file", type=Path, help="JSON lines from `export --all`, or one `--format json` document"
+    )
+    restore.add_argument(
+        "--workspace", help="platform:id: import into this workspace, not each document's own"
+    )
+    restore.add_argument(
+        "--replace",
+        action="store_true",
+        help="replace a project whose name the workspace already has (else: refused)",
+    )
+    restore.add_argument(
+        "--now",
+        type=_moment,
+        help="the moment of the restore, ISO 8601 (default: now): reminders due until then"
+        " count as sent",
     )
     package = commands.add_parser(
         "teams-package", help="write the Teams app package (manifest and icons) to upload"
@@ -117,6 +147,7 @@ def main(argv: list[str] | None = None) -> int:
         "chat": _chat,
         "db": _db,
         "export": _export,
+        "import": _import,
         "teams-package": _teams_package,
         "slack-manifest": _slack_manifest,
     }[args.command]
@@ -188,10 +219,29 @@ async def _db(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _export_usage(args: argparse.Namespace) -> str | None:
+    """Say what is wrong with a combination of export's arguments, or None."""
+    if args.all and args.project:
+        return "export takes a project's name or --all, not both"
+    if not args.all and not args.project:
+        return "export needs a project's name, or --all for every project"
+    if args.all and args.format not in (None, "jsonl"):
+        return "export --all writes --format jsonl (one JSON document a line)"
+    if not args.all and args.format == "jsonl":
+        return "--format jsonl is for --all; one project is md or json"
+    return None
+
+
 async def _export(settings: Settings, args: argparse.Namespace) -> int:
     from bot.app import build_runtime
     from flows.export import to_markdown
 
+    problem = _export_usage(args)
+    if problem:
+        _complain(problem)
+        return 2
+    if args.all:
+        return await _export_all(settings, args)
     runtime = await build_runtime(settings)
     try:
         document = await runtime.core.documents.document(
@@ -211,6 +261,64 @@ async def _export(settings: Settings, args: argparse.Namespace) -> int:
         args.output.write_text(text, encoding="utf-8")
     else:
         sys.stdout.write(text)
+    return 0
+
+
+async def _export_all(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.app import build_runtime
+    from bot.backup import export_all
+
+    runtime = await build_runtime(settings)
+    out = args.output.open("w", encoding="utf-8") if args.output else sys.stdout
+    try:
+        await export_all(runtime.core.documents, out, workspace=args.workspace)
+    except LookupError as err:
+        _complain(err)
+        return 1
+    finally:
+        if args.output:
+            out.close()
+        await runtime.close()
+    return 0
+
+
+async def _import(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.app import build_runtime
+    from bot.backup import Malformed, Refused, restore
+
+    if not args.file.is_file():
+        _complain(f"cannot read {args.file}: no such file")
+        return 1
+    runtime = await build_runtime(settings)
+    now = args.now or runtime.clock()
+    try:
+        done = await restore(
+            sessions=runtime.sessions,
+            flow=runtime.flow,
+            path=args.file,
+            workspace=args.workspace,
+            replace=args.replace,
+            now=now,
+            today=now.astimezone(settings.timezone).date(),
+        )
+    except Malformed as err:
+        _complain(f"{args.file}: {err}")
+        return 1
+    except Refused as err:
+        for line in err.lines:
+            _complain(line)
+        return 1
+    except LookupError as err:
+        _complain(err)
+        return 2
+    finally:
+        await runtime.close()
+    replaced = f" ({done.replaced} replaced)" if done.replaced else ""
+    print(
+        f"Imported {done.projects} project(s) into {', '.join(done.workspaces) or 'no workspace'}{replaced}:"
+        f" {done.answers} answer version(s), {done.items} milestone(s) and documentation item(s);"
+        f" {done.told} owner notice(s) and reminder occasion(s) up to now count as already sent."
+    )
     return 0
 
 

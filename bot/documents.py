@@ -1,15 +1,99 @@
-"""Assemble a project's whole plan as one document, for `mlplan export` and the terminal's `/export`."""
+"""Assemble projects' whole plans as documents: one for `mlplan export`, every one for `export --all`."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from flows import export
 from flows.model import Flow
+from storage import backup
 from storage import projects as store
-from storage import tracked
+from storage.projects import Answer, Project
+from storage.tracked import Item
+from storage.workspaces import Workspace
+
+# Projects read at once by `export --all`: memory holds one batch, whatever the workspace's size.
+BATCH = 300
+
+
+def _moment(value) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _item(row: Item) -> dict[str, Any]:
+    return {
+        "key": row.key,
+        "title": row.title,
+        "owner": row.owner,
+        "due": _moment(row.due),
+        "status": row.status,
+        **({"link": row.link} if row.kind == "doc" else {}),
+        "done_at": _moment(row.done_at),
+        "done_by": row.done_by,
+        "snoozed_until": _moment(row.snoozed_until),
+        "created_at": _moment(row.created_at),
+        "updated_at": _moment(row.updated_at),
+    }
+
+
+def assemble(
+    flow: Flow,
+    *,
+    project: Project,
+    workspace: Workspace,
+    answers: tuple[Answer, ...],
+    items: Mapping[str, tuple[Item, ...]],
+) -> dict[str, Any]:
+    """Build one project's document from its stored rows: the plan and what a restore needs."""
+    latest: dict[str, Any] = {}
+    history: dict[str, list[dict[str, Any]]] = {}
+    for row in answers:  # ordered by question and version: the last one is the latest
+        latest[row.question_id] = None if row.skipped else row.value
+        history.setdefault(row.question_id, []).append(
+            {
+                "version": row.version,
+                "value": None if row.skipped else row.value,
+                "skipped": row.skipped,
+                "raw": row.raw,
+                "author": row.author,
+                "at": row.created_at.isoformat(),
+                "source": row.source_id,
+            }
+        )
+    header = {
+        "id": project.id,
+        "name": project.name,
+        "workspace": f"{workspace.platform}:{workspace.external_id}",
+        "owner": project.owner,
+        "stage": project.stage,
+        "created_at": project.created_at.isoformat(),
+        "updated_at": project.updated_at.isoformat(),
+        "intake_done_at": _moment(project.intake_done_at),
+        # Where the conversation lives and where it stands, so that a restore can go on with it.
+        "conversation": {"channel": project.channel_id, "thread": project.thread_id},
+        "sections": list(project.sections),
+        "current_question": project.current_question_id,
+        "walking_section": project.walking_section,
+    }
+    return export.plan_document(
+        flow,
+        project=header,
+        answers=latest,
+        history=history,
+        milestones=[_item(r) for r in items.get("milestone", ())],
+        docs=[_item(r) for r in items.get("doc", ())],
+    )
+
+
+def parse_workspace(text: str) -> tuple[str, str]:
+    """Split `platform:id` (e.g. `slack:T024BE7LD`); raise LookupError saying what is expected."""
+    platform, sep, external_id = text.partition(":")
+    if not sep or not platform or not external_id:
+        raise LookupError(f"--workspace takes platform:id, such as slack:T024BE7LD, not {text!r}")
+    return platform, external_id
 
 
 class Documents:
@@ -36,45 +120,56 @@ class Documents:
                 raise LookupError(
                     f"{len(found)} projects are called {name!r} ({places}): pass --workspace"
                 )
-            project, ws = found[0]
-            answers = await store.latest_answers(session=session, project_id=project.id)
-            history: dict[str, list[dict[str, Any]]] = {}
-            for row in await store.answer_history(session=session, project_id=project.id):
-                history.setdefault(row.question_id, []).append(
-                    {
-                        "version": row.version,
-                        "value": None if row.skipped else row.value,
-                        "skipped": row.skipped,
-                        "raw": row.raw,
-                        "author": row.author,
-                        "at": row.created_at.isoformat(),
-                    }
+            batch = await backup.project_batch(session=session, project_ids=[found[0][0].id])
+        [document] = self._documents(batch)
+        return document
+
+    async def workspace(self, text: str) -> Workspace:
+        """Find the workspace `platform:id`; raise LookupError naming the known ones if absent."""
+        platform, external_id = parse_workspace(text)
+        async with self.sessions() as session:
+            found = await backup.workspace_named(
+                session=session, platform=platform, external_id=external_id
+            )
+            if found is None:
+                known = ", ".join(await backup.workspace_names(session=session)) or "none yet"
+                raise LookupError(f"no workspace {text} (known: {known})")
+        return found
+
+    async def count(self, *, workspace: Workspace | None = None) -> int:
+        """Count the projects that `every` would give."""
+        async with self.sessions() as session:
+            return await backup.count_projects(
+                session=session, workspace_id=workspace.id if workspace else None
+            )
+
+    async def every(
+        self, *, workspace: Workspace | None = None, batch: int = BATCH
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Yield the document of every project (of one workspace), in id order, batch by batch."""
+        after = 0
+        async with self.sessions() as session:
+            while True:
+                read = await backup.project_batch(
+                    session=session,
+                    after=after,
+                    limit=batch,
+                    workspace_id=workspace.id if workspace else None,
                 )
-            items = {}
-            for key, kind in (("milestones", "milestone"), ("docs", "doc")):
-                rows = await tracked.items(session=session, project_id=project.id, kind=kind)
-                items[key] = [
-                    {
-                        "key": r.key,
-                        "title": r.title,
-                        "owner": r.owner,
-                        "due": r.due.isoformat() if r.due else None,
-                        "status": r.status,
-                        **({"link": r.link} if kind == "doc" else {}),
-                    }
-                    for r in rows
-                ]
-        header = {
-            "id": project.id,
-            "name": project.name,
-            "workspace": f"{ws.platform}:{ws.external_id}",
-            "owner": project.owner,
-            "stage": project.stage,
-            "created_at": project.created_at.isoformat(),
-            "intake_done_at": project.intake_done_at.isoformat()
-            if project.intake_done_at
-            else None,
-        }
-        return export.plan_document(
-            self.flow, project=header, answers=answers, history=history, **items
-        )
+                if not read.projects:
+                    return
+                for document in self._documents(read):
+                    yield document
+                after = read.projects[-1][0].id
+
+    def _documents(self, batch: backup.Batch) -> list[dict[str, Any]]:
+        return [
+            assemble(
+                self.flow,
+                project=project,
+                workspace=workspace,
+                answers=batch.answers.get(project.id, ()),
+                items=batch.items.get(project.id, {}),
+            )
+            for project, workspace in batch.projects
+        ]

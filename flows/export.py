@@ -41,13 +41,19 @@ def plan_document(
     docs: list[Mapping[str, Any]],
     history: Mapping[str, list[Mapping[str, Any]]] | None = None,
 ) -> dict[str, Any]:
-    """Assemble the plan as JSON-ready data: every question with its answer and its versions."""
+    """Assemble the plan as JSON-ready data: every question with its answer and its versions.
+
+    Versions of questions the plan does not list (their condition no longer holds, or the flow
+    no longer has them) go to `other_answers`, so that the document holds every answer given.
+    """
     sections = []
+    listed: set[str] = set()
     for section in flow.sections:
         questions = []
         for question in section.questions:
             if not question.applies(answers):
                 continue
+            listed.add(question.id)
             answered = question.id in answers
             value = answers.get(question.id)
             questions.append(
@@ -94,6 +100,11 @@ def plan_document(
         "milestones": [dict(m) for m in milestones],
         "documentation": [dict(d) for d in docs],
         "warnings": [text for _, text in warnings(flow, answers)],
+        "other_answers": [
+            {"id": question_id, "history": list(versions)}
+            for question_id, versions in sorted((history or {}).items())
+            if question_id not in listed
+        ],
     }
 
 

@@ -1,0 +1,327 @@
+"""Read projects in batches for `export --all`, write them back in bulk for `import`, carry what was told."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from flows.reminders import LEAD_DAYS, STAGE_DOCS
+from storage import models
+from storage.deliveries import recipient
+from storage.projects import Answer, Project, name_key
+from storage.tracked import MODELS, Item
+from storage.workspaces import Workspace
+
+PROJECTS = models.Project.__table__
+ANSWERS = models.Answer.__table__
+WORKSPACES = models.Workspace.__table__
+DELIVERIES = models.Delivery.__table__
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Projects read together, with every version of their answers and their items."""
+
+    projects: tuple[tuple[Project, Workspace], ...]
+    answers: Mapping[int, tuple[Answer, ...]]
+    items: Mapping[int, Mapping[str, tuple[Item, ...]]]
+
+
+def _project(row: sa.Row) -> Project:
+    fields = {name: getattr(row, name) for name in Project.__dataclass_fields__}
+    return Project(**(fields | {"sections": tuple(row.sections or ())}))
+
+
+def _item(kind: str, row: sa.Row) -> Item:
+    fields = {
+        name: getattr(row, name, None) for name in Item.__dataclass_fields__ if name != "kind"
+    }
+    return Item(kind=kind, **fields)
+
+
+async def workspace_named(
+    *, session: AsyncSession, platform: str, external_id: str
+) -> Workspace | None:
+    """Return the workspace of a platform's id, if mlplan knows it (for the operator's commands)."""
+    row = (
+        await session.execute(
+            sa.select(WORKSPACES).where(
+                WORKSPACES.c.platform == platform, WORKSPACES.c.external_id == external_id
+            )
+        )
+    ).first()
+    return Workspace(row.id, row.platform, row.external_id) if row else None
+
+
+async def workspace_names(*, session: AsyncSession) -> list[str]:
+    """List every workspace as `platform:id`, to say which exist when one is mistyped."""
+    rows = await session.execute(
+        sa.select(WORKSPACES.c.platform, WORKSPACES.c.external_id).order_by(
+            WORKSPACES.c.platform, WORKSPACES.c.external_id
+        )
+    )
+    return [f"{platform}:{external_id}" for platform, external_id in rows]
+
+
+async def count_projects(*, session: AsyncSession, workspace_id: int | None = None) -> int:
+    """Count the projects of a workspace, or of every workspace."""
+    query = sa.select(sa.func.count()).select_from(PROJECTS)
+    if workspace_id is not None:
+        query = query.where(PROJECTS.c.workspace_id == workspace_id)
+    return await session.scalar(query)
+
+
+async def project_batch(
+    *,
+    session: AsyncSession,
+    after: int = 0,
+    limit: int = 500,
+    workspace_id: int | None = None,
+    project_ids: Iterable[int] | None = None,
+    with_answers: bool = True,
+) -> Batch:
+    """Read up to `limit` projects with ids above `after` (keyset order), and all they hold.
+
+    Answers and items come in one `IN` query each for the whole batch, not one per project.
+    `project_ids` reads exactly those projects instead; `with_answers=False` leaves answers out.
+    """
+    query = (
+        sa.select(PROJECTS, WORKSPACES.c.platform, WORKSPACES.c.external_id)
+        .join(WORKSPACES, WORKSPACES.c.id == PROJECTS.c.workspace_id)
+        .where(PROJECTS.c.id > after)
+        .order_by(PROJECTS.c.id)
+        .limit(limit)
+    )
+    if workspace_id is not None:
+        query = query.where(PROJECTS.c.workspace_id == workspace_id)
+    if project_ids is not None:
+        query = query.where(PROJECTS.c.id.in_(list(project_ids)))
+    projects = tuple(
+        (_project(row), Workspace(row.workspace_id, row.platform, row.external_id))
+        for row in await session.execute(query)
+    )
+    ids = [project.id for project, _ in projects]
+    answers: dict[int, list[Answer]] = defaultdict(list)
+    items: dict[int, dict[str, list[Item]]] = defaultdict(lambda: {k: [] for k in MODELS})
+    if ids and with_answers:
+        rows = await session.execute(
+            sa.select(ANSWERS)
+            .where(ANSWERS.c.project_id.in_(ids))
+            .order_by(ANSWERS.c.project_id, ANSWERS.c.question_id, ANSWERS.c.version)
+        )
+        for row in rows:
+            answers[row.project_id].append(
+                Answer(**{name: getattr(row, name) for name in Answer.__dataclass_fields__})
+            )
+    if ids:
+        for kind, model in MODELS.items():
+            table = model.__table__
+            rows = await session.execute(
+                sa.select(table)
+                .where(table.c.project_id.in_(ids))
+                .order_by(table.c.project_id, table.c.due.is_(None), table.c.due, table.c.id)
+            )
+            for row in rows:
+                items[row.project_id][kind].append(_item(kind, row))
+    return Batch(
+        projects=projects,
+        answers={k: tuple(v) for k, v in answers.items()},
+        items={k: {kind: tuple(v) for kind, v in lists.items()} for k, lists in items.items()},
+    )
+
+
+async def taken_names(
+    *, session: AsyncSession, workspace_id: int, names: Iterable[str]
+) -> dict[str, str]:
+    """Return which of these project names the workspace already has: name key to stored name."""
+    keys = sorted({name_key(n) for n in names})
+    found: dict[str, str] = {}
+    for start in range(0, len(keys), 500):
+        rows = await session.execute(
+            sa.select(PROJECTS.c.name_key, PROJECTS.c.name).where(
+                PROJECTS.c.workspace_id == workspace_id,
+                PROJECTS.c.name_key.in_(keys[start : start + 500]),
+            )
+        )
+        found.update({key: name for key, name in rows})
+    return found
+
+
+async def remove_projects(*, session: AsyncSession, workspace_id: int, names: Iterable[str]) -> int:
+    """Delete the workspace's projects of these names with all they hold; return how many went."""
+    keys = sorted({name_key(n) for n in names})
+    removed = 0
+    for start in range(0, len(keys), 500):
+        result = await session.execute(
+            sa.delete(PROJECTS).where(
+                PROJECTS.c.workspace_id == workspace_id,
+                PROJECTS.c.name_key.in_(keys[start : start + 500]),
+            )
+        )
+        removed += result.rowcount
+    return removed
+
+
+async def insert_projects(*, session: AsyncSession, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert project rows in bulk (`name_key` is derived here); return their ids, in order."""
+    if not rows:
+        return []
+    result = await session.execute(
+        sa.insert(PROJECTS).returning(PROJECTS.c.id, sort_by_parameter_order=True),
+        [row | {"name_key": name_key(row["name"])} for row in rows],
+    )
+    return list(result.scalars())
+
+
+def _plain(value: Any) -> str:
+    if isinstance(value, date):  # datetimes too: ISO 8601, with their offsets
+        return value.isoformat()
+    raise TypeError(f"cannot write {type(value).__name__} in bulk")
+
+
+async def _bulk(session: AsyncSession, insert: sa.Insert, rows: list[dict[str, Any]]) -> None:
+    """Insert rows in bulk: on PostgreSQL one statement reading every row from one JSON array.
+
+    An executemany there costs a round of the protocol a row, a thousand-row VALUES list costs
+    psycopg more to parse than to send, and arrays more to escape: one JSON text is cheapest.
+    """
+    if not rows:
+        return
+    if session.get_bind().dialect.name != "postgresql":
+        await session.execute(insert, rows)
+        return
+    table = insert.table
+    columns = [table.c[name] for name in rows[0]]
+    document = sa.cast(sa.bindparam("rows", json.dumps(rows, default=_plain)), postgresql.JSONB)
+    read = (
+        sa.func.jsonb_to_recordset(document)
+        .table_valued(*(sa.column(c.name, c.type) for c in columns))
+        .render_derived(with_types=True)
+    )
+    await session.execute(
+        insert.from_select(columns, sa.select(*(read.c[c.name] for c in columns)))
+    )
+
+
+async def insert_answers(*, session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Insert answer versions in bulk."""
+    await _bulk(session, sa.insert(ANSWERS), rows)
+
+
+async def insert_items(*, session: AsyncSession, kind: str, rows: list[dict[str, Any]]) -> None:
+    """Insert milestones (`kind` "milestone") or documentation items ("doc") in bulk."""
+    await _bulk(session, sa.insert(MODELS[kind].__table__), rows)
+
+
+def _occasions_until(item: Item, today: date) -> list[str]:
+    """List the reminder occasions of an item from its due date that fall on `today` or before.
+
+    They are the keys `flows.reminders.due_items` gives on each day up to `today` for the item
+    as it is now (its due date and snooze): a few days before, on the day, each overdue week.
+    """
+    if item.status != "open" or item.due is None:
+        return []
+    start = item.snoozed_until  # no reminder is given before a snooze ends
+    suffix = f":after-snooze:{start.isoformat()}" if start else ""
+    base = f"{item.kind}:{item.id}:{item.due.isoformat()}"
+
+    def reached(first: date, last: date) -> bool:
+        """Tell whether some day of [first, last] is on or before today and not snoozed."""
+        last = min(last, today)
+        return first <= last and (start is None or start <= last)
+
+    found = []
+    if reached(item.due - timedelta(days=LEAD_DAYS), item.due - timedelta(days=1)):
+        found.append(f"{base}:before{suffix}")
+    if reached(item.due, item.due):
+        found.append(f"{base}:today{suffix}")
+    week = 0
+    while item.due + timedelta(days=7 * week + 1) <= today:
+        if reached(
+            item.due + timedelta(days=7 * week + 1), item.due + timedelta(days=7 * week + 7)
+        ):
+            found.append(f"{base}:overdue:{week}{suffix}")
+        week += 1
+    return found
+
+
+def _after_stage(items: list[Item], today: date) -> list[tuple[Item, str]]:
+    """List the "document it as you go" nudges that a tick would give today, as (doc, key)."""
+    done = {i.key for i in items if i.kind == "milestone" and i.status == "done" and i.key}
+    docs = {i.key: i for i in items if i.kind == "doc" and i.key}
+    found = []
+    for stage, doc_keys in STAGE_DOCS.items():
+        for doc_key in doc_keys if stage in done else ():
+            doc = docs.get(doc_key)
+            if doc is None or doc.status != "open" or doc.link:
+                continue
+            if doc.snoozed_until is not None and today < doc.snoozed_until:
+                continue
+            found.append((doc, f"doc:{doc.id}:after:{stage}"))
+    return found
+
+
+async def mark_told_until(
+    *, session: AsyncSession, project_ids: Iterable[int], moment: datetime, today: date
+) -> int:
+    """Count as already sent what a restore carries: every owner notice and past reminder.
+
+    The rule, for the items of these projects: every owner notice for the current owner, and
+    every reminder occasion up to the import moment (`today` is its day where reminders are
+    reckoned), count as sent; later occasions are reminded as usual. Written as claimed delivery
+    keys (`assigned:…`, `occasion:…`, as bot/scheduler.py claims them), with each item's
+    owner_notice_at cleared and remind_at set to the moment; return how many keys.
+    """
+    batch = await project_batch(
+        session=session, project_ids=project_ids, limit=10**9, with_answers=False
+    )
+    rows = []
+    for project, workspace in batch.projects:
+        lists = batch.items.get(project.id, {})
+        every = [*lists.get("milestone", ()), *lists.get("doc", ())]
+        told: list[tuple[str, str, str]] = []  # (key, kind, target)
+        for item in every:
+            who, _ = recipient(item.owner, project.owner)
+            if item.owner and item.owner.get("id"):
+                told.append((f"assigned:{item.kind}:{item.id}:{who}", "assigned", who))
+            told += [(f"occasion:{k}", "occasion", who) for k in _occasions_until(item, today)]
+        for doc, key in _after_stage(every, today):
+            told.append((f"occasion:{key}", "occasion", recipient(doc.owner, project.owner)[0]))
+        rows += [
+            {
+                "key": key,
+                "kind": kind,
+                "workspace_id": workspace.id,
+                "target_id": target,
+                "status": "restored",
+                "attempts": 0,
+                "claimed_at": moment,
+            }
+            for key, kind, target in told
+        ]
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    await _bulk(
+        session, dialect.insert(DELIVERIES).on_conflict_do_nothing(index_elements=["key"]), rows
+    )
+    # The owners count as told; the next tick works out each open item's next occasion (the
+    # claims above keep it from any occasion before the import) and stores it in remind_at.
+    ids = [project.id for project, _ in batch.projects]
+    for model in MODELS.values():
+        await session.execute(
+            sa.update(model)
+            .where(model.project_id.in_(ids))
+            .values(
+                owner_notice_at=None,
+                remind_at=sa.case((model.status == "open", moment), else_=None),
+            )
+            .execution_options(synchronize_session=False)
+        )
+    return len(rows)

@@ -1,0 +1,113 @@
+"""Write import files as `mlplan export --all` writes them, for the backup tests and bench/backup.py."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from functools import cache
+from typing import Any
+
+from bot.documents import assemble
+from flows.model import Flow
+from storage.projects import Answer, Project
+from storage.tracked import Item
+from storage.workspaces import Workspace
+from tests.transcript import plan_inputs
+
+
+@dataclass(frozen=True)
+class Planned:
+    """An item of a generated project: a milestone ("milestone") or a documentation item ("doc")."""
+
+    kind: str
+    title: str
+    due: date | None
+    owner: dict[str, Any] | None = None
+    status: str = "open"
+    link: str | None = None
+    snoozed_until: date | None = None
+
+
+@cache
+def _answers(flow: Flow, day: date) -> tuple[tuple[str, Any], ...]:
+    state = plan_inputs(flow, now=datetime(day.year, day.month, day.day, 9, tzinfo=UTC))[1]
+    return tuple(state.answers.items())
+
+
+def project_line(
+    flow: Flow,
+    *,
+    number: int,
+    workspace: str,
+    now: datetime,
+    owner: dict[str, Any],
+    items: Iterable[Planned] = (),
+    name: str | None = None,
+) -> str:
+    """Return one JSON line: a whole answered plan (a few answers in two versions) with items."""
+    platform, _, external_id = workspace.partition(":")
+    made = now - timedelta(days=30)
+    versions = []
+    for index, (question_id, value) in enumerate(_answers(flow, now.date())):
+        given = [value] if index % 10 else [f"first draft {number}", value]
+        for version, v in enumerate(given, 1):
+            versions.append(
+                Answer(
+                    project_id=number,
+                    question_id=question_id,
+                    version=version,
+                    value=v,
+                    raw="skip" if v is None else str(v),
+                    skipped=v is None,
+                    author=owner,
+                    source_id=f"{1700000000 + number}.{index:06d}",
+                    created_at=made + timedelta(minutes=index, seconds=version),
+                )
+            )
+    versions.sort(key=lambda a: (a.question_id, a.version))
+    project = Project(
+        id=number,
+        workspace_id=0,
+        name=name or f"Project {number:05d}",
+        owner=owner,
+        stage="MVP",
+        channel_id="C1",
+        thread_id=f"{1700000000 + number}.000100",
+        sections=tuple(s.id for s in flow.sections),
+        current_question_id=None,
+        walking_section=None,
+        turn=0,
+        intake_done_at=made + timedelta(hours=2),
+        created_at=made,
+        updated_at=made + timedelta(hours=2),
+    )
+    rows = {"milestone": [], "doc": []}
+    for index, item in enumerate(items):
+        rows[item.kind].append(
+            Item(
+                kind=item.kind,
+                id=index,
+                project_id=number,
+                key=None,
+                title=item.title,
+                owner=item.owner,
+                due=item.due,
+                status=item.status,
+                done_at=made if item.status == "done" else None,
+                done_by=owner if item.status == "done" else None,
+                snoozed_until=item.snoozed_until,
+                link=item.link,
+                created_at=made,
+                updated_at=made,
+            )
+        )
+    document = assemble(
+        flow,
+        project=project,
+        workspace=Workspace(0, platform, external_id),
+        answers=tuple(versions),
+        items={k: tuple(v) for k, v in rows.items()},
+    )
+    return json.dumps(document, ensure_ascii=False)

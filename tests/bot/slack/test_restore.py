@@ -1,0 +1,82 @@
+"""An import is a restore: a tick right after it tells nobody again what was due before it."""
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from bot.app import build_scheduler
+from storage.models import Delivery, DocItem, Milestone
+from tests.bot.backup_files import Planned, project_line
+from tests.bot.test_chat_cli import run_mlplan
+from tests.conftest import NOW
+
+OWNER = {"id": "U1", "name": "ana"}
+BOB = {"id": "U2", "name": "bob"}
+
+
+def items(today):
+    return [
+        Planned("milestone", "Long overdue", today - timedelta(days=10), BOB),
+        Planned("milestone", "Due today", today, BOB),
+        Planned("doc", "Due soon", today + timedelta(days=2), BOB),
+        Planned("milestone", "Due later", today + timedelta(days=10), BOB),
+        Planned("milestone", "Snoozed", today - timedelta(days=3), BOB, snoozed_until=today),
+        Planned("doc", "Nobody's", today - timedelta(days=1), None),
+        Planned("milestone", "Finished stage", today - timedelta(days=5), BOB, status="done"),
+    ]
+
+
+def dms(slack, person):
+    return [
+        c.args
+        for c in slack.fake.sent("chat.postMessage")
+        if c.args["channel"] == person and c.args["text"].startswith("Reminder for")
+    ]
+
+
+async def test_a_restored_workspace_is_not_reminded_again_of_what_was_due_before(
+    slack, database_url, flow, tmp_path
+):
+    file = tmp_path / "backup.jsonl"
+    file.write_text(
+        "".join(
+            project_line(
+                flow, number=n, workspace="slack:T1", now=NOW, owner=OWNER, items=items(NOW.date())
+            )
+            + "\n"
+            for n in range(50)
+        )
+    )
+    result = run_mlplan(database_url, "import", str(file), "--now", NOW.isoformat())
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("Imported 50 project(s) into slack:T1")
+
+    scheduler = build_scheduler(slack.runtime, slack_adapter=slack.adapter)
+    slack.clock.now = NOW + timedelta(minutes=1)
+    report = await scheduler.tick(slack.clock.now)
+    assert (report.assignments, report.reminders, report.sent) == (0, 0, 0)
+    assert slack.fake.sent("chat.postMessage") == []
+
+    # A week later what fell due after the import is reminded, once a project and person.
+    slack.clock.now = NOW + timedelta(days=7, minutes=1)
+    report = await scheduler.tick(slack.clock.now)
+    assert report.assignments == 0
+    to_bob, to_owner = dms(slack, "U2"), dms(slack, "U1")
+    assert len(to_bob) == 50 and len(to_owner) == 50
+    for message in to_bob:
+        text = str(message["blocks"])
+        assert "Due later" in text and "due in 3 days" in text  # its day-before occasion
+        assert "Long overdue" in text and "17 days overdue" in text  # a new overdue week
+        assert "Due today" in text and "7 days overdue" in text
+        assert "Snoozed" in text and "Due soon" in text
+        assert "Finished stage" not in text
+    assert all("8 days overdue" in str(m["blocks"]) for m in to_owner)
+
+    # The carried-over state is what kept the first tick quiet: without it, owners are told.
+    async with slack.runtime.sessions() as session:
+        await session.execute(sa.delete(Delivery).where(Delivery.status == "restored"))
+        for model in (Milestone, DocItem):
+            await session.execute(sa.update(model).values(owner_notice_at=slack.clock.now))
+        await session.commit()
+    report = await scheduler.tick(slack.clock.now + timedelta(minutes=1))
+    assert report.assignments == 50

@@ -1,0 +1,342 @@
+"""`mlplan export --all` and `mlplan import` as an operator runs them: subprocesses on the test database."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import subprocess
+from datetime import date, timedelta
+
+import sqlalchemy as sa
+
+from storage import projects as store
+from storage import tracked, workspaces
+from storage.models import Answer, DocItem, Milestone, Project
+from tests.bot.backup_files import Planned, project_line
+from tests.bot.test_chat_cli import MLPLAN, run_mlplan
+from tests.conftest import NOW, empty_tables
+
+ANA = {"id": "U1", "name": "ana"}
+BOB = {"id": "U2", "name": "bob"}
+
+
+async def seed(sessions, flow) -> None:
+    """Store three projects in two workspaces the way the bot does: versions, items, actions."""
+    async with sessions() as session:
+        for platform, team, names in (
+            ("slack", "T1", ["Churn", "Fraud"]),
+            ("msteams", "t-9", ["Churn"]),
+        ):
+            ws = await workspaces.get_or_create(
+                session=session, platform=platform, external_id=team, now=NOW
+            )
+            for n, name in enumerate(names):
+                project = await store.create_project(
+                    session=session,
+                    workspace_id=ws.id,
+                    name=name,
+                    owner=ANA,
+                    sections=[s.id for s in flow.sections],
+                    current="problem",
+                    now=NOW,
+                    channel_id="C1",
+                    thread_id=f"17000000{n}.0001",
+                )
+                for turn, (answer, skipped) in enumerate(
+                    [("First try", False), ("Churn rises", False)]
+                ):
+                    await store.save_turn(
+                        session=session,
+                        project=project,
+                        expected_turn=turn,
+                        current="target_users",
+                        recorded=[("problem", answer, answer, skipped)],
+                        author=BOB if turn else ANA,
+                        now=NOW + timedelta(minutes=turn),
+                        source_id=f"17000001{turn}.0002",
+                    )
+                await store.save_turn(
+                    session=session,
+                    project=project,
+                    expected_turn=2,
+                    current="why_it_matters",
+                    walking="intake",
+                    recorded=[
+                        ("target_users", None, "skip", True),
+                        ("heuristic_enough", False, "no", False),
+                    ],
+                    author=ANA,
+                    now=NOW + timedelta(minutes=5),
+                )
+                await tracked.sync(
+                    session=session,
+                    project_id=project.id,
+                    kind="milestone",
+                    items=[
+                        {"key": "baseline", "title": "Baseline", "owner": BOB, "due": "2026-12-01"},
+                        {"key": "deployment", "title": "Deployment", "owner": None, "due": None},
+                    ],
+                    now=NOW,
+                )
+                docs = await tracked.sync(
+                    session=session,
+                    project_id=project.id,
+                    kind="doc",
+                    items=[
+                        {
+                            "key": "model_card",
+                            "title": "Model card",
+                            "owner": {"email": "bo@example.com"},
+                            "due": "2026-12-10",
+                        }
+                    ],
+                    now=NOW,
+                )
+                added = await tracked.add(
+                    session=session,
+                    project_id=project.id,
+                    kind="milestone",
+                    title="Review",
+                    owner=BOB,
+                    due=date(2026, 11, 30),
+                    by=ANA,
+                    now=NOW,
+                )
+                await tracked.snooze(
+                    session=session,
+                    kind="milestone",
+                    item_id=added.id,
+                    until=date(2026, 11, 29),
+                    by=BOB,
+                    now=NOW,
+                )
+                await tracked.mark_done(
+                    session=session,
+                    kind="doc",
+                    item_id=docs[0].id,
+                    by=BOB,
+                    now=NOW,
+                    link="https://wiki/x",
+                )
+        await session.commit()
+
+
+def without_ids(lines: list[str]) -> list[dict]:
+    documents = [json.loads(line) for line in lines]
+    for document in documents:
+        document["project"].pop("id")
+    return documents
+
+
+async def counts(engine) -> tuple[int, ...]:
+    async with engine.connect() as connection:
+        return tuple(
+            [
+                await connection.scalar(sa.select(sa.func.count()).select_from(model))
+                for model in (Project, Answer, Milestone, DocItem)
+            ]
+        )
+
+
+async def test_export_all_then_import_into_an_empty_database_round_trips(
+    engine, sessions, flow, database_url, tmp_path
+):
+    await seed(sessions, flow)
+    first = run_mlplan(database_url, "export", "--all", "--format", "jsonl")
+    assert first.returncode == 0 and first.stderr == "", first.stderr  # no progress off a terminal
+    lines = first.stdout.splitlines()
+    assert len(lines) == 3
+    # Each line is the document `export PROJECT --format json` prints.
+    one = run_mlplan(database_url, "export", "Fraud", "--format", "json")
+    assert json.loads(one.stdout) in [json.loads(line) for line in lines]
+    churn = json.loads(lines[0])
+    assert churn["project"]["conversation"] == {"channel": "C1", "thread": "170000000.0001"}
+    assert churn["project"]["current_question"] == "why_it_matters"
+    assert churn["project"]["walking_section"] == "intake"
+    review = next(m for m in churn["milestones"] if m["title"] == "Review")
+    assert review["key"] is None and review["snoozed_until"] == "2026-11-29"
+    [card] = churn["documentation"]
+    assert card["status"] == "done" and card["done_by"] == BOB and card["link"] == "https://wiki/x"
+    problem = next(q for s in churn["sections"] for q in s["questions"] if q["id"] == "problem")
+    assert [(v["value"], v["author"]["id"], v["source"]) for v in problem["history"]] == [
+        ("First try", "U1", "170000010.0002"),
+        ("Churn rises", "U2", "170000011.0002"),
+    ]
+    only_slack = run_mlplan(database_url, "export", "--all", "--workspace", "slack:T1")
+    assert only_slack.stdout.splitlines() == lines[:2]
+
+    file = tmp_path / "backup.jsonl"
+    file.write_text(first.stdout)
+    before = await counts(engine)
+    await empty_tables(engine)
+    restored = run_mlplan(database_url, "import", str(file))
+    assert restored.returncode == 0 and restored.stderr == "", restored.stderr
+    assert restored.stdout.startswith("Imported 3 project(s) into slack:T1, msteams:t-9:")
+    assert await counts(engine) == before
+    again = run_mlplan(database_url, "export", "--all", "--format", "jsonl")
+    assert without_ids(again.stdout.splitlines()) == without_ids(lines)
+    assert {json.loads(x)["project"]["id"] for x in again.stdout.splitlines()} == {1, 2, 3}
+
+
+async def test_a_malformed_line_stops_the_import_with_its_number_and_imports_nothing(
+    engine, flow, database_url, tmp_path
+):
+    good = [
+        project_line(flow, number=n, workspace="slack:T1", now=NOW, owner=ANA) for n in range(3)
+    ]
+    cases = {
+        '{"project": {"name": "x",': "line 2: not JSON (",
+        json.dumps({"sections": []}): "line 2: project: Field required",
+        good[1].replace('"version": 1', '"version": 2', 1): "line 2: sections.",
+        good[1]
+        .replace('"status": "open"', '"status": "sort of"')
+        .replace(
+            '"milestones": []',
+            '"milestones": [{"title": "Baseline", "status": "later", "due": "2026-12-01"}]',
+        ): "line 2: milestones.0.status: Input should be 'open' or 'done'",
+        good[1].replace(
+            '"workspace": "slack:T1"', '"workspace": "irc:T1"'
+        ): "line 2: project.workspace:",
+        good[0]: "line 2: the project 'Project 00000' of slack:T1 is also on line 1",
+    }
+    for bad, said in cases.items():
+        file = tmp_path / "bad.jsonl"
+        file.write_text("\n".join([good[0], bad, good[2]]) + "\n")
+        result = run_mlplan(database_url, "import", str(file))
+        assert result.returncode == 1, (said, result.stdout)
+        [line] = result.stderr.splitlines()
+        assert line.startswith(f"mlplan: {file}: {said}") and line.endswith(
+            "nothing was imported"
+        ), line
+        assert await counts(engine) == (0, 0, 0, 0)
+
+
+async def test_a_taken_name_is_refused_naming_it_unless_replace(
+    engine, flow, database_url, tmp_path
+):
+    file = tmp_path / "one.jsonl"
+    file.write_text(
+        project_line(
+            flow,
+            number=1,
+            workspace="slack:T1",
+            now=NOW,
+            owner=ANA,
+            items=[Planned("milestone", "Baseline", date(2026, 12, 1), BOB)],
+        )
+        + "\n"
+    )
+    assert run_mlplan(database_url, "import", str(file)).returncode == 0
+    stored = await counts(engine)
+
+    both = tmp_path / "both.jsonl"
+    both.write_text(
+        project_line(flow, number=2, workspace="slack:T1", now=NOW, owner=ANA)
+        + "\n"
+        + project_line(flow, number=1, workspace="slack:T1", now=NOW, owner=BOB)
+        + "\n"
+    )
+    refused = run_mlplan(database_url, "import", str(both))
+    assert refused.returncode == 1
+    assert refused.stderr.splitlines() == [
+        "mlplan: line 2: a project called 'Project 00001' already exists in slack:T1; pass"
+        " --replace to replace it (nothing was imported)"
+    ]
+    assert await counts(engine) == stored
+
+    replaced = run_mlplan(database_url, "import", str(both), "--replace")
+    assert replaced.returncode == 0, replaced.stderr
+    assert "Imported 2 project(s) into slack:T1 (1 replaced)" in replaced.stdout
+    assert (await counts(engine))[0] == 2
+    exported = without_ids(run_mlplan(database_url, "export", "--all").stdout.splitlines())
+    assert [d["project"]["name"] for d in exported] == ["Project 00002", "Project 00001"]
+    assert exported == without_ids(both.read_text().splitlines())
+
+
+async def test_one_pretty_printed_document_imports_into_the_workspace_given(
+    engine, flow, database_url, tmp_path
+):
+    line = project_line(flow, number=4, workspace="slack:T1", now=NOW, owner=ANA)
+    file = tmp_path / "one.json"
+    file.write_text(json.dumps(json.loads(line), indent=2) + "\n")
+    result = run_mlplan(database_url, "import", str(file), "--workspace", "terminal:local")
+    assert result.returncode == 0, result.stderr
+    exported = run_mlplan(
+        database_url, "export", "Project 00004", "--workspace", "terminal:local", "--format", "json"
+    )
+    assert exported.returncode == 0, exported.stderr
+    assert json.loads(exported.stdout)["sections"] == json.loads(line)["sections"]
+    imported = await counts(engine)
+    assert imported[0] == 1 and imported[1] > 0
+
+    broken = tmp_path / "broken.json"
+    text = file.read_text()
+    broken.write_text(text.replace('"stage": "MVP",', '"stage": "MVP"', 1))
+    after_stage = text[: text.index('"stage": "MVP",')].count("\n") + 2  # where JSON sees the gap
+    result = run_mlplan(database_url, "import", str(broken))
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        f"mlplan: {broken}: line {after_stage}: not JSON (Expecting ',' delimiter at column 5);"
+        " nothing was imported"
+    ]
+    assert await counts(engine) == imported  # only the first import
+
+
+async def test_refusals_of_the_command_line(engine, database_url, tmp_path):
+    for args, said, code in (
+        (
+            ["export", "--all", "--format", "md"],
+            "mlplan: export --all writes --format jsonl (one JSON document a line)",
+            2,
+        ),
+        (["export"], "mlplan: export needs a project's name, or --all for every project", 2),
+        (
+            ["export", "--all", "--workspace", "slack:T404"],
+            "mlplan: no workspace slack:T404 (known: none yet)",
+            1,
+        ),
+        (
+            ["export", "--all", "--workspace", "T404"],
+            "mlplan: --workspace takes platform:id, such as slack:T024BE7LD, not 'T404'",
+            1,
+        ),
+        (
+            ["import", str(tmp_path / "nope.jsonl")],
+            f"mlplan: cannot read {tmp_path / 'nope.jsonl'}: no such file",
+            1,
+        ),
+    ):
+        result = run_mlplan(database_url, *args)
+        assert (result.returncode, result.stderr.strip()) == (code, said)
+
+
+async def test_on_a_terminal_both_commands_draw_a_progress_bar(
+    engine, flow, database_url, tmp_path
+):
+    file = tmp_path / "two.jsonl"
+    file.write_text(
+        "".join(
+            project_line(flow, number=n, workspace="slack:T1", now=NOW, owner=ANA) + "\n"
+            for n in range(2)
+        )
+    )
+    env = {**os.environ, "DATABASE_URL": database_url, "MLPLAN_TIMEZONE": "UTC"}
+    drawn = []
+    for args in (["import", str(file)], ["export", "--all", "-o", str(tmp_path / "out.jsonl")]):
+        leader, follower = pty.openpty()
+        result = subprocess.run(
+            [*MLPLAN, *args],
+            stderr=follower,
+            stdout=subprocess.PIPE,
+            env=env,
+            timeout=120,
+            check=False,
+        )
+        os.close(follower)
+        assert result.returncode == 0
+        drawn.append(os.read(leader, 65536).decode())
+        os.close(leader)
+    assert "\rimport [##############################] 2/2 projects" in drawn[0]
+    assert "\rexport [##############################] 2/2 projects" in drawn[1]
+    assert len((tmp_path / "out.jsonl").read_text().splitlines()) == 2
