@@ -64,6 +64,11 @@ class Failure:
     retry_after: int | None = None
     delay: float = 0.0
 
+    @property
+    def succeeds(self) -> bool:
+        """A plain 200 with no error: a slow success (only `delay` is scripted)."""
+        return self.status == 200 and self.error is None and self.retry_after is None
+
     def body(self) -> dict[str, Any]:
         """Return the JSON body Slack would send with this failure."""
         if self.error is not None:
@@ -298,7 +303,8 @@ class FakeSlack:
             token = token or arg_token
             queue = self._failures.get(method)
             failure = queue.popleft() if queue else None
-            body = failure.body() if failure else self._answer(method, args, token)
+            failing = failure is not None and not failure.succeeds
+            body = failure.body() if failing else self._answer(method, args, token)
         status = failure.status if failure else 200
         key = _args_key(method, args)
         call = Call(
