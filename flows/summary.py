@@ -107,10 +107,12 @@ def status_card(
             fields.append(
                 Field(f"Answer later: {label}", f"{owner}, revisit {format_day(revisit)}")
             )
+    # The bar counts the core while it is open (the intake's "question n of 29"), then it all.
+    core = progress(flow, state.answers, tuple(flow.core))
     return Card(
         title=f"Status: {state.name}",
         fields=tuple(fields),
-        progress=progress(flow, state.answers),
+        progress=core if core[0] < core[1] else progress(flow, state.answers),
         warnings=tuple(text for _, text in warnings(flow, state.answers)),
     )
 
