@@ -191,7 +191,8 @@ def mention(person: Mapping[str, Any] | None) -> str:
 def assess(flow: Flow, project: ProjectSnapshot, *, today: date, now: datetime) -> Assessment:
     """Gather what the digest says of one project on one day; pure, and shared by subscribers."""
     answers = project.answers
-    done, total = progress(flow, answers)
+    # The plan a project needs is its core; deep dives are offered, not owed.
+    done, total = progress(flow, answers, tuple(flow.core))
     items = (*project.milestones, *project.docs)
     open_items = [i for i in items if i.status != "done"]
     plan_done = project.intake_done or done >= total
