@@ -66,7 +66,22 @@ def create_engine(url: str, **kwargs) -> AsyncEngine:
     engine = create_async_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         sa.event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        sa.event.listen(engine.sync_engine, "savepoint", _sqlite_savepoint)
     return engine
+
+
+def _sqlite_savepoint(connection: sa.Connection, _name: str) -> None:
+    """Open the transaction before a SAVEPOINT when the driver has not opened one yet.
+
+    The driver opens a transaction only before a write; a SAVEPOINT outside one starts its
+    own, and SQLite takes the RELEASE of that savepoint for a COMMIT. So `outbox.first_time`
+    (a savepoint around the event id) was committed alone, before the answer it guards, and a
+    process killed in between lost the answer for good: its retry was taken for a duplicate.
+    """
+    driver = connection.connection.dbapi_connection
+    raw = getattr(driver, "_connection", driver)  # aiosqlite's connection under the adapter
+    if not raw.in_transaction:
+        connection.exec_driver_sql("BEGIN")
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

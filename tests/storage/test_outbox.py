@@ -190,3 +190,21 @@ async def test_a_projects_parent_id_is_known_once_its_first_message_is_sent(sess
         await outbox.finish(session=session, outgoing_id=row.id, now=NOW, sent_id="act-1")
         await session.commit()
         assert await outbox.parent_id(session=session, project_id=project.id) == "act-1"
+
+
+async def test_an_event_id_is_kept_only_with_what_its_transaction_stores(sessions):
+    """A rolled-back (or killed) transaction keeps no event id: its retry is handled, not dropped.
+
+    On SQLite the driver opened no transaction before a SAVEPOINT, so releasing the savepoint
+    around the event id committed it on its own.
+    """
+    async with sessions() as session:
+        assert await outbox.first_time(session=session, platform="slack", event_id="Ev1", now=NOW)
+        await session.rollback()  # what a process killed before its commit amounts to
+    async with sessions() as session:
+        assert await outbox.first_time(session=session, platform="slack", event_id="Ev1", now=NOW)
+        await session.commit()
+    async with sessions() as session:
+        assert not await outbox.first_time(
+            session=session, platform="slack", event_id="Ev1", now=NOW
+        )

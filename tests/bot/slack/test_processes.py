@@ -180,12 +180,6 @@ async def test_two_servers_and_two_schedulers_under_a_429_storm_lose_nothing_and
     assert set(statuses) == {"sent"}
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="open defect: an answer in flight when mlplan serve is SIGKILLed can be recorded as"
-    " handled (processed_events) without its answer, so Slack's retry of it is dropped; seen on"
-    " SQLite about one run in two (see docs/reliability.md)",
-)
 async def test_a_server_killed_during_a_burst_of_answers_loses_none_and_posts_none_twice(
     engine, database_url, fake, requests
 ):
