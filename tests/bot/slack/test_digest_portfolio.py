@@ -224,3 +224,17 @@ async def test_a_first_subscription_goes_out_at_nine_in_the_persons_zone_across_
     assert (await tick(slack, BEFORE_SPRING)).digests == 1
     assert (await tick(slack, AFTER_SPRING - timedelta(minutes=1))).digests == 0
     assert (await tick(slack, AFTER_SPRING)).digests == 1
+
+
+async def test_tagging_a_project_by_command_puts_it_in_a_tags_digest(slack):
+    await build_portfolio(slack)
+    slack.clock.now = NOW - timedelta(days=3)
+    tagged = await (await slack.command("digest tag Fraud alerts; finance, risk", user=LEAD)).json()
+    assert "Fraud alerts" in tagged["text"] and "finance" in tagged["text"]
+    unknown = await (await slack.command("digest tag Fraud alrts; finance", user=LEAD)).json()
+    assert "no project called 'Fraud alrts'" in unknown["text"]  # and nothing was tagged
+    await slack.command("digest subscribe tag finance", user=LEAD)
+    assert (await tick(slack, NOW)).digests == 1
+    [message] = digests_to(slack, LEAD)
+    assert message["text"].startswith("Weekly ML digest: 3 projects")
+    assert "Fraud alerts" in str(message["blocks"]) and "Pricing engine" in str(message["blocks"])
