@@ -9,7 +9,6 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
 from storage.models import Outgoing, ProcessedEvent
 
@@ -127,23 +126,22 @@ async def heads(
     process) has nothing to send: its later messages never overtake it, across passes,
     processes and restarts.
     """
-    earlier = aliased(Outgoing)
-    waiting_before = (
-        sa.select(earlier.id)
-        .where(
-            earlier.platform == Outgoing.platform,
-            earlier.conversation == Outgoing.conversation,
-            earlier.status == "pending",
-            earlier.id < Outgoing.id,
-        )
-        .exists()
+    # The oldest pending message of each conversation, found by grouping, not by asking of each
+    # row whether an earlier one waits: that anti-join is quadratic in the pending messages
+    # whenever the planner's statistics predate a large enqueue (the first tick of a day).
+    oldest = (
+        sa.select(sa.func.min(Outgoing.id).label("id"))
+        .where(Outgoing.platform == platform, Outgoing.status == "pending")
+        .group_by(Outgoing.conversation)
+        .subquery()
     )
-    query = sa.select(Outgoing).where(
-        Outgoing.platform == platform,
-        Outgoing.status == "pending",
-        Outgoing.next_attempt_at <= now,
-        sa.or_(Outgoing.claimed_until.is_(None), Outgoing.claimed_until < now),
-        ~waiting_before,
+    query = (
+        sa.select(Outgoing)
+        .join(oldest, oldest.c.id == Outgoing.id)
+        .where(
+            Outgoing.next_attempt_at <= now,
+            sa.or_(Outgoing.claimed_until.is_(None), Outgoing.claimed_until < now),
+        )
     )
     rows = await session.scalars(query.order_by(Outgoing.id).limit(limit))
     return [Message.of(row) for row in rows]
