@@ -363,18 +363,23 @@ class Scheduler:
             won = await deliveries.claim_all(session=session, claims=claims, now=now)
             orphans: set[str] = set()
             for n, plan in enumerate(plans):
-                today = plan.local.date()
                 fresh = [d for d in sending.get(n, ()) if _occasion_key(d) in won]
                 if fresh and plan.message_key in won:
                     self._enqueue(plan, fresh, session, now)
                     queued += 1
                 elif n in sending:  # another scheduler got there first: keep none of it
                     orphans |= {plan.message_key, *map(_occasion_key, fresh)} & won
+            # The occasions taken, read once for the batch (an orphan names only its own plan's
+            # items, so the whole batch's orphans can be left out for every plan).
+            taken = _occasions(claimed)
+            kept = taken | _occasions(won - orphans)
+            for plan in plans:
+                today = plan.local.date()
                 if plan.local.hour < REMINDER_HOUR:  # not yet: look again at nine today
-                    times += _next_times(plan, start=today, claimed=claimed)
+                    times += _next_times(plan, start=today, occasions=taken)
                 else:  # sent, nothing new, or today's message went already: tomorrow on
                     start = today + timedelta(days=1)
-                    times += _next_times(plan, start=start, claimed=claimed | (won - orphans))
+                    times += _next_times(plan, start=start, occasions=kept)
             await deliveries.release(session=session, keys=orphans)
             await _advance(session, times)
             await session.commit()
@@ -447,11 +452,18 @@ def _owned(row: Item) -> str:
     return f"you own it; {due}"
 
 
+def _occasions(keys: set[str]) -> set[str]:
+    """Return the occasions among claimed delivery keys."""
+    return {k.removeprefix("occasion:") for k in keys if k.startswith("occasion:")}
+
+
 def _next_times(
-    plan: _Plan, *, start: date, claimed: set[str]
+    plan: _Plan, *, start: date, occasions: set[str]
 ) -> list[tuple[str, int, datetime | None, datetime | None]]:
-    """Work out when each of the plan's items is next due a look: nine on its next occasion's day."""
-    occasions = {k.removeprefix("occasion:") for k in claimed if k.startswith("occasion:")}
+    """Work out when each of the plan's items is next due a look: nine on its next occasion's day.
+
+    `occasions`: those claimed already (the plan's own among them).
+    """
     times = []
     for row, item in plan.theirs:
         day = next_day(plan.items, item, start=start, claimed=occasions)
