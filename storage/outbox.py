@@ -172,6 +172,57 @@ async def claim(*, session: AsyncSession, outgoing_id: int, now: datetime) -> bo
     return result.rowcount == 1
 
 
+async def claim_many(*, session: AsyncSession, ids: list[int], now: datetime) -> set[int]:
+    """Take pending messages for this process in one statement; return the ids it got."""
+    if not ids:
+        return set()
+    rows = await session.scalars(
+        sa.update(Outgoing)
+        .where(
+            Outgoing.id.in_(sorted(ids)),
+            Outgoing.status == "pending",
+            sa.or_(Outgoing.claimed_until.is_(None), Outgoing.claimed_until < now),
+        )
+        .values(claimed_until=now + CLAIM_FOR)
+        .returning(Outgoing.id)
+        .execution_options(synchronize_session=False)
+    )
+    return set(rows)
+
+
+async def release(*, session: AsyncSession, ids: list[int]) -> None:
+    """Give back claims this process will not send after all (the next pass takes them)."""
+    if ids:
+        await session.execute(
+            sa.update(Outgoing)
+            .where(Outgoing.id.in_(sorted(ids)), Outgoing.status == "pending")
+            .values(claimed_until=None)
+            .execution_options(synchronize_session=False)
+        )
+
+
+async def finish_sent(
+    *, session: AsyncSession, sent: list[tuple[int, str | None]], now: datetime
+) -> None:
+    """Record several sends at once: (outbox id, the platform's message id) each."""
+    if not sent:
+        return
+    table = Outgoing.__table__
+    await session.execute(
+        sa.update(table)
+        .where(table.c.id == sa.bindparam("b_id"))
+        .values(
+            status="sent",
+            sent_id=sa.bindparam("b_sent_id"),
+            sent_at=now,
+            last_error=None,
+            claimed_until=None,
+            attempts=table.c.attempts + 1,
+        ),
+        [{"b_id": i, "b_sent_id": sent_id} for i, sent_id in sent],
+    )
+
+
 async def finish(
     *,
     session: AsyncSession,
