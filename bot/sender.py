@@ -169,6 +169,17 @@ class OutboxSender:
             **row.options(),
         )
 
+    async def enqueue_all(
+        self, session: AsyncSession, *, rows: list[tuple[int, Row]], now: datetime
+    ) -> None:
+        """Queue many placed rows, (workspace id, row) each, in order, in the current transaction."""
+        await outbox.enqueue_all(
+            session=session,
+            platform=self.platform,
+            now=now,
+            messages=[(workspace_id, row.options()) for workspace_id, row in rows],
+        )
+
     async def deliver(self, now: datetime | None = None) -> int:
         """Send everything due, the head of each conversation at a time; return how many went out.
 
