@@ -36,7 +36,7 @@ from storage import db
 
 ROOT = Path(__file__).resolve().parent.parent
 RATE = 20  # slash commands a second during the tick
-QUIET = 3.0  # seconds without a new reminder that end the tick's measurement
+QUIET = 3.0  # seconds without a new reminder, once they began, that end the measurement
 
 
 def _zone_past_nine(now: datetime) -> str:
@@ -63,13 +63,22 @@ def _peak_rss_mb(pid: int) -> float | None:
     return None
 
 
+def _reminders(fake) -> int:
+    """Count the direct messages (reminders) the fake Slack took so far."""
+    return sum(
+        1 for call in fake.calls if call.ok and str(call.args.get("channel", "")).startswith("U")
+    )
+
+
 def percentile(samples: list[float], q: float) -> float:
     """Return the q-quantile of samples (nearest rank), in milliseconds."""
     ordered = sorted(samples)
     return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000, 1)
 
 
-async def measure(database_url: str, projects: int, *, timeout: float = 600) -> dict:
+async def measure(
+    database_url: str, projects: int, *, timeout: float = 600, quiet: float = QUIET
+) -> dict:
     """Build the workspace, start `mlplan serve`, and measure it."""
     from tests.fakes.slack_api import fake_slack
 
@@ -127,17 +136,13 @@ async def measure(database_url: str, projects: int, *, timeout: float = 600) -> 
                     status = await poster.command("help", fake.response_url())
                     acks.append(time.perf_counter() - began)
                     assert status == 200, status
-                    count = len(fake.calls)
+                    count = _reminders(fake)
                     if count != last_count:
                         last_count, last_change = count, time.perf_counter()
-                    elif last_count and time.perf_counter() - last_change > QUIET:
+                    elif last_count and time.perf_counter() - last_change > quiet:
                         break
                     await asyncio.sleep(max(0.0, 1 / RATE - (time.perf_counter() - began)))
-                reminders = sum(
-                    1
-                    for call in fake.sent("chat.postMessage")
-                    if str(call.args.get("channel", "")).startswith("U")
-                )
+                reminders = _reminders(fake)
                 tick_seconds = last_change - started - cold_start
                 peak = _peak_rss_mb(process.pid)
         finally:
