@@ -46,6 +46,20 @@ class Notifier:
         row = self.directions.to_person(person_id, reply)
         self.sender.enqueue(session, workspace_id=workspace_id, row=row, now=now)
 
+    async def enqueue_all(
+        self,
+        session: AsyncSession,
+        *,
+        messages: Sequence[tuple[int, str, Reply]],
+        now: datetime,
+    ) -> None:
+        """Queue direct messages, (workspace id, person id, reply) each, in one statement."""
+        rows = [
+            (workspace_id, self.directions.to_person(person_id, reply))
+            for workspace_id, person_id, reply in messages
+        ]
+        await self.sender.enqueue_all(session, rows=rows, now=now)
+
     def enqueue_digest(
         self, session: AsyncSession, *, workspace_id: int, target_id: str, digest, now: datetime
     ) -> None:

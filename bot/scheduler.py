@@ -11,7 +11,7 @@ import asyncio
 import logging
 import threading
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Protocol
@@ -52,6 +52,15 @@ class Notifier(Protocol):
         now: datetime,
     ) -> None:
         """Queue a direct message in the current transaction."""
+
+    async def enqueue_all(
+        self,
+        session: AsyncSession,
+        *,
+        messages: Sequence[tuple[int, str, Reply]],
+        now: datetime,
+    ) -> None:
+        """Queue direct messages, (workspace id, person id, reply) each, in the current transaction."""
 
     def enqueue_digest(
         self, session: AsyncSession, *, workspace_id: int, target_id: str, digest, now: datetime
@@ -362,40 +371,43 @@ class Scheduler:
                     claims |= {_occasion_key(d): ("occasion", *target) for d in fresh}
             won = await deliveries.claim_all(session=session, claims=claims, now=now)
             orphans: set[str] = set()
+            messages: dict[str, list[tuple[int, str, Reply]]] = defaultdict(list)
             for n, plan in enumerate(plans):
-                today = plan.local.date()
                 fresh = [d for d in sending.get(n, ()) if _occasion_key(d) in won]
                 if fresh and plan.message_key in won:
-                    self._enqueue(plan, fresh, session, now)
+                    messages[plan.entry.platform].append(_reminder(plan, fresh))
                     queued += 1
                 elif n in sending:  # another scheduler got there first: keep none of it
                     orphans |= {plan.message_key, *map(_occasion_key, fresh)} & won
+            # The occasions taken, read once for the batch (an orphan names only its own plan's
+            # items, so the whole batch's orphans can be left out for every plan).
+            taken = _occasions(claimed)
+            kept = taken | _occasions(won - orphans)
+            for plan in plans:
+                today = plan.local.date()
                 if plan.local.hour < REMINDER_HOUR:  # not yet: look again at nine today
-                    times += _next_times(plan, start=today, claimed=claimed)
+                    times += _next_times(plan, start=today, occasions=taken)
                 else:  # sent, nothing new, or today's message went already: tomorrow on
                     start = today + timedelta(days=1)
-                    times += _next_times(plan, start=start, claimed=claimed | (won - orphans))
+                    times += _next_times(plan, start=start, occasions=kept)
+            for platform, queue in messages.items():
+                await self.notifiers[platform].enqueue_all(session, messages=queue, now=now)
             await deliveries.release(session=session, keys=orphans)
             await _advance(session, times)
             await session.commit()
         return queued
 
-    def _enqueue(self, plan: _Plan, fresh: list[Due], session: AsyncSession, now: datetime) -> None:
-        project = plan.entry.project
-        self.notifiers[plan.entry.platform].enqueue(
-            session,
-            workspace_id=project.workspace_id,
-            person_id=plan.person_id,
-            reply=Reminder(
-                project_id=project.id,
-                project=project.name,
-                items=tuple(
-                    RemindItem(d.item.kind, d.item.id, d.item.title, d.reason) for d in fresh
-                ),
-                note=plan.note,
-            ),
-            now=now,
-        )
+
+def _reminder(plan: _Plan, fresh: list[Due]) -> tuple[int, str, Reminder]:
+    """Write today's reminder to one recipient of a project: (workspace id, person id, reply)."""
+    project = plan.entry.project
+    reply = Reminder(
+        project_id=project.id,
+        project=project.name,
+        items=tuple(RemindItem(d.item.kind, d.item.id, d.item.title, d.reason) for d in fresh),
+        note=plan.note,
+    )
+    return project.workspace_id, plan.person_id, reply
 
 
 @dataclass(frozen=True)
@@ -447,11 +459,18 @@ def _owned(row: Item) -> str:
     return f"you own it; {due}"
 
 
+def _occasions(keys: set[str]) -> set[str]:
+    """Return the occasions among claimed delivery keys."""
+    return {k.removeprefix("occasion:") for k in keys if k.startswith("occasion:")}
+
+
 def _next_times(
-    plan: _Plan, *, start: date, claimed: set[str]
+    plan: _Plan, *, start: date, occasions: set[str]
 ) -> list[tuple[str, int, datetime | None, datetime | None]]:
-    """Work out when each of the plan's items is next due a look: nine on its next occasion's day."""
-    occasions = {k.removeprefix("occasion:") for k in claimed if k.startswith("occasion:")}
+    """Work out when each of the plan's items is next due a look: nine on its next occasion's day.
+
+    `occasions`: those claimed already (the plan's own among them).
+    """
     times = []
     for row, item in plan.theirs:
         day = next_day(plan.items, item, start=start, claimed=occasions)

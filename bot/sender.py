@@ -36,6 +36,8 @@ SEND_WITHIN = CLAIM_FOR.total_seconds() / 3
 AT_ONCE = 8
 # A retry the platform asked for within this long is tried at its time, not at the next flush.
 WAKE_WITHIN = timedelta(seconds=10)
+# A claimed row is sent only if its send can end this long before its claim runs out.
+LATE_MARGIN = 5
 
 
 def backoff(attempts: int) -> timedelta:
@@ -173,21 +175,61 @@ class OutboxSender:
             **row.options(),
         )
 
+    async def enqueue_all(
+        self, session: AsyncSession, *, rows: list[tuple[int, Row]], now: datetime
+    ) -> None:
+        """Queue many placed rows, (workspace id, row) each, in order, in the current transaction."""
+        await outbox.enqueue_all(
+            session=session,
+            platform=self.platform,
+            now=now,
+            messages=[(workspace_id, row.options()) for workspace_id, row in rows],
+        )
+
     async def deliver(self, now: datetime | None = None) -> int:
-        """Send everything due, the head of each conversation at a time; return how many went out."""
+        """Send everything due, the head of each conversation at a time; return how many went out.
+
+        Each pass claims its heads in one statement and reads where they go in one session;
+        the sends are recorded a few at a time (`_Recorder`), each before its pass ends, so
+        that a conversation's next message is only taken once the one before is recorded.
+        """
         async with self._lock:  # one pass at a time per process; claims keep processes apart
             now = now or self.clock()
             sent = 0
             limit = asyncio.Semaphore(AT_ONCE)
+            recorder = _Recorder(self._sent_all)
+            known: dict[int, str | None] = {}  # workspace id -> the platform's id, this call
             while True:
                 async with self.sessions() as session:
                     heads = await outbox.heads(session=session, platform=self.platform, now=now)
-                if not heads:
+                    if not heads:
+                        return sent
+                    claimed = await outbox.claim_many(
+                        session=session, ids=[row.id for row in heads], now=now
+                    )
+                    await session.commit()
+                rows = [row for row in heads if row.id in claimed]
+                if not rows:  # all claimed elsewhere
                     return sent
-                results = await asyncio.gather(*(self._one(row, now, limit) for row in heads))
+                wheres = await self._wheres(rows, known)
+                # A claim lasts CLAIM_FOR; a row whose turn comes too late to be sent inside
+                # it is given back rather than risk a second process sending it as well.
+                last_start = asyncio.get_running_loop().time() + CLAIM_FOR.total_seconds()
+                last_start -= SEND_WITHIN + LATE_MARGIN
+                results = await asyncio.gather(
+                    *(
+                        self._one(row, wheres[row.id], now, limit, recorder, last_start)
+                        for row in rows
+                    )
+                )
+                late = [row.id for row, result in zip(rows, results, strict=True) if result is None]
+                if late:
+                    async with self.sessions() as session:
+                        await outbox.release(session=session, ids=late)
+                        await session.commit()
                 sent += sum(1 for result in results if isinstance(result, Sent))
                 self._wake_for(results)
-                if all(result is None for result in results):  # all claimed elsewhere
+                if len(late) == len(rows):
                     return sent
 
     def _wake_for(self, results: list[Outcome | None]) -> None:
@@ -211,15 +253,19 @@ class OutboxSender:
         self._wake = None
         self.kick()
 
-    async def _one(self, row: Message, now: datetime, limit: asyncio.Semaphore) -> Outcome | None:
+    async def _one(
+        self,
+        row: Message,
+        where: Where,
+        now: datetime,
+        limit: asyncio.Semaphore,
+        recorder: _Recorder,
+        last_start: float,
+    ) -> Outcome | None:
         async with limit:
-            async with self.sessions() as session:
-                claimed = await outbox.claim(session=session, outgoing_id=row.id, now=now)
-                await session.commit()
-            if not claimed:
+            if asyncio.get_running_loop().time() > last_start:
                 return None
             try:
-                where = await self._where(row)
                 if where.broken is not None:  # reported when it broke; not tried again
                     result: Outcome = Failed(f"conversation_gone: {where.broken}", told=True)
                 elif row.in_thread and where.parent is None and not row.starts_thread:
@@ -233,41 +279,60 @@ class OutboxSender:
             except Exception as error:  # one bad row must not stop the others: retry it later
                 log.exception("sending a %s message failed", self.platform)
                 result = Retry(type(error).__name__)
+        if isinstance(result, Sent):
+            await recorder.record((row, result, now))
+        else:
             await self._record(row, result, now)
-            return result
+        return result
 
-    async def _where(self, row: Message) -> Where:
+    async def _wheres(self, rows: list[Message], known: dict[int, str | None]) -> dict[int, Where]:
+        """Read where each row goes, in one session for the pass (workspaces once per call)."""
+        wheres: dict[int, Where] = {}
         async with self.sessions() as session:
-            workspace = await workspaces.get(session=session, workspace_id=row.workspace_id)
-            project = (
-                await projects.get_project(
+            for workspace_id in {row.workspace_id for row in rows} - set(known):
+                workspace = await workspaces.get(session=session, workspace_id=workspace_id)
+                known[workspace_id] = workspace.external_id if workspace is not None else None
+            found: dict[int, tuple[projects.Project | None, str | None]] = {}
+            for row in rows:
+                wheres[row.id] = await self._where(session, row, known[row.workspace_id], found)
+        return wheres
+
+    async def _where(
+        self,
+        session: AsyncSession,
+        row: Message,
+        workspace: str | None,
+        found: dict[int, tuple[projects.Project | None, str | None]],
+    ) -> Where:
+        project = parent = None
+        if row.project_id is not None:
+            if row.project_id not in found:
+                project = await projects.get_project(
                     session=session, workspace_id=row.workspace_id, project_id=row.project_id
                 )
-                if row.project_id is not None
-                else None
+                # Slack's thread is its parent message; a Teams project's thread_id names its
+                # conversation, so there the parent is the first message the outbox sent.
+                if project is not None and not self.transport.uses_references:
+                    parent = project.thread_id
+                if project is not None and parent is None:
+                    parent = await outbox.parent_id(session=session, project_id=project.id)
+                found[row.project_id] = (project, parent)
+            project, parent = found[row.project_id]
+        reference = seed = None
+        if self.transport.uses_references and row.channel:
+            stored = await references.find(
+                session=session, workspace_id=row.workspace_id, key=row.channel
             )
-            # Slack's thread is its parent message; a Teams project's thread_id names its
-            # conversation, so there the parent is the first message the outbox sent.
-            parent = None
-            if project is not None and not self.transport.uses_references:
-                parent = project.thread_id
-            if project is not None and parent is None:
-                parent = await outbox.parent_id(session=session, project_id=project.id)
-            reference = seed = None
-            if self.transport.uses_references and row.channel:
-                found = await references.find(
-                    session=session, workspace_id=row.workspace_id, key=row.channel
+            if stored is not None and stored.broken_at is not None:
+                return Where(broken=stored.broken_reason or "broken")
+            reference = stored.reference if stored is not None else None
+            if reference is None:
+                working = await references.any_working(
+                    session=session, workspace_id=row.workspace_id
                 )
-                if found is not None and found.broken_at is not None:
-                    return Where(broken=found.broken_reason or "broken")
-                reference = found.reference if found is not None else None
-                if reference is None:
-                    working = await references.any_working(
-                        session=session, workspace_id=row.workspace_id
-                    )
-                    seed = working.reference if working is not None else None
+                seed = working.reference if working is not None else None
         return Where(
-            workspace=workspace.external_id if workspace is not None else None,
+            workspace=workspace,
             channel=project.channel_id if project is not None else None,
             parent=parent,
             reference=reference,
@@ -276,7 +341,7 @@ class OutboxSender:
 
     async def _record(self, row: Message, result: Outcome, now: datetime) -> None:
         if isinstance(result, Sent):
-            await self._sent(row, result, now)
+            await self._sent_all([(row, result, now)])
             return
         if isinstance(result, Retry) and row.attempts + 1 < MAX_ATTEMPTS:
             log.warning("a %s message failed (%s); will retry", self.platform, result.error)
@@ -288,24 +353,31 @@ class OutboxSender:
         log.warning("a %s message failed for good: %s", self.platform, result.error)
         await self._failed(row, result, now)
 
-    async def _sent(self, row: Message, sent: Sent, now: datetime) -> None:
+    async def _sent_all(self, records: list[tuple[Message, Sent, datetime]]) -> None:
+        """Record sends in one transaction: the rows, threads they started, references learnt."""
         async with self.sessions() as session:
-            await outbox.finish(
-                session=session, outgoing_id=row.id, now=now, sent_id=sent.message_id
-            )
-            if sent.thread is not None and row.project_id is not None:
-                channel, parent = sent.thread
-                await projects.set_thread(
-                    session=session, project_id=row.project_id, channel_id=channel, thread_id=parent
-                )
-            for key, reference in sent.remember.items():
-                await references.remember(
-                    session=session,
-                    workspace_id=row.workspace_id,
-                    key=key,
-                    reference=dict(reference),
-                    now=now,
-                )
+            by_time: dict[datetime, list[tuple[int, str | None]]] = {}
+            for row, sent, now in records:
+                by_time.setdefault(now, []).append((row.id, sent.message_id))
+            for now, done in by_time.items():
+                await outbox.finish_sent(session=session, sent=done, now=now)
+            for row, sent, now in records:
+                if sent.thread is not None and row.project_id is not None:
+                    channel, parent = sent.thread
+                    await projects.set_thread(
+                        session=session,
+                        project_id=row.project_id,
+                        channel_id=channel,
+                        thread_id=parent,
+                    )
+                for key, reference in sent.remember.items():
+                    await references.remember(
+                        session=session,
+                        workspace_id=row.workspace_id,
+                        key=key,
+                        reference=dict(reference),
+                        now=now,
+                    )
             await session.commit()
 
     async def _finish(
@@ -404,6 +476,42 @@ class OutboxSender:
             f"I could not reach {name} (the app was removed from their chat with me, or the chat"
             " is gone), so their reminders are paused until they message me."
         )
+
+
+class _Recorder:
+    """Record sends a few at a time (group commit): each waits for the transaction holding it.
+
+    While one transaction writes, the sends that end meanwhile gather for the next one, so a
+    busy pass costs a commit per few messages and a quiet one a commit per message, and no send
+    stays unrecorded longer than one such transaction.
+    """
+
+    def __init__(self, write: Callable[[list[Any]], Awaitable[None]]):
+        self._write = write
+        self._waiting: list[tuple[Any, asyncio.Future]] = []
+        self._writing: asyncio.Task | None = None
+
+    async def record(self, item: Any) -> None:
+        """Record one item; return once it is committed (raise what the commit raised)."""
+        done = asyncio.get_running_loop().create_future()
+        self._waiting.append((item, done))
+        if self._writing is None or self._writing.done():
+            self._writing = asyncio.ensure_future(self._drain())
+        await done
+
+    async def _drain(self) -> None:
+        while self._waiting:
+            batch, self._waiting = self._waiting, []
+            try:
+                await self._write([item for item, _ in batch])
+            except Exception as error:  # each waiting send sees it, as it would have alone
+                for _, done in batch:
+                    if not done.done():
+                        done.set_exception(error)
+            else:
+                for _, done in batch:
+                    if not done.done():
+                        done.set_result(None)
 
 
 def _in_conversation_of(row: Message, project: projects.Project) -> bool:

@@ -9,7 +9,6 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
 from storage.models import Outgoing, ProcessedEvent
 
@@ -118,6 +117,47 @@ def enqueue(
     )
 
 
+async def enqueue_all(
+    *,
+    session: AsyncSession,
+    platform: str,
+    now: datetime,
+    messages: list[tuple[int, dict[str, Any]]],
+) -> None:
+    """Add many messages at once: (workspace id, `enqueue`'s keyword arguments) each, in order.
+
+    One statement executed for every row, without reading their ids back: the driver sends
+    it once for them all, where ORM objects (`enqueue`) cost a flush with a VALUES list.
+    """
+    if not messages:
+        return
+    defaults = {
+        "project_id": None,
+        "tells_failure": True,
+        "method": "post",
+        "channel": None,
+        "in_thread": False,
+        "starts_thread": False,
+        "target_id": None,
+        "user_id": None,
+        "response_url": None,
+    }
+    rows = [
+        defaults
+        | options
+        | {
+            "workspace_id": workspace_id,
+            "platform": platform,
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        }
+        for workspace_id, options in messages
+    ]
+    await session.execute(sa.insert(Outgoing.__table__), rows)
+
+
 async def heads(
     *, session: AsyncSession, platform: str, now: datetime, limit: int = 200
 ) -> list[Message]:
@@ -127,23 +167,22 @@ async def heads(
     process) has nothing to send: its later messages never overtake it, across passes,
     processes and restarts.
     """
-    earlier = aliased(Outgoing)
-    waiting_before = (
-        sa.select(earlier.id)
-        .where(
-            earlier.platform == Outgoing.platform,
-            earlier.conversation == Outgoing.conversation,
-            earlier.status == "pending",
-            earlier.id < Outgoing.id,
-        )
-        .exists()
+    # The oldest pending message of each conversation, found by grouping, not by asking of each
+    # row whether an earlier one waits: that anti-join is quadratic in the pending messages
+    # whenever the planner's statistics predate a large enqueue (the first tick of a day).
+    oldest = (
+        sa.select(sa.func.min(Outgoing.id).label("id"))
+        .where(Outgoing.platform == platform, Outgoing.status == "pending")
+        .group_by(Outgoing.conversation)
+        .subquery()
     )
-    query = sa.select(Outgoing).where(
-        Outgoing.platform == platform,
-        Outgoing.status == "pending",
-        Outgoing.next_attempt_at <= now,
-        sa.or_(Outgoing.claimed_until.is_(None), Outgoing.claimed_until < now),
-        ~waiting_before,
+    query = (
+        sa.select(Outgoing)
+        .join(oldest, oldest.c.id == Outgoing.id)
+        .where(
+            Outgoing.next_attempt_at <= now,
+            sa.or_(Outgoing.claimed_until.is_(None), Outgoing.claimed_until < now),
+        )
     )
     rows = await session.scalars(query.order_by(Outgoing.id).limit(limit))
     return [Message.of(row) for row in rows]
@@ -172,6 +211,57 @@ async def claim(*, session: AsyncSession, outgoing_id: int, now: datetime) -> bo
         .execution_options(synchronize_session=False)
     )
     return result.rowcount == 1
+
+
+async def claim_many(*, session: AsyncSession, ids: list[int], now: datetime) -> set[int]:
+    """Take pending messages for this process in one statement; return the ids it got."""
+    if not ids:
+        return set()
+    rows = await session.scalars(
+        sa.update(Outgoing)
+        .where(
+            Outgoing.id.in_(sorted(ids)),
+            Outgoing.status == "pending",
+            sa.or_(Outgoing.claimed_until.is_(None), Outgoing.claimed_until < now),
+        )
+        .values(claimed_until=now + CLAIM_FOR)
+        .returning(Outgoing.id)
+        .execution_options(synchronize_session=False)
+    )
+    return set(rows)
+
+
+async def release(*, session: AsyncSession, ids: list[int]) -> None:
+    """Give back claims this process will not send after all (the next pass takes them)."""
+    if ids:
+        await session.execute(
+            sa.update(Outgoing)
+            .where(Outgoing.id.in_(sorted(ids)), Outgoing.status == "pending")
+            .values(claimed_until=None)
+            .execution_options(synchronize_session=False)
+        )
+
+
+async def finish_sent(
+    *, session: AsyncSession, sent: list[tuple[int, str | None]], now: datetime
+) -> None:
+    """Record several sends at once: (outbox id, the platform's message id) each."""
+    if not sent:
+        return
+    table = Outgoing.__table__
+    await session.execute(
+        sa.update(table)
+        .where(table.c.id == sa.bindparam("b_id"))
+        .values(
+            status="sent",
+            sent_id=sa.bindparam("b_sent_id"),
+            sent_at=now,
+            last_error=None,
+            claimed_until=None,
+            attempts=table.c.attempts + 1,
+        ),
+        [{"b_id": i, "b_sent_id": sent_id} for i, sent_id in sent],
+    )
 
 
 async def finish(

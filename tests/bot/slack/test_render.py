@@ -620,3 +620,27 @@ def test_a_digest_writes_its_pointers_with_the_slash_command_and_stays_in_one_me
     assert len(rows) == 10
     for block in message["blocks"]:
         assert len(block.get("text", {}).get("text", "")) <= slack.SECTION_TEXT_LIMIT
+
+
+def test_a_reminder_renders_each_items_buttons_as_slack_sdk_validates_them():
+    from slack_sdk.models.blocks import ActionsBlock
+
+    from flows.replies import Reminder, RemindItem
+
+    items = (
+        RemindItem("milestone", 7, "Baseline", "due today"),
+        RemindItem("doc", 123456, "Runbook", "due today"),
+    )
+    blocks = slack.reminder(Reminder(project_id=1, project="Churn", items=items))["blocks"]
+    actions = [b for b in blocks if b["type"] == "actions"]
+    expected = [
+        ActionsBlock(
+            elements=[
+                slack._button(label, value=ref, action_id=f"remind:{verb}:{ref}")
+                for verb, label in slack.REMINDER_ACTIONS
+            ]
+        ).to_dict()
+        for ref in ("milestone:7", "doc:123456")
+    ]
+    assert actions == expected
+    assert actions[0]["elements"][0] is not actions[1]["elements"][0]
