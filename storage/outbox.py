@@ -188,31 +188,6 @@ async def heads(
     return [Message.of(row) for row in rows]
 
 
-async def pending(*, session: AsyncSession, platform: str) -> list[Message]:
-    """List every message still to be sent, oldest first (for tests and the operator)."""
-    rows = await session.scalars(
-        sa.select(Outgoing)
-        .where(Outgoing.platform == platform, Outgoing.status == "pending")
-        .order_by(Outgoing.id)
-    )
-    return [Message.of(row) for row in rows]
-
-
-async def claim(*, session: AsyncSession, outgoing_id: int, now: datetime) -> bool:
-    """Take a pending message for this process, so that two processes never both send it."""
-    result = await session.execute(
-        sa.update(Outgoing)
-        .where(
-            Outgoing.id == outgoing_id,
-            Outgoing.status == "pending",
-            sa.or_(Outgoing.claimed_until.is_(None), Outgoing.claimed_until < now),
-        )
-        .values(claimed_until=now + CLAIM_FOR)
-        .execution_options(synchronize_session=False)
-    )
-    return result.rowcount == 1
-
-
 async def claim_many(*, session: AsyncSession, ids: list[int], now: datetime) -> set[int]:
     """Take pending messages for this process in one statement; return the ids it got."""
     if not ids:

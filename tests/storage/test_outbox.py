@@ -88,7 +88,7 @@ async def test_only_the_oldest_pending_message_of_a_conversation_is_due_even_whi
         await outbox.finish(
             session=session, outgoing_id=a1.id, now=NOW, error="500", retry_at=later
         )
-        assert await outbox.claim(session=session, outgoing_id=b1.id, now=NOW)
+        assert await outbox.claim_many(session=session, ids=[b1.id], now=NOW) == {b1.id}
         await session.commit()
         assert await heads() == []  # a1 waits for its retry, b1 is being sent elsewhere
         await outbox.finish(session=session, outgoing_id=b1.id, now=NOW, sent_id="1.1")
