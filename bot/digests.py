@@ -11,7 +11,7 @@ from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.context import Place, Speaker, workspace_id_of, zone
-from bot.outcome import Outcome
+from bot.outcome import Outcome, unknown_project
 from flows.dates import format_day
 from flows.digest import (
     SNOOZE_DAYS,
@@ -201,8 +201,11 @@ class Digests:
                 session=session, workspace_id=workspace_id, name=project
             )
             if found is None:
-                return Outcome(
-                    (Say(f"There is no project called {project!r} here."),), private=True
+                return unknown_project(
+                    await project_store.similar_names(
+                        session=session, workspace_id=workspace_id, name=project
+                    ),
+                    project,
                 )
             await store.set_tags(
                 session=session, workspace_id=workspace_id, project_id=found.id, tags=list(tags)
