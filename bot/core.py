@@ -213,7 +213,7 @@ class _Turn:
 
     async def opened_form(self, event: said.OpenedForm) -> Handled:
         """Give the speaker a section's form, prefilled (or say privately why not)."""
-        outcome = await self.core.conversations.section_form(
+        outcome = await self.core.conversations.sections.form(
             place=self.place,
             project_id=event.project_id,
             section_id=event.section_id,
@@ -230,7 +230,7 @@ class _Turn:
             if event.message_id and section is not None
             else None
         )
-        outcome = await self.core.conversations.submit_form(
+        outcome = await self.core.conversations.sections.submit(
             place=self.place,
             speaker=self.speaker,
             project_id=event.project_id,
@@ -251,7 +251,7 @@ class _Turn:
         """Start a deep dive in the project's conversation, assign it, or leave it for later."""
         conversations, now = self.core.conversations, self.core.clock()
         if event.action == "start":
-            outcome = await conversations.open_section(
+            outcome = await conversations.sections.start_now(
                 place=self.place,
                 speaker=self.speaker,
                 project_id=event.project_id,
@@ -260,7 +260,7 @@ class _Turn:
                 sink=self.sink(),
             )
         elif event.action == "assign" and event.person:
-            outcome = await conversations.assign_section(
+            outcome = await conversations.assigning.assign(
                 place=self.place,
                 speaker=self.speaker,
                 project_id=event.project_id,
@@ -270,7 +270,7 @@ class _Turn:
                 sink=self.sink(),
             )
         else:
-            outcome = await conversations.later(
+            outcome = await conversations.sections.later(
                 place=self.place,
                 project_id=event.project_id,
                 section_id=event.section_id,

@@ -75,7 +75,7 @@ async def run_command(
             place=place, speaker=speaker, name=parsed.project, now=now, sink=sink
         )
     if parsed.name == "ask":
-        return await conversations.ask_section(
+        return await conversations.sections.ask(
             place=place,
             speaker=speaker,
             name=parsed.project,
@@ -84,7 +84,7 @@ async def run_command(
             sink=sink,
         )
     if parsed.name == "assign":
-        return await conversations.assign_section(
+        return await conversations.assigning.assign(
             place=place,
             speaker=speaker,
             name=parsed.project,
@@ -94,7 +94,7 @@ async def run_command(
             sink=sink,
         )
     if parsed.name == "edit":
-        return await conversations.edit_question(
+        return await conversations.sections.edit(
             place=place, speaker=speaker, text=parsed.project, now=now, sink=sink
         )
     raise ValueError(f"run_command cannot run {parsed.name!r}")

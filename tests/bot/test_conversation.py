@@ -133,7 +133,7 @@ async def test_status_list_and_unknown_project(conversations):
 
 async def test_ask_section_reopens_one_section_and_ends_the_sitting_there(conversations, flow):
     await _start(conversations)
-    outcome = await conversations.ask_section(
+    outcome = await conversations.sections.ask(
         place=place(), speaker=ALICE, name="Churn model", section="costs", now=NOW
     )
     assert outcome.replies[0].question.id == "currency"
@@ -146,7 +146,7 @@ async def test_ask_section_reopens_one_section_and_ends_the_sitting_there(conver
             break
     assert any(getattr(r, "section_id", None) == "costs" for r in replies)
     assert isinstance(replies[-1], Say) and "Still open" in spell(replies[-1].text, str)
-    bad = await conversations.ask_section(
+    bad = await conversations.sections.ask(
         place=place(), speaker=ALICE, name="Churn model", section="nope", now=NOW
     )
     assert "There is no section" in bad.replies[0].text
@@ -187,7 +187,7 @@ async def test_ask_walks_every_question_of_a_section_again_and_keep_keeps_the_an
     conversations, flow
 ):
     await _start(conversations)
-    walked = await conversations.ask_section(
+    walked = await conversations.sections.ask(
         place=place(), speaker=ALICE, name="Churn model", section="data", now=NOW
     )
     assert walked.replies[0].question.id == "data_availability"
@@ -200,7 +200,7 @@ async def test_ask_walks_every_question_of_a_section_again_and_keep_keeps_the_an
     assert second.replies[-1].question.id == "data_quality"
 
     # Walked again, every question comes back in order with its current answer.
-    again = await conversations.ask_section(
+    again = await conversations.sections.ask(
         place=place(), speaker=ALICE, name="Churn model", section="data", now=NOW
     )
     first = again.replies[0]
@@ -242,15 +242,15 @@ async def test_edit_asks_one_question_again_then_returns_to_the_open_one(convers
     )
     assert back.replies[-1].question.id == "value_proposition"
     # From the command, by id, with a project name of two words.
-    command = await conversations.edit_question(
+    command = await conversations.sections.edit(
         place=place(thread=None), speaker=ALICE, text="Churn model target_users", now=NOW
     )
     assert command.replies[-1].question.id == "target_users" and not command.private
-    unknown = await conversations.edit_question(
+    unknown = await conversations.sections.edit(
         place=place(thread=None), speaker=ALICE, text="Churn model nonsense words", now=NOW
     )
     assert unknown.private and "no question 'nonsense words'" in unknown.replies[0].text
-    nobody = await conversations.edit_question(
+    nobody = await conversations.sections.edit(
         place=place(thread=None), speaker=ALICE, text="Other project problem", now=NOW
     )
     assert nobody.private and "no project called" in nobody.replies[0].text

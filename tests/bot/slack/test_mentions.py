@@ -2,7 +2,7 @@
 
 import pytest
 
-from bot.slack.handlers import _people, _typed
+from bot.slack.translate import _people, _typed
 from flows.parse import parse_user
 
 

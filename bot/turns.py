@@ -1,0 +1,302 @@
+"""The machinery every conversation service shares: open a turn on a project, run one engine
+step in the speaker's time, and store what it recorded, unless another answer won.
+
+Every method that changes a project takes a `sink`: it is called inside the transaction that
+stores the turn, so that the messages the turn causes (the outbox) are committed with it.
+The services built on it: `bot.conversation` (intakes and threads), `bot.sections` (a section
+walked, edited or filled in as a form) and `bot.assigning` (a section someone else owes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.context import Place, Speaker, workspace_id_of, zone
+from bot.outcome import Outcome, ProjectInfo, Sink, unknown_project
+from flows import summary
+from flows.display import person_name
+from flows.model import Flow, Section
+from flows.progress import progress
+from flows.replies import Say
+from flows.state import State, Turn
+from storage import outbox, people, tracked
+from storage import projects as store
+from storage.projects import Project
+
+# What `step` gives `Turns.take`: the engine's turn, or an outcome that stores nothing.
+Step = Callable[[State, datetime], Turn | Outcome]
+
+
+@dataclass(frozen=True)
+class TurnContext:
+    """One turn on a project: the open session, where and by whom, when, and where replies go."""
+
+    session: AsyncSession
+    workspace_id: int
+    project: Project
+    place: Place
+    speaker: Speaker
+    now: datetime
+    sink: Sink | None
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where a project's conversation stands after a turn (what `save_turn` writes back)."""
+
+    current: str | None
+    walking: str | None
+    sections: tuple[str, ...] | None = None  # None: the project's sections stay as they are
+
+
+class Turns:
+    """Open, run and store turns on projects: one per process, shared by the services."""
+
+    def __init__(self, *, sessions: async_sessionmaker, flow: Flow, default_timezone: ZoneInfo):
+        self.sessions = sessions
+        self.flow = flow
+        self.default_timezone = default_timezone
+
+    # What a project is, read as the engine and the replies need it.
+
+    def local(self, now: datetime, speaker: Speaker) -> datetime:
+        """Return `now` in the speaker's time (dates they type are read in it)."""
+        return now.astimezone(zone(speaker.timezone, self.default_timezone))
+
+    def info(self, project: Project, answers: dict[str, Any]) -> ProjectInfo:
+        return ProjectInfo(
+            id=project.id,
+            name=project.name,
+            owner=project.owner,
+            progress=progress(self.flow, answers),
+            channel=project.channel_id,
+            thread=project.thread_id,
+        )
+
+    def state(self, project: Project, answers: dict[str, Any]) -> State:
+        return State(
+            name=project.name,
+            sections=tuple(project.sections),
+            current=project.current_question_id,
+            answers=answers,
+            walk=project.walking_section,
+        )
+
+    def no_longer_open(self, question_id: str) -> str:
+        """Say that a button's question has been answered or left since it was shown."""
+        label = self.flow.questions[question_id].label
+        return f"“{label}” is no longer the open question, so that button does nothing now."
+
+    def find_section(self, wanted: str) -> Section | Outcome:
+        """Return the section named (by id or title), or a private reply listing the sections."""
+        chosen = self.flow.find_section(wanted)
+        if chosen is not None:
+            return chosen
+        names = ", ".join(f"`{s.id}`" for s in self.flow.sections)
+        return Outcome((Say(f"There is no section {wanted!r}. Sections: {names}."),), private=True)
+
+    # Finding the project a turn is on.
+
+    async def in_thread(
+        self, session: AsyncSession, place: Place, now: datetime
+    ) -> tuple[int, Project | None]:
+        """Return the workspace's id and the project whose thread this place is, if any."""
+        workspace_id = await workspace_id_of(session, place, now)
+        if place.channel is None or place.thread is None:
+            return workspace_id, None
+        project = await store.project_in_thread(
+            session=session,
+            workspace_id=workspace_id,
+            channel_id=place.channel,
+            thread_id=place.thread,
+        )
+        return workspace_id, project
+
+    async def by_id(
+        self, session: AsyncSession, place: Place, project_id: int, now: datetime
+    ) -> tuple[int, Project | None]:
+        """Return the workspace's id and its project with this id (a button's), if it exists."""
+        workspace_id = await workspace_id_of(session, place, now)
+        project = await store.get_project(
+            session=session, workspace_id=workspace_id, project_id=project_id
+        )
+        return workspace_id, project
+
+    async def named(self, session: AsyncSession, workspace_id: int, name: str) -> Project | Outcome:
+        """Return the workspace's project of this name, or the reply naming close ones."""
+        project = await store.find_project(session=session, workspace_id=workspace_id, name=name)
+        if project is not None:
+            return project
+        close = await store.similar_names(session=session, workspace_id=workspace_id, name=name)
+        return unknown_project(close, name)
+
+    async def open(
+        self, session: AsyncSession, place: Place, speaker: Speaker, now: datetime, sink
+    ) -> TurnContext | None:
+        """Open a turn on the project whose thread this place is; None when none lives there."""
+        workspace_id, project = await self.in_thread(session, place, now)
+        if project is None:
+            return None
+        return TurnContext(session, workspace_id, project, place, speaker, now, sink)
+
+    # Running a step and storing it.
+
+    async def finish(self, turn: TurnContext, outcome: Outcome) -> Outcome:
+        """Let the sink place the outcome's messages, then commit them with the turn."""
+        if turn.sink is not None:
+            await turn.sink(turn.session, turn.workspace_id, outcome, turn.speaker)
+        await turn.session.commit()
+        return outcome
+
+    async def first_time(self, turn: TurnContext, event_id: str | None) -> bool:
+        """Tell whether this event is new (a platform's retry of a handled one is not)."""
+        if event_id is None:
+            return True
+        return await outbox.first_time(
+            session=turn.session, platform=turn.place.platform, event_id=event_id, now=turn.now
+        )
+
+    async def with_timezone(self, turn: TurnContext) -> TurnContext:
+        """Give the turn's speaker the time zone remembered for them when the platform sent none."""
+        speaker = turn.speaker
+        if speaker.timezone is not None:
+            return turn
+        known = await people.timezone(
+            session=turn.session, workspace_id=turn.workspace_id, person_id=speaker.id
+        )
+        return replace(turn, speaker=replace(speaker, timezone=known)) if known else turn
+
+    async def take(
+        self,
+        turn: TurnContext,
+        text: str,
+        step: Step,
+        *,
+        source_id: str | None,
+        event_id: str | None,
+    ) -> Outcome:
+        """Run one engine step on a project's state in the speaker's time, and store its turn.
+
+        A repeated `event_id` does nothing; a step may answer with an Outcome instead of a turn.
+        """
+        if not await self.first_time(turn, event_id):
+            return Outcome((), duplicate=True)
+        answers = await store.latest_answers(session=turn.session, project_id=turn.project.id)
+        state = self.state(turn.project, answers)
+        turn = await self.with_timezone(turn)
+        result = step(state, self.local(turn.now, turn.speaker))
+        if isinstance(result, Outcome):
+            return await self.finish(turn, result)
+        dedupe = (turn.place.platform, event_id) if event_id else None
+        return await self.store(turn, state, result, text, source_id=source_id, dedupe=dedupe)
+
+    async def store(
+        self,
+        turn: TurnContext,
+        before: State,
+        result: Turn,
+        text: str,
+        *,
+        source_id: str | None = None,
+        dedupe: tuple[str, str] | None = None,
+    ) -> Outcome:
+        """Store an engine turn (answers, position, tracked items) unless another answer won."""
+        info_before = self.info(turn.project, dict(before.answers))
+        if result.state == before:
+            return await self.finish(turn, Outcome(result.replies, info_before, done=result.done))
+        after = result.state
+        position = Position(after.current, after.walk, tuple(after.sections))
+        if not await self.save(turn, result, position, source_id=source_id):
+            return await self.conflict(turn, info_before, before, text, dedupe)
+        answers = dict(after.answers)
+        outcome = Outcome(
+            result.replies, self.info(turn.project, answers), stored=True, done=result.done
+        )
+        return await self.finish(turn, outcome)
+
+    async def save(
+        self, turn: TurnContext, result: Turn, position: Position, *, source_id: str | None
+    ) -> bool:
+        """Write a turn's answers as versions by the speaker, and the project's new position.
+
+        False (and the transaction rolled back) when another turn on the project came first.
+        """
+        session, project, speaker = turn.session, turn.project, turn.speaker
+        await people.remember(
+            session=session,
+            workspace_id=turn.workspace_id,
+            person=speaker.person(),
+            now=turn.now,
+            timezone=speaker.timezone,
+        )
+        stored = await store.save_turn(
+            session=session,
+            project=project,
+            expected_turn=project.turn,
+            current=position.current,
+            sections=list(position.sections) if position.sections is not None else None,
+            walking=position.walking,
+            recorded=[(r.question_id, r.value, r.raw, r.skipped) for r in result.recorded],
+            author=speaker.person(),
+            now=turn.now,
+            done=result.done,
+            source_id=source_id,
+        )
+        if not stored:
+            await session.rollback()
+            return False
+        await self.track(turn, result, dict(result.state.answers))
+        return True
+
+    async def track(self, turn: TurnContext, result: Turn, answers: dict[str, Any]) -> None:
+        """Keep the project's stage and its milestones and documentation items as answered."""
+        recorded = [self.flow.questions[r.question_id] for r in result.recorded]
+        if any(q.id == "stage" for q in recorded):
+            await store.set_stage(
+                session=turn.session, project_id=turn.project.id, stage=answers.get("stage")
+            )
+        if any(q.milestone or q.doc for q in recorded):
+            for kind in ("milestone", "doc"):
+                items = summary.milestones(self.flow, answers, kind=kind)
+                await tracked.sync(
+                    session=turn.session,
+                    project_id=turn.project.id,
+                    kind=kind,
+                    items=items,
+                    now=turn.now,
+                )
+
+    async def conflict(
+        self,
+        turn: TurnContext,
+        info: ProjectInfo,
+        before: State,
+        text: str,
+        dedupe: tuple[str, str] | None,
+    ) -> Outcome:
+        """Say that someone else answered first, in a new transaction (the turn's was rolled back)."""
+        async with self.sessions() as session:
+            latest = None
+            if before.current is not None:
+                latest = await store.latest_answer(
+                    session=session, project_id=info.id, question_id=before.current
+                )
+            who = person_name(latest.author) if latest else "Someone"
+            said = f" ({latest.raw!r})" if latest else ""
+            message = (
+                f"{who} answered this question a moment before you{said}, so your answer {text!r}"
+                " was not saved. Send `back` to return to it if yours should replace theirs."
+            )
+            if dedupe is not None:  # the rollback dropped it: this event is handled all the same
+                platform, event_id = dedupe
+                await outbox.first_time(
+                    session=session, platform=platform, event_id=event_id, now=turn.now
+                )
+            fresh = replace(turn, session=session)
+            return await self.finish(fresh, Outcome((Say(message),), info))
