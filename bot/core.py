@@ -61,6 +61,8 @@ class Handled:
     lives where the person wrote). `queued`: outbox rows were written, so the sender should run.
     `refusal`: why an act on an item was refused (a form shows it beside its field).
     `errors`: why each refused field of a section's form was refused, by question id.
+    `knows_timezone`: the turn knew the speaker's time zone (sent or stored), so there is
+    nothing to ask the platform about them.
     """
 
     at_once: tuple[Reply, ...] = ()
@@ -70,6 +72,7 @@ class Handled:
     command: Command | None = None
     refusal: str | None = None
     errors: Mapping[str, str] = field(default_factory=dict)
+    knows_timezone: bool = False
 
     @property
     def form(self) -> SectionForm | None:
@@ -130,8 +133,10 @@ class _Turn:
         self.out = out
         self.at_once: list[Reply] = []
         self.queued = False
+        self.knows_timezone = False
 
     def handled(self, outcome: Outcome | None = None, **more) -> Handled:
+        more.setdefault("knows_timezone", self.knows_timezone)
         return Handled(tuple(self.at_once), outcome, self.queued, **more)
 
     async def run(self, event: said.Inbound) -> Handled:
@@ -402,6 +407,7 @@ class _Turn:
             session: AsyncSession, workspace_id: int, outcome: Outcome, speaker: Speaker
         ) -> None:
             now = self.core.clock()
+            self.knows_timezone = speaker.timezone is not None  # the turn gave it the known zone
             if outcome.created and outcome.project is not None:
                 kept = dict(self.out.project_references(outcome.project.id))
                 await self._keep(session, workspace_id, kept, now)

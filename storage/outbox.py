@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Outgoing, ProcessedEvent
@@ -63,13 +63,21 @@ class Message:
 
 
 async def first_time(*, session: AsyncSession, platform: str, event_id: str, now: datetime) -> bool:
-    """Record an event id; tell whether it is new. Commit it with what the event changed."""
-    try:
-        async with session.begin_nested():
-            session.add(ProcessedEvent(platform=platform, event_id=event_id, received_at=now))
-    except IntegrityError:
-        return False
-    return True
+    """Record an event id; tell whether it is new. Commit it with what the event changed.
+
+    One statement (`INSERT … ON CONFLICT DO NOTHING`): a retry's row is simply not inserted.
+    Where another transaction holds the same id uncommitted, the database waits for it.
+    """
+    insert = _insert_of(session)(ProcessedEvent).values(
+        platform=platform, event_id=event_id, received_at=now
+    )
+    inserted = await session.scalar(insert.on_conflict_do_nothing().returning(ProcessedEvent.id))
+    return inserted is not None
+
+
+def _insert_of(session: AsyncSession):
+    """Return the dialect's INSERT (both PostgreSQL's and SQLite's say ON CONFLICT)."""
+    return postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
 
 
 def enqueue(

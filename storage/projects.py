@@ -278,27 +278,31 @@ async def save_turn(
     )
     if claimed.rowcount != 1:
         return False
-    for question_id, value, raw, skipped in recorded:
-        version = await session.scalar(
-            sa.select(sa.func.coalesce(sa.func.max(models.Answer.version), 0)).where(
-                models.Answer.project_id == project.id, models.Answer.question_id == question_id
-            )
-        )
-        session.add(
-            models.Answer(
-                project_id=project.id,
-                question_id=question_id,
-                version=version + 1,
-                value=value,
-                raw=raw,
-                skipped=skipped,
-                author=author,
-                source_id=source_id,
-                created_at=now,
-            )
-        )
-    await session.flush()
+    rows = [
+        {
+            "project_id": project.id,
+            "question_id": question_id,
+            "version": _next_version(project.id, question_id),
+            "value": value,
+            "raw": raw,
+            "skipped": skipped,
+            "author": author,
+            "source_id": source_id,
+            "created_at": now,
+        }
+        for question_id, value, raw, skipped in recorded
+    ]
+    if rows:  # one statement, each version counted in it (the turn's claim keeps others out)
+        await session.execute(sa.insert(models.Answer).values(rows))
     return True
+
+
+def _next_version(project_id: int, question_id: str) -> sa.ScalarSelect:
+    return (
+        sa.select(sa.func.coalesce(sa.func.max(models.Answer.version), 0) + 1)
+        .where(models.Answer.project_id == project_id, models.Answer.question_id == question_id)
+        .scalar_subquery()
+    )
 
 
 async def set_stage(*, session: AsyncSession, project_id: int, stage: str | None) -> None:

@@ -155,7 +155,12 @@ class SlackListeners:
         if handled.database_down:
             raise DatabaseDown("the database cannot be reached; Slack will deliver this again")
         outcome = handled.outcome
-        if isinstance(translated.event, said.Typed) and outcome and not outcome.duplicate:
+        if (
+            isinstance(translated.event, said.Typed)
+            and outcome
+            and not outcome.duplicate
+            and not handled.knows_timezone
+        ):
             self.delivery.spawn(self.learn_person(translated.place, translated.speaker.id))
 
     async def on_button(self, ack, body: dict[str, Any], action: dict[str, Any]) -> None:
