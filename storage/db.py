@@ -31,6 +31,10 @@ MIGRATION_LOCK = 0x6D6C706C
 # How long to wait for a connection to PostgreSQL, new or from the pool: a request must fail
 # fast enough to be answered within Slack's three seconds (and retried by Slack).
 CONNECT_TIMEOUT = 2
+# Connections kept open to PostgreSQL (and up to ten more while busy). Twenty turns at once
+# hold some fifteen: with SQLAlchemy's default of five, every busy moment opened and closed
+# connections (a server process each), half of PostgreSQL's work per answer.
+POOL_SIZE = 20
 
 
 def async_url(url: str) -> str:
@@ -62,6 +66,7 @@ def create_engine(url: str, **kwargs) -> AsyncEngine:
     if not url.startswith("sqlite"):
         kwargs.setdefault("pool_pre_ping", True)
         kwargs.setdefault("pool_timeout", CONNECT_TIMEOUT)
+        kwargs.setdefault("pool_size", POOL_SIZE)
         kwargs.setdefault("connect_args", {"connect_timeout": CONNECT_TIMEOUT})
     engine = create_async_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
