@@ -22,8 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.placement import Row
 from flows.replies import Reply, Say
-from storage import outbox, people, projects, references, workspaces
-from storage.outbox import CLAIM_FOR, Message
+from storage import outbox, people, projects, references
+from storage.outbox import CLAIM_FOR, Claimed, Message
 
 __all__ = ["Failed", "Message", "OutboxSender", "Retry", "Sent", "Transport", "Where"]
 log = logging.getLogger("mlplan")
@@ -146,9 +146,16 @@ class OutboxSender:
         self._tasks: set[asyncio.Task] = set()
         self._lock = asyncio.Lock()
         self._wake: asyncio.TimerHandle | None = None
+        self._kicked = False  # a kicked pass waits for its turn and has not read the outbox yet
 
     def kick(self) -> None:
-        """Send what is due, in the background, after the current request is answered."""
+        """Send what is due, in the background, after the current request is answered.
+
+        A pass that has not begun yet sees what was queued before this kick: no second one.
+        """
+        if self._kicked:
+            return
+        self._kicked = True
         self.spawn(self.deliver())
 
     def spawn(self, work: Awaitable[Any]) -> None:
@@ -189,29 +196,28 @@ class OutboxSender:
     async def deliver(self, now: datetime | None = None) -> int:
         """Send everything due, the head of each conversation at a time; return how many went out.
 
-        Each pass claims its heads in one statement and reads where they go in one session;
-        the sends are recorded a few at a time (`_Recorder`), each before its pass ends, so
-        that a conversation's next message is only taken once the one before is recorded.
+        Each pass claims its heads and reads where they go in one transaction; the sends are
+        recorded a few at a time (`_Recorder`), each before its pass ends, so that a
+        conversation's next message is only taken once the one before is recorded. A pass
+        follows only while a claimed message had another behind it (or the pass was full):
+        what is queued meanwhile comes with a kick of its own; a failure's notice with it.
         """
         async with self._lock:  # one pass at a time per process; claims keep processes apart
+            self._kicked = False
             now = now or self.clock()
             sent = 0
             limit = asyncio.Semaphore(AT_ONCE)
             recorder = _Recorder(self._sent_all)
-            known: dict[int, str | None] = {}  # workspace id -> the platform's id, this call
             while True:
                 async with self.sessions() as session:
-                    heads = await outbox.heads(session=session, platform=self.platform, now=now)
-                    if not heads:
-                        return sent
-                    claimed = await outbox.claim_many(
-                        session=session, ids=[row.id for row in heads], now=now
+                    claimed = await outbox.claim_heads(
+                        session=session, platform=self.platform, now=now
                     )
+                    rows = [c.message for c in claimed]
+                    wheres = await self._wheres(session, claimed) if rows else {}
                     await session.commit()
-                rows = [row for row in heads if row.id in claimed]
-                if not rows:  # all claimed elsewhere
+                if not rows:  # nothing due, or all claimed elsewhere
                     return sent
-                wheres = await self._wheres(rows, known)
                 # A claim lasts CLAIM_FOR; a row whose turn comes too late to be sent inside
                 # it is given back rather than risk a second process sending it as well.
                 last_start = asyncio.get_running_loop().time() + CLAIM_FOR.total_seconds()
@@ -229,7 +235,13 @@ class OutboxSender:
                         await session.commit()
                 sent += sum(1 for result in results if isinstance(result, Sent))
                 self._wake_for(results)
-                if len(late) == len(rows):
+                # A failure may have queued a notice of its own (`_tell`): look again then too.
+                more = (
+                    len(claimed) >= outbox.HEADS
+                    or any(c.behind for c in claimed)
+                    or any(isinstance(result, Failed) for result in results)
+                )
+                if len(late) == len(rows) or not (more or late):
                     return sent
 
     def _wake_for(self, results: list[Outcome | None]) -> None:
@@ -285,16 +297,29 @@ class OutboxSender:
             await self._record(row, result, now)
         return result
 
-    async def _wheres(self, rows: list[Message], known: dict[int, str | None]) -> dict[int, Where]:
-        """Read where each row goes, in one session for the pass (workspaces once per call)."""
+    async def _wheres(self, session: AsyncSession, claimed: list[Claimed]) -> dict[int, Where]:
+        """Read where each claimed row goes (their projects in one statement)."""
+        found = await projects.get_projects(
+            session=session,
+            keys={
+                (c.message.workspace_id, c.message.project_id)
+                for c in claimed
+                if c.message.project_id is not None
+            },
+        )
+        parents: dict[int, str | None] = {}
         wheres: dict[int, Where] = {}
-        async with self.sessions() as session:
-            for workspace_id in {row.workspace_id for row in rows} - set(known):
-                workspace = await workspaces.get(session=session, workspace_id=workspace_id)
-                known[workspace_id] = workspace.external_id if workspace is not None else None
-            found: dict[int, tuple[projects.Project | None, str | None]] = {}
-            for row in rows:
-                wheres[row.id] = await self._where(session, row, known[row.workspace_id], found)
+        for row, workspace in ((c.message, c.workspace) for c in claimed):
+            project = found.get(row.project_id) if row.project_id is not None else None
+            if project is not None and project.id not in parents:
+                # Slack's thread is its parent message; a Teams project's thread_id names its
+                # conversation, so there the parent is the first message the outbox sent.
+                parent = None if self.transport.uses_references else project.thread_id
+                if parent is None:
+                    parent = await outbox.parent_id(session=session, project_id=project.id)
+                parents[project.id] = parent
+            parent = parents[project.id] if project is not None else None
+            wheres[row.id] = await self._where(session, row, workspace, project, parent)
         return wheres
 
     async def _where(
@@ -302,22 +327,9 @@ class OutboxSender:
         session: AsyncSession,
         row: Message,
         workspace: str | None,
-        found: dict[int, tuple[projects.Project | None, str | None]],
+        project: projects.Project | None,
+        parent: str | None,
     ) -> Where:
-        project = parent = None
-        if row.project_id is not None:
-            if row.project_id not in found:
-                project = await projects.get_project(
-                    session=session, workspace_id=row.workspace_id, project_id=row.project_id
-                )
-                # Slack's thread is its parent message; a Teams project's thread_id names its
-                # conversation, so there the parent is the first message the outbox sent.
-                if project is not None and not self.transport.uses_references:
-                    parent = project.thread_id
-                if project is not None and parent is None:
-                    parent = await outbox.parent_id(session=session, project_id=project.id)
-                found[row.project_id] = (project, parent)
-            project, parent = found[row.project_id]
         reference = seed = None
         if self.transport.uses_references and row.channel:
             stored = await references.find(

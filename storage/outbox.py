@@ -166,15 +166,10 @@ async def enqueue_all(
     await session.execute(sa.insert(Outgoing.__table__), rows)
 
 
-async def heads(
-    *, session: AsyncSession, platform: str, now: datetime, limit: int = 200
-) -> list[Message]:
-    """List the messages to send now: the oldest pending one of each conversation, if it is due.
+HEADS = 200  # the most messages a pass of the sender takes
 
-    A conversation whose oldest pending message waits (a retry later, a claim by another
-    process) has nothing to send: its later messages never overtake it, across passes,
-    processes and restarts.
-    """
+
+def _heads(platform: str, now: datetime) -> sa.Select:
     # The oldest pending message of each conversation, found by grouping, not by asking of each
     # row whether an earlier one waits: that anti-join is quadratic in the pending messages
     # whenever the planner's statistics predate a large enqueue (the first tick of a day).
@@ -184,16 +179,81 @@ async def heads(
         .group_by(Outgoing.conversation)
         .subquery()
     )
-    query = (
+    return (
         sa.select(Outgoing)
         .join(oldest, oldest.c.id == Outgoing.id)
         .where(
             Outgoing.next_attempt_at <= now,
             sa.or_(Outgoing.claimed_until.is_(None), Outgoing.claimed_until < now),
         )
+        .order_by(Outgoing.id)
     )
-    rows = await session.scalars(query.order_by(Outgoing.id).limit(limit))
+
+
+async def heads(
+    *, session: AsyncSession, platform: str, now: datetime, limit: int = HEADS
+) -> list[Message]:
+    """List the messages to send now: the oldest pending one of each conversation, if it is due.
+
+    A conversation whose oldest pending message waits (a retry later, a claim by another
+    process) has nothing to send: its later messages never overtake it, across passes,
+    processes and restarts.
+    """
+    rows = await session.scalars(_heads(platform, now).limit(limit))
     return [Message.of(row) for row in rows]
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A message claimed to be sent now.
+
+    `workspace`: the platform's id of its workspace; `behind`: another pending message of its
+    conversation waits behind it (so the sender knows to look again once this one is sent).
+    """
+
+    message: Message
+    workspace: str | None
+    behind: bool
+
+
+async def claim_heads(
+    *, session: AsyncSession, platform: str, now: datetime, limit: int = HEADS
+) -> list[Claimed]:
+    """Claim the messages `heads` lists, in one statement; return them in queue order.
+
+    A row another process claimed in the meantime is not claimed again: the claim rechecks it.
+    """
+    due = _heads(platform, now).with_only_columns(Outgoing.id).limit(limit)
+    table = Outgoing.__table__
+    rows = await session.execute(
+        sa.update(table)
+        .where(table.c.id.in_(due.scalar_subquery()), *_claimable(now))
+        .values(claimed_until=now + CLAIM_FOR)
+        .returning(*table.c, _WORKSPACE, _BEHIND)
+    )
+    claimed = [Claimed(Message.of(row), row.workspace, bool(row.behind)) for row in rows]
+    return sorted(claimed, key=lambda c: c.message.id)
+
+
+# Written out: SQLAlchemy renders RETURNING's columns unqualified on SQLite, which would make
+# a correlated subquery compare the later row's columns with themselves.
+_WORKSPACE = sa.literal_column(
+    "(SELECT workspaces.external_id FROM workspaces WHERE workspaces.id = outbox.workspace_id)",
+    sa.String,
+).label("workspace")
+_BEHIND = sa.literal_column(
+    "EXISTS (SELECT 1 FROM outbox AS later WHERE later.platform = outbox.platform"
+    " AND later.conversation = outbox.conversation AND later.status = 'pending'"
+    " AND later.id > outbox.id)",
+    sa.Boolean,
+).label("behind")
+
+
+def _claimable(now: datetime) -> tuple[sa.ColumnElement[bool], ...]:
+    return (
+        Outgoing.status == "pending",
+        sa.or_(Outgoing.claimed_until.is_(None), Outgoing.claimed_until < now),
+    )
 
 
 async def claim_many(*, session: AsyncSession, ids: list[int], now: datetime) -> set[int]:

@@ -163,6 +163,19 @@ async def get_project(
     )
 
 
+async def get_projects(
+    *, session: AsyncSession, keys: Iterable[tuple[int, int]]
+) -> dict[int, Project]:
+    """Return projects by id, each of its workspace: (workspace id, project id) pairs in."""
+    keys = sorted(set(keys))
+    if not keys:
+        return {}
+    rows = await session.scalars(
+        _select_project().where(sa.tuple_(models.Project.workspace_id, models.Project.id).in_(keys))
+    )
+    return {row.id: Project.of(row) for row in rows}
+
+
 async def similar_names(*, session: AsyncSession, workspace_id: int, name: str) -> list[str]:
     """Suggest up to three project names of this workspace close to a mistyped one."""
     names = await session.scalars(
@@ -282,7 +295,8 @@ async def save_turn(
         {
             "project_id": project.id,
             "question_id": question_id,
-            "version": _next_version(project.id, question_id),
+            "b_project": project.id,
+            "b_question": question_id,
             "value": value,
             "raw": raw,
             "skipped": skipped,
@@ -292,17 +306,21 @@ async def save_turn(
         }
         for question_id, value, raw, skipped in recorded
     ]
-    if rows:  # one statement, each version counted in it (the turn's claim keeps others out)
-        await session.execute(sa.insert(models.Answer).values(rows))
+    if rows:  # each version counted in its INSERT (the turn's claim keeps other turns out)
+        await session.execute(_INSERT_ANSWER, rows[0] if len(rows) == 1 else rows)
     return True
 
 
-def _next_version(project_id: int, question_id: str) -> sa.ScalarSelect:
-    return (
-        sa.select(sa.func.coalesce(sa.func.max(models.Answer.version), 0) + 1)
-        .where(models.Answer.project_id == project_id, models.Answer.question_id == question_id)
-        .scalar_subquery()
+_ANSWERS = models.Answer.__table__
+# One statement for every new version, compiled once: the version is the question's next.
+_INSERT_ANSWER = sa.insert(_ANSWERS).values(
+    version=sa.select(sa.func.coalesce(sa.func.max(_ANSWERS.c.version), 0) + 1)
+    .where(
+        _ANSWERS.c.project_id == sa.bindparam("b_project"),
+        _ANSWERS.c.question_id == sa.bindparam("b_question"),
     )
+    .scalar_subquery()
+)
 
 
 async def set_stage(*, session: AsyncSession, project_id: int, stage: str | None) -> None:
