@@ -411,31 +411,35 @@ class _Turn:
             if outcome.created and outcome.project is not None:
                 kept = dict(self.out.project_references(outcome.project.id))
                 await self._keep(session, workspace_id, kept, now)
-            for kind, reply in outcome.messages(pressed=pressed is not None):
-                self.place_one(session, workspace_id, outcome, kind, reply, speaker, pressed, now)
+            project_id = outcome.project.id if outcome.project else None
+            queued = [
+                (workspace_id, row.options(project_id))
+                for kind, reply in outcome.messages(pressed=pressed is not None)
+                for row in self.place_one(outcome, kind, reply, speaker, pressed)
+            ]
+            if queued:  # in order, in one statement
+                await outbox.enqueue_all(
+                    session=session, platform=self.out.platform, now=now, messages=queued
+                )
+                self.queued = True
 
         return sink
 
     def place_one(
         self,
-        session: AsyncSession,
-        workspace_id: int,
         outcome: Outcome,
         kind: str,
         reply: Reply | None,
         speaker: Speaker,
         pressed: PressedMessage | None,
-        now: datetime,
-    ) -> None:
-        """Queue one message as the placement places it, or keep it to show at once."""
+    ) -> list[Row]:
+        """Place one message: the rows to queue, or none when it is kept to show at once."""
         rows = self.out.rows(kind, reply, outcome, speaker, pressed)
         if rows is None:
             if reply is not None:
                 self.at_once.append(reply)
-            return
-        project_id = outcome.project.id if outcome.project else None
-        for row in rows:
-            self.enqueue(session, workspace_id, row, now, project_id)
+            return []
+        return list(rows)
 
     def enqueue(
         self,

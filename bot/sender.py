@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -298,58 +298,33 @@ class OutboxSender:
         return result
 
     async def _wheres(self, session: AsyncSession, claimed: list[Claimed]) -> dict[int, Where]:
-        """Read where each claimed row goes (their projects in one statement)."""
-        found = await projects.get_projects(
-            session=session,
-            keys={
-                (c.message.workspace_id, c.message.project_id)
-                for c in claimed
-                if c.message.project_id is not None
-            },
-        )
-        parents: dict[int, str | None] = {}
+        """Say where each claimed row goes (the claim read its project; Teams reads references)."""
         wheres: dict[int, Where] = {}
-        for row, workspace in ((c.message, c.workspace) for c in claimed):
-            project = found.get(row.project_id) if row.project_id is not None else None
-            if project is not None and project.id not in parents:
-                # Slack's thread is its parent message; a Teams project's thread_id names its
-                # conversation, so there the parent is the first message the outbox sent.
-                parent = None if self.transport.uses_references else project.thread_id
-                if parent is None:
-                    parent = await outbox.parent_id(session=session, project_id=project.id)
-                parents[project.id] = parent
-            parent = parents[project.id] if project is not None else None
-            wheres[row.id] = await self._where(session, row, workspace, project, parent)
+        for c in claimed:
+            # Slack's thread is its parent message; a Teams project's thread_id names its
+            # conversation, so there the parent is the first message the outbox sent.
+            parent = None if self.transport.uses_references else c.thread
+            where = Where(
+                workspace=c.workspace,
+                channel=c.channel if c.project else None,
+                parent=(parent or c.parent) if c.project else None,
+            )
+            if self.transport.uses_references and c.message.channel:
+                where = await self._referenced(session, c.message, where)
+            wheres[c.message.id] = where
         return wheres
 
-    async def _where(
-        self,
-        session: AsyncSession,
-        row: Message,
-        workspace: str | None,
-        project: projects.Project | None,
-        parent: str | None,
-    ) -> Where:
-        reference = seed = None
-        if self.transport.uses_references and row.channel:
-            stored = await references.find(
-                session=session, workspace_id=row.workspace_id, key=row.channel
-            )
-            if stored is not None and stored.broken_at is not None:
-                return Where(broken=stored.broken_reason or "broken")
-            reference = stored.reference if stored is not None else None
-            if reference is None:
-                working = await references.any_working(
-                    session=session, workspace_id=row.workspace_id
-                )
-                seed = working.reference if working is not None else None
-        return Where(
-            workspace=workspace,
-            channel=project.channel_id if project is not None else None,
-            parent=parent,
-            reference=reference,
-            seed=seed,
+    async def _referenced(self, session: AsyncSession, row: Message, where: Where) -> Where:
+        """Add the stored conversation reference of the row's destination (or any working one)."""
+        stored = await references.find(
+            session=session, workspace_id=row.workspace_id, key=row.channel
         )
+        if stored is not None and stored.broken_at is not None:
+            return Where(broken=stored.broken_reason or "broken")
+        if stored is not None and stored.reference is not None:
+            return replace(where, reference=stored.reference)
+        working = await references.any_working(session=session, workspace_id=row.workspace_id)
+        return replace(where, seed=working.reference if working is not None else None)
 
     async def _record(self, row: Message, result: Outcome, now: datetime) -> None:
         if isinstance(result, Sent):

@@ -68,10 +68,11 @@ async def first_time(*, session: AsyncSession, platform: str, event_id: str, now
     One statement (`INSERT … ON CONFLICT DO NOTHING`): a retry's row is simply not inserted.
     Where another transaction holds the same id uncommitted, the database waits for it.
     """
-    insert = _insert_of(session)(ProcessedEvent).values(
+    table = ProcessedEvent.__table__
+    insert = _insert_of(session)(table).values(
         platform=platform, event_id=event_id, received_at=now
     )
-    inserted = await session.scalar(insert.on_conflict_do_nothing().returning(ProcessedEvent.id))
+    inserted = await session.scalar(insert.on_conflict_do_nothing().returning(table.c.id))
     return inserted is not None
 
 
@@ -163,7 +164,7 @@ async def enqueue_all(
         }
         for workspace_id, options in messages
     ]
-    await session.execute(sa.insert(Outgoing.__table__), rows)
+    await session.execute(sa.insert(Outgoing.__table__), rows[0] if len(rows) == 1 else rows)
 
 
 HEADS = 200  # the most messages a pass of the sender takes
@@ -205,15 +206,21 @@ async def heads(
 
 @dataclass(frozen=True)
 class Claimed:
-    """A message claimed to be sent now.
+    """A message claimed to be sent now, with what its sender needs to know of where it goes.
 
     `workspace`: the platform's id of its workspace; `behind`: another pending message of its
-    conversation waits behind it (so the sender knows to look again once this one is sent).
+    conversation waits behind it (so the sender knows to look again once this one is sent);
+    `project`: its project still exists, with its conversation's `channel` and `thread`, and
+    `parent`: the platform's id of the project's parent message, once the outbox sent it.
     """
 
     message: Message
     workspace: str | None
     behind: bool
+    project: bool = False
+    channel: str | None = None
+    thread: str | None = None
+    parent: str | None = None
 
 
 async def claim_heads(
@@ -229,24 +236,55 @@ async def claim_heads(
         sa.update(table)
         .where(table.c.id.in_(due.scalar_subquery()), *_claimable(now))
         .values(claimed_until=now + CLAIM_FOR)
-        .returning(*table.c, _WORKSPACE, _BEHIND)
+        .returning(*table.c, *_WHERE)
     )
-    claimed = [Claimed(Message.of(row), row.workspace, bool(row.behind)) for row in rows]
+    claimed = [
+        Claimed(
+            Message.of(row),
+            workspace=row.workspace,
+            behind=bool(row.behind),
+            project=bool(row.project_found),
+            channel=row.project_channel,
+            thread=row.project_thread,
+            parent=row.parent_sent,
+        )
+        for row in rows
+    ]
     return sorted(claimed, key=lambda c: c.message.id)
 
 
-# Written out: SQLAlchemy renders RETURNING's columns unqualified on SQLite, which would make
-# a correlated subquery compare the later row's columns with themselves.
-_WORKSPACE = sa.literal_column(
-    "(SELECT workspaces.external_id FROM workspaces WHERE workspaces.id = outbox.workspace_id)",
-    sa.String,
-).label("workspace")
-_BEHIND = sa.literal_column(
-    "EXISTS (SELECT 1 FROM outbox AS later WHERE later.platform = outbox.platform"
-    " AND later.conversation = outbox.conversation AND later.status = 'pending'"
-    " AND later.id > outbox.id)",
-    sa.Boolean,
-).label("behind")
+# What the sender needs of each claimed row, read by the claim itself. Written out: SQLAlchemy
+# renders RETURNING's columns unqualified on SQLite, which would make a correlated subquery
+# compare the inner row's columns with themselves.
+_PROJECT = "FROM projects WHERE projects.id = outbox.project_id AND projects.workspace_id = outbox.workspace_id"
+_WHERE = tuple(
+    sa.literal_column(sql, type_).label(name)
+    for name, sql, type_ in (
+        (
+            "workspace",
+            "(SELECT workspaces.external_id FROM workspaces"
+            " WHERE workspaces.id = outbox.workspace_id)",
+            sa.String,
+        ),
+        (
+            "behind",
+            "EXISTS (SELECT 1 FROM outbox AS later WHERE later.platform = outbox.platform"
+            " AND later.conversation = outbox.conversation AND later.status = 'pending'"
+            " AND later.id > outbox.id)",
+            sa.Boolean,
+        ),
+        ("project_found", f"EXISTS (SELECT 1 {_PROJECT})", sa.Boolean),
+        ("project_channel", f"(SELECT projects.channel_id {_PROJECT})", sa.String),
+        ("project_thread", f"(SELECT projects.thread_id {_PROJECT})", sa.String),
+        (
+            "parent_sent",
+            "(SELECT parent.sent_id FROM outbox AS parent WHERE parent.project_id ="
+            " outbox.project_id AND parent.starts_thread AND parent.status = 'sent'"
+            " ORDER BY parent.id LIMIT 1)",
+            sa.String,
+        ),
+    )
+)
 
 
 def _claimable(now: datetime) -> tuple[sa.ColumnElement[bool], ...]:

@@ -39,8 +39,8 @@ class Project:
     updated_at: datetime
 
     @classmethod
-    def of(cls, row: models.Project) -> Project:
-        """Copy a project row into a value."""
+    def of(cls, row: models.Project | sa.Row) -> Project:
+        """Copy a project row (an ORM row, or the table's columns selected) into a value."""
         return cls(
             id=row.id,
             workspace_id=row.workspace_id,
@@ -87,6 +87,11 @@ class Answer:
             source_id=row.source_id,
             created_at=row.created_at,
         )
+
+
+# The tables, for statements that need none of the ORM's bookkeeping.
+_ANSWERS = models.Answer.__table__
+_PROJECTS = models.Project.__table__
 
 
 def name_key(name: str) -> str:
@@ -161,19 +166,6 @@ async def get_project(
             )
         )
     )
-
-
-async def get_projects(
-    *, session: AsyncSession, keys: Iterable[tuple[int, int]]
-) -> dict[int, Project]:
-    """Return projects by id, each of its workspace: (workspace id, project id) pairs in."""
-    keys = sorted(set(keys))
-    if not keys:
-        return {}
-    rows = await session.scalars(
-        _select_project().where(sa.tuple_(models.Project.workspace_id, models.Project.id).in_(keys))
-    )
-    return {row.id: Project.of(row) for row in rows}
 
 
 async def similar_names(*, session: AsyncSession, workspace_id: int, name: str) -> list[str]:
@@ -284,10 +276,9 @@ async def save_turn(
     if done and project.intake_done_at is None:
         values["intake_done_at"] = now
     claimed = await session.execute(
-        sa.update(models.Project)
-        .where(models.Project.id == project.id, models.Project.turn == expected_turn)
+        sa.update(_PROJECTS)  # the table: a plain statement, no ORM bookkeeping
+        .where(_PROJECTS.c.id == project.id, _PROJECTS.c.turn == expected_turn)
         .values(**values)
-        .execution_options(synchronize_session=False)
     )
     if claimed.rowcount != 1:
         return False
@@ -311,7 +302,6 @@ async def save_turn(
     return True
 
 
-_ANSWERS = models.Answer.__table__
 # One statement for every new version, compiled once: the version is the question's next.
 _INSERT_ANSWER = sa.insert(_ANSWERS).values(
     version=sa.select(sa.func.coalesce(sa.func.max(_ANSWERS.c.version), 0) + 1)

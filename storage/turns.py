@@ -59,15 +59,15 @@ async def open_turn(
         if person_id is not None
         else sa.false()
     )
-    # The person's columns, not its row: `people.remember` updates it with a statement.
+    # Columns, not ORM rows: nothing to track, and `people.remember` updates with a statement.
     query = (
         sa.select(
-            models.Workspace.id,
-            models.Project,
+            models.Workspace.id.label("workspace_row"),
+            *models.Project.__table__.c,
             models.Person.id.label("person_row"),
-            models.Person.name,
-            models.Person.email,
-            models.Person.timezone,
+            models.Person.name.label("person_name"),
+            models.Person.email.label("person_email"),
+            models.Person.timezone.label("person_timezone"),
         )
         .select_from(models.Workspace)
         .outerjoin(models.Project, project)
@@ -75,8 +75,6 @@ async def open_turn(
         .where(models.Workspace.platform == platform, models.Workspace.external_id == workspace)
         .order_by(models.Project.updated_at.desc(), models.Project.id.desc())
         .limit(1)
-        # A project changed earlier in this session by UPDATE statements is read as it is now.
-        .execution_options(populate_existing=True)
     )
     row = (await session.execute(query)).first()
     if row is None:
@@ -84,10 +82,15 @@ async def open_turn(
             session=session, platform=platform, external_id=workspace, now=now
         )
         return Opened(created.id, None, None)
-    workspace_id, found, person_row, name, email, timezone = row
     known = (
-        Person(workspace_id=workspace_id, id=person_id, name=name, email=email, timezone=timezone)
-        if person_row is not None
+        Person(
+            workspace_id=row.workspace_row,
+            id=person_id,
+            name=row.person_name,
+            email=row.person_email,
+            timezone=row.person_timezone,
+        )
+        if row.person_row is not None
         else None
     )
-    return Opened(workspace_id, Project.of(found) if found is not None else None, known)
+    return Opened(row.workspace_row, Project.of(row) if row.id is not None else None, known)
