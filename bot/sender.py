@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.placement import Row
 from flows.replies import Reply, Say
-from storage import outbox, people, projects, references
+from storage import db, outbox, people, projects, references
 from storage.outbox import CLAIM_FOR, Claimed, Message
 
 __all__ = ["Failed", "Message", "OutboxSender", "Retry", "Sent", "Transport", "Where"]
@@ -139,6 +139,7 @@ class OutboxSender:
         directions: Directions,
     ):
         self.sessions = sessions
+        self.single = db.single_statements(sessions)  # one statement: no BEGIN, no COMMIT
         self.clock = clock
         self.transport = transport
         self.directions = directions
@@ -209,7 +210,7 @@ class OutboxSender:
             limit = asyncio.Semaphore(AT_ONCE)
             recorder = _Recorder(self._sent_all)
             while True:
-                async with self.sessions() as session:
+                async with self.single() as session:  # the claim is one statement
                     claimed = await outbox.claim_heads(
                         session=session, platform=self.platform, now=now
                     )
@@ -230,7 +231,7 @@ class OutboxSender:
                 )
                 late = [row.id for row, result in zip(rows, results, strict=True) if result is None]
                 if late:
-                    async with self.sessions() as session:
+                    async with self.single() as session:
                         await outbox.release(session=session, ids=late)
                         await session.commit()
                 sent += sum(1 for result in results if isinstance(result, Sent))
@@ -342,10 +343,11 @@ class OutboxSender:
 
     async def _sent_all(self, records: list[tuple[Message, Sent, datetime]]) -> None:
         """Record sends in one transaction: the rows, threads they started, references learnt."""
-        async with self.sessions() as session:
-            by_time: dict[datetime, list[tuple[int, str | None]]] = {}
-            for row, sent, now in records:
-                by_time.setdefault(now, []).append((row.id, sent.message_id))
+        by_time: dict[datetime, list[tuple[int, str | None]]] = {}
+        for row, sent, now in records:
+            by_time.setdefault(now, []).append((row.id, sent.message_id))
+        alone = len(by_time) == 1 and not any(s.thread or s.remember for _, s, _ in records)
+        async with (self.single if alone else self.sessions)() as session:
             for now, done in by_time.items():
                 await outbox.finish_sent(session=session, sent=done, now=now)
             for row, sent, now in records:
@@ -370,7 +372,7 @@ class OutboxSender:
     async def _finish(
         self, row: Message, now: datetime, *, error: str, retry_at: datetime | None
     ) -> None:
-        async with self.sessions() as session:
+        async with self.single() as session:
             await outbox.finish(
                 session=session, outgoing_id=row.id, now=now, error=error, retry_at=retry_at
             )

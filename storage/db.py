@@ -138,6 +138,18 @@ def sessionmaker(engine: AsyncEngine) -> async_sessionmaker:
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
+def single_statements(sessions: async_sessionmaker) -> async_sessionmaker:
+    """Make sessions for work that is one statement: each commits by itself (autocommit).
+
+    On PostgreSQL a transaction costs a BEGIN and a COMMIT, a round trip each, on top of its
+    statements; a single statement is atomic without them.
+    """
+    engine: AsyncEngine = sessions.kw["bind"]
+    return async_sessionmaker(
+        engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
+    )
+
+
 def alembic_config() -> Config:
     """Build Alembic's configuration from the migrations packaged beside the models."""
     config = Config()

@@ -68,17 +68,17 @@ async def first_time(*, session: AsyncSession, platform: str, event_id: str, now
     One statement (`INSERT … ON CONFLICT DO NOTHING`): a retry's row is simply not inserted.
     Where another transaction holds the same id uncommitted, the database waits for it.
     """
-    table = ProcessedEvent.__table__
-    insert = _insert_of(session)(table).values(
-        platform=platform, event_id=event_id, received_at=now
-    )
-    inserted = await session.scalar(insert.on_conflict_do_nothing().returning(table.c.id))
+    values = {"platform": platform, "event_id": event_id, "received_at": now}
+    inserted = await session.scalar(_FIRST_TIME[session.bind.dialect.name], values)
     return inserted is not None
 
 
-def _insert_of(session: AsyncSession):
-    """Return the dialect's INSERT (both PostgreSQL's and SQLite's say ON CONFLICT)."""
-    return postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
+_EVENTS = ProcessedEvent.__table__
+# Both PostgreSQL and SQLite say ON CONFLICT; built once per dialect, values bound.
+_FIRST_TIME = {
+    name: insert(_EVENTS).on_conflict_do_nothing().returning(_EVENTS.c.id)
+    for name, insert in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
+}
 
 
 def enqueue(
@@ -170,7 +170,7 @@ async def enqueue_all(
 HEADS = 200  # the most messages a pass of the sender takes
 
 
-def _heads(platform: str, now: datetime) -> sa.Select:
+def _heads(platform: str | sa.BindParameter, now: datetime | sa.BindParameter) -> sa.Select:
     # The oldest pending message of each conversation, found by grouping, not by asking of each
     # row whether an earlier one waits: that anti-join is quadratic in the pending messages
     # whenever the planner's statistics predate a large enqueue (the first tick of a day).
@@ -183,10 +183,7 @@ def _heads(platform: str, now: datetime) -> sa.Select:
     return (
         sa.select(Outgoing)
         .join(oldest, oldest.c.id == Outgoing.id)
-        .where(
-            Outgoing.next_attempt_at <= now,
-            sa.or_(Outgoing.claimed_until.is_(None), Outgoing.claimed_until < now),
-        )
+        .where(Outgoing.next_attempt_at <= now, *_claimable(now)[1:])
         .order_by(Outgoing.id)
     )
 
@@ -230,14 +227,8 @@ async def claim_heads(
 
     A row another process claimed in the meantime is not claimed again: the claim rechecks it.
     """
-    due = _heads(platform, now).with_only_columns(Outgoing.id).limit(limit)
-    table = Outgoing.__table__
-    rows = await session.execute(
-        sa.update(table)
-        .where(table.c.id.in_(due.scalar_subquery()), *_claimable(now))
-        .values(claimed_until=now + CLAIM_FOR)
-        .returning(*table.c, *_WHERE)
-    )
+    values = {"b_platform": platform, "b_now": now, "b_until": now + CLAIM_FOR, "b_limit": limit}
+    rows = await session.execute(_CLAIM_HEADS, values)
     claimed = [
         Claimed(
             Message.of(row),
@@ -287,11 +278,31 @@ _WHERE = tuple(
 )
 
 
-def _claimable(now: datetime) -> tuple[sa.ColumnElement[bool], ...]:
+def _claimable(now: datetime | sa.BindParameter) -> tuple[sa.ColumnElement[bool], ...]:
     return (
         Outgoing.status == "pending",
         sa.or_(Outgoing.claimed_until.is_(None), Outgoing.claimed_until < now),
     )
+
+
+def _claim_heads() -> sa.Update:
+    """Build the claim once (building it costs more than running it); values are bound."""
+    now = sa.bindparam("b_now")
+    due = (
+        _heads(sa.bindparam("b_platform"), now)
+        .with_only_columns(Outgoing.id)
+        .limit(sa.bindparam("b_limit", type_=sa.Integer))
+    )
+    table = Outgoing.__table__
+    return (
+        sa.update(table)
+        .where(table.c.id.in_(due.scalar_subquery()), *_claimable(now))
+        .values(claimed_until=sa.bindparam("b_until"))
+        .returning(*table.c, *_WHERE)
+    )
+
+
+_CLAIM_HEADS = _claim_heads()
 
 
 async def claim_many(*, session: AsyncSession, ids: list[int], now: datetime) -> set[int]:
@@ -329,20 +340,23 @@ async def finish_sent(
     """Record several sends at once: (outbox id, the platform's message id) each."""
     if not sent:
         return
-    table = Outgoing.__table__
-    await session.execute(
-        sa.update(table)
-        .where(table.c.id == sa.bindparam("b_id"))
-        .values(
-            status="sent",
-            sent_id=sa.bindparam("b_sent_id"),
-            sent_at=now,
-            last_error=None,
-            claimed_until=None,
-            attempts=table.c.attempts + 1,
-        ),
-        [{"b_id": i, "b_sent_id": sent_id} for i, sent_id in sent],
+    rows = [{"b_id": i, "b_sent_id": sent_id, "b_now": now} for i, sent_id in sent]
+    await session.execute(_FINISH_SENT, rows[0] if len(rows) == 1 else rows)
+
+
+_OUTBOX = Outgoing.__table__
+_FINISH_SENT = (
+    sa.update(_OUTBOX)
+    .where(_OUTBOX.c.id == sa.bindparam("b_id"))
+    .values(
+        status="sent",
+        sent_id=sa.bindparam("b_sent_id"),
+        sent_at=sa.bindparam("b_now"),
+        last_error=None,
+        claimed_until=None,
+        attempts=_OUTBOX.c.attempts + 1,
     )
+)
 
 
 async def finish(

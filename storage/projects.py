@@ -213,12 +213,16 @@ async def list_projects(*, session: AsyncSession, workspace_id: int) -> list[Pro
 
 async def latest_answers(*, session: AsyncSession, project_id: int) -> dict[str, Any]:
     """Map each answered or skipped question to the value of its latest version."""
-    rows = await session.execute(
-        sa.select(models.Answer.question_id, models.Answer.value, models.Answer.skipped)
-        .where(models.Answer.project_id == project_id)
-        .order_by(models.Answer.question_id, models.Answer.version)
-    )
+    rows = await session.execute(_LATEST_ANSWERS, {"b_project": project_id})
     return {question_id: None if skipped else value for question_id, value, skipped in rows}
+
+
+# Built once (building a statement costs more than running it); values are bound.
+_LATEST_ANSWERS = (
+    sa.select(_ANSWERS.c.question_id, _ANSWERS.c.value, _ANSWERS.c.skipped)
+    .where(_ANSWERS.c.project_id == sa.bindparam("b_project"))
+    .order_by(_ANSWERS.c.question_id, _ANSWERS.c.version)
+)
 
 
 async def answer_history(
@@ -276,9 +280,7 @@ async def save_turn(
     if done and project.intake_done_at is None:
         values["intake_done_at"] = now
     claimed = await session.execute(
-        sa.update(_PROJECTS)  # the table: a plain statement, no ORM bookkeeping
-        .where(_PROJECTS.c.id == project.id, _PROJECTS.c.turn == expected_turn)
-        .values(**values)
+        _CLAIM_TURN, {"b_project": project.id, "b_turn": expected_turn, **values}
     )
     if claimed.rowcount != 1:
         return False
@@ -302,6 +304,10 @@ async def save_turn(
     return True
 
 
+# The turn's compare-and-set: what it sets is the parameters' columns.
+_CLAIM_TURN = sa.update(_PROJECTS).where(
+    _PROJECTS.c.id == sa.bindparam("b_project"), _PROJECTS.c.turn == sa.bindparam("b_turn")
+)
 # One statement for every new version, compiled once: the version is the question's next.
 _INSERT_ANSWER = sa.insert(_ANSWERS).values(
     version=sa.select(sa.func.coalesce(sa.func.max(_ANSWERS.c.version), 0) + 1)

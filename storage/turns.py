@@ -12,6 +12,8 @@ from storage import models, workspaces
 from storage.people import Person
 from storage.projects import Project
 
+_W, _P, _PEOPLE = models.Workspace.__table__, models.Project.__table__, models.Person.__table__
+
 
 @dataclass(frozen=True)
 class Opened:
@@ -23,6 +25,43 @@ class Opened:
     workspace_id: int
     project: Project | None
     person: Person | None
+
+
+def _read(project: sa.ColumnElement[bool]) -> sa.Select:
+    """Build the read once (building a statement costs more than running it): values are bound."""
+    return (
+        sa.select(
+            _W.c.id.label("workspace_row"),
+            *_P.c,
+            _PEOPLE.c.id.label("person_row"),
+            _PEOPLE.c.name.label("person_name"),
+            _PEOPLE.c.email.label("person_email"),
+            _PEOPLE.c.timezone.label("person_timezone"),
+        )
+        .select_from(_W)
+        .outerjoin(_P, sa.and_(_P.c.workspace_id == _W.c.id, project))
+        .outerjoin(
+            _PEOPLE,
+            sa.and_(
+                _PEOPLE.c.workspace_id == _W.c.id,
+                _PEOPLE.c.external_id == sa.bindparam("person", type_=sa.String),
+            ),
+        )
+        .where(_W.c.platform == sa.bindparam("platform"), _W.c.external_id == sa.bindparam("ws"))
+        # A chat without threads (Teams) may hold several projects: the most recently active.
+        .order_by(_P.c.updated_at.desc(), _P.c.id.desc())
+        .limit(1)
+    )
+
+
+_IN_THREAD = _read(
+    sa.and_(
+        _P.c.channel_id == sa.bindparam("channel", type_=sa.String),
+        _P.c.thread_id == sa.bindparam("thread", type_=sa.String),
+    )
+)
+_BY_ID = _read(_P.c.id == sa.bindparam("project_id", type_=sa.Integer))
+_NO_PROJECT = _read(sa.false())
 
 
 async def open_turn(
@@ -42,41 +81,14 @@ async def open_turn(
     recently active one, where a chat holds several), or the workspace's project of this id;
     none when neither is given. Every read is scoped by the workspace.
     """
-    project = models.Project.workspace_id == models.Workspace.id
+    values = {"platform": platform, "ws": workspace, "person": person_id}
     if project_id is not None:
-        project = sa.and_(project, models.Project.id == project_id)
+        query, values["project_id"] = _BY_ID, project_id
     elif channel_id is not None and thread_id is not None:
-        project = sa.and_(
-            project, models.Project.channel_id == channel_id, models.Project.thread_id == thread_id
-        )
+        query, values["channel"], values["thread"] = _IN_THREAD, channel_id, thread_id
     else:
-        project = sa.false()
-    person = (
-        sa.and_(
-            models.Person.workspace_id == models.Workspace.id,
-            models.Person.external_id == person_id,
-        )
-        if person_id is not None
-        else sa.false()
-    )
-    # Columns, not ORM rows: nothing to track, and `people.remember` updates with a statement.
-    query = (
-        sa.select(
-            models.Workspace.id.label("workspace_row"),
-            *models.Project.__table__.c,
-            models.Person.id.label("person_row"),
-            models.Person.name.label("person_name"),
-            models.Person.email.label("person_email"),
-            models.Person.timezone.label("person_timezone"),
-        )
-        .select_from(models.Workspace)
-        .outerjoin(models.Project, project)
-        .outerjoin(models.Person, person)
-        .where(models.Workspace.platform == platform, models.Workspace.external_id == workspace)
-        .order_by(models.Project.updated_at.desc(), models.Project.id.desc())
-        .limit(1)
-    )
-    row = (await session.execute(query)).first()
+        query = _NO_PROJECT
+    row = (await session.execute(query, values)).first()
     if row is None:
         created = await workspaces.get_or_create(
             session=session, platform=platform, external_id=workspace, now=now
