@@ -300,20 +300,31 @@ class OutboxSender:
 
     async def _wheres(self, session: AsyncSession, claimed: list[Claimed]) -> dict[int, Where]:
         """Say where each claimed row goes (the claim read its project; Teams reads references)."""
+        parents: dict[int, str | None] = {}
         wheres: dict[int, Where] = {}
         for c in claimed:
-            # Slack's thread is its parent message; a Teams project's thread_id names its
-            # conversation, so there the parent is the first message the outbox sent.
-            parent = None if self.transport.uses_references else c.thread
+            row, parent = c.message, None
+            if c.project and row.project_id is not None:
+                if row.project_id not in parents:
+                    parents[row.project_id] = await self._parent(session, row.project_id, c)
+                parent = parents[row.project_id]
             where = Where(
-                workspace=c.workspace,
-                channel=c.channel if c.project else None,
-                parent=(parent or c.parent) if c.project else None,
+                workspace=c.workspace, channel=c.channel if c.project else None, parent=parent
             )
-            if self.transport.uses_references and c.message.channel:
-                where = await self._referenced(session, c.message, where)
-            wheres[c.message.id] = where
+            if self.transport.uses_references and row.channel:
+                where = await self._referenced(session, row, where)
+            wheres[row.id] = where
         return wheres
+
+    async def _parent(self, session: AsyncSession, project_id: int, claimed: Claimed) -> str | None:
+        """Return the platform's id of a project's parent message, once it is known.
+
+        Slack's thread is its parent message; a Teams project's thread_id names its
+        conversation, so there the parent is the first message the outbox sent.
+        """
+        if claimed.thread is not None and not self.transport.uses_references:
+            return claimed.thread
+        return await outbox.parent_id(session=session, project_id=project_id)
 
     async def _referenced(self, session: AsyncSession, row: Message, where: Where) -> Where:
         """Add the stored conversation reference of the row's destination (or any working one)."""

@@ -207,8 +207,7 @@ class Claimed:
 
     `workspace`: the platform's id of its workspace; `behind`: another pending message of its
     conversation waits behind it (so the sender knows to look again once this one is sent);
-    `project`: its project still exists, with its conversation's `channel` and `thread`, and
-    `parent`: the platform's id of the project's parent message, once the outbox sent it.
+    `project`: its project still exists, with its conversation's `channel` and `thread`.
     """
 
     message: Message
@@ -217,7 +216,6 @@ class Claimed:
     project: bool = False
     channel: str | None = None
     thread: str | None = None
-    parent: str | None = None
 
 
 async def claim_heads(
@@ -237,7 +235,6 @@ async def claim_heads(
             project=bool(row.project_found),
             channel=row.project_channel,
             thread=row.project_thread,
-            parent=row.parent_sent,
         )
         for row in rows
     ]
@@ -267,13 +264,6 @@ _WHERE = tuple(
         ("project_found", f"EXISTS (SELECT 1 {_PROJECT})", sa.Boolean),
         ("project_channel", f"(SELECT projects.channel_id {_PROJECT})", sa.String),
         ("project_thread", f"(SELECT projects.thread_id {_PROJECT})", sa.String),
-        (
-            "parent_sent",
-            "(SELECT parent.sent_id FROM outbox AS parent WHERE parent.project_id ="
-            " outbox.project_id AND parent.starts_thread AND parent.status = 'sent'"
-            " ORDER BY parent.id LIMIT 1)",
-            sa.String,
-        ),
     )
 )
 
