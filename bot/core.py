@@ -417,7 +417,9 @@ class _Turn:
                 for kind, reply in outcome.messages(pressed=pressed is not None)
                 for row in self.place_one(outcome, kind, reply, speaker, pressed)
             ]
-            if queued:  # in order, in one statement
+            if queued:  # in order, in one statement, behind anything added before it
+                if session.new:
+                    await session.flush()
                 await outbox.enqueue_all(
                     session=session, platform=self.out.platform, now=now, messages=queued
                 )

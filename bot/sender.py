@@ -197,8 +197,8 @@ class OutboxSender:
     async def deliver(self, now: datetime | None = None) -> int:
         """Send everything due, the head of each conversation at a time; return how many went out.
 
-        Each pass claims its heads and reads where they go in one transaction; the sends are
-        recorded a few at a time (`_Recorder`), each before its pass ends, so that a
+        Each pass claims its heads in one statement that also says where they go; the sends
+        are recorded a few at a time (`_Recorder`), each before its pass ends, so that a
         conversation's next message is only taken once the one before is recorded. A pass
         follows only while a claimed message had another behind it (or the pass was full):
         what is queued meanwhile comes with a kick of its own; a failure's notice with it.

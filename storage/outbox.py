@@ -244,7 +244,10 @@ async def claim_heads(
 # What the sender needs of each claimed row, read by the claim itself. Written out: SQLAlchemy
 # renders RETURNING's columns unqualified on SQLite, which would make a correlated subquery
 # compare the inner row's columns with themselves.
-_PROJECT = "FROM projects WHERE projects.id = outbox.project_id AND projects.workspace_id = outbox.workspace_id"
+_PROJECT = (
+    "FROM projects WHERE projects.id = outbox.project_id"
+    " AND projects.workspace_id = outbox.workspace_id"
+)
 _WHERE = tuple(
     sa.literal_column(sql, type_).label(name)
     for name, sql, type_ in (
