@@ -15,7 +15,7 @@ from typing import Any
 
 from bot import inbound as said
 from bot.context import Place, Speaker
-from bot.slack import render
+from bot.slack import modals, render
 from bot.slack.placement import PLATFORM
 from flows.parse import mention_token
 
@@ -231,7 +231,7 @@ def form_inbound(body: dict[str, Any], view: dict[str, Any]) -> Translated:
     context = json.loads(view.get("private_metadata") or "{}")
     values = {}
     for block_id, actions in view["state"]["values"].items():
-        text = _field_text(actions.get(render.FORM_ACTION) or {})
+        text = _field_text(actions.get(modals.FORM_ACTION) or {})
         if text:
             values[block_id] = text
     submitted = said.SubmittedForm(

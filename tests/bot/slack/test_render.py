@@ -8,16 +8,10 @@ from typing import Any
 
 import pytest
 
-from bot.slack import render as slack
-from bot.slack.render import (
-    BLOCKS_TEXT_BUDGET,
-    CUT_NOTE,
-    answered_note,
-    ephemeral_text,
-    escape,
-    parent_message,
-    render,
-)
+from bot.slack import blocks as bk
+from bot.slack import digest_blocks, reminder_blocks
+from bot.slack.blocks import BLOCKS_TEXT_BUDGET, CUT_NOTE, escape
+from bot.slack.render import answered_note, ephemeral_text, parent_message, render
 from flows.model import default_flow
 from flows.replies import Ask, Card, CommandRef, Field, IntakeDone, Say, SectionDone, Show
 
@@ -506,12 +500,12 @@ def test_cutting_never_splits_an_entity(text):
 
 
 def test_cut_prefers_a_space_and_keeps_accents_whole():
-    assert slack.fit("abc def", 7) == "abc def"
-    cut = slack.fit("word " * 100, 50)
+    assert bk.fit("abc def", 7) == "abc def"
+    cut = bk.fit("word " * 100, 50)
     assert cut == " ".join(["word"] * 8) + CUT_NOTE  # not "… word wo … (cut)"
     assert len(cut) <= 50
     accented = "e\u0301" * 40  # é as e + combining acute accent
-    kept = slack.fit(accented, 13 + len(CUT_NOTE)).removesuffix(CUT_NOTE)  # 13 splits a pair
+    kept = bk.fit(accented, 13 + len(CUT_NOTE)).removesuffix(CUT_NOTE)  # 13 splits a pair
     assert len(kept) % 2 == 0 and kept.endswith("\u0301")
 
 
@@ -609,17 +603,17 @@ def test_a_digest_writes_its_pointers_with_the_slash_command_and_stays_in_one_me
         for i in range(60)
     ]
     digest = build_digest(FLOW, projects, today=now.date(), now=now)
-    [message] = slack.digest_messages(digest, slash_command="/plan")
+    [message] = digest_blocks.digest_messages(digest, slash_command="/plan")
 
     dump = json.dumps(message, ensure_ascii=False)
     assert "and 50 more: `/plan list` · any project: `/plan status &lt;project&gt;`" in dump
     shown = json.dumps([b.get("text") for b in message["blocks"]], ensure_ascii=False)
     assert "/mlplan" not in dump and "<!channel>" not in shown  # typed text never pings
-    assert len(message["blocks"]) <= slack.MAX_BLOCKS
+    assert len(message["blocks"]) <= bk.MAX_BLOCKS
     rows = [b for b in message["blocks"] if b["type"] == "actions"]
     assert len(rows) == 10
     for block in message["blocks"]:
-        assert len(block.get("text", {}).get("text", "")) <= slack.SECTION_TEXT_LIMIT
+        assert len(block.get("text", {}).get("text", "")) <= bk.SECTION_TEXT_LIMIT
 
 
 def test_a_reminder_renders_each_items_buttons_as_slack_sdk_validates_them():
@@ -631,13 +625,15 @@ def test_a_reminder_renders_each_items_buttons_as_slack_sdk_validates_them():
         RemindItem("milestone", 7, "Baseline", "due today"),
         RemindItem("doc", 123456, "Runbook", "due today"),
     )
-    blocks = slack.reminder(Reminder(project_id=1, project="Churn", items=items))["blocks"]
+    blocks = reminder_blocks.reminder(Reminder(project_id=1, project="Churn", items=items))[
+        "blocks"
+    ]
     actions = [b for b in blocks if b["type"] == "actions"]
     expected = [
         ActionsBlock(
             elements=[
-                slack._button(label, value=ref, action_id=f"remind:{verb}:{ref}")
-                for verb, label in slack.REMINDER_ACTIONS
+                bk.button(label, value=ref, action_id=f"remind:{verb}:{ref}")
+                for verb, label in reminder_blocks.REMINDER_ACTIONS
             ]
         ).to_dict()
         for ref in ("milestone:7", "doc:123456")

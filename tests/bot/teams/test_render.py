@@ -13,23 +13,17 @@ import pytest
 from jsonschema.exceptions import best_match
 from jsonschema.validators import Draft6Validator, validator_for
 
-from bot.teams.render import (
+from bot.teams.adaptive import (
     CARD_CONTENT_TYPE,
     CUT_NOTE,
     MAX_ACTIVITY_BYTES,
     SCHEMA_VERSION,
-    answered_note,
     command_text,
-    digest_messages,
-    due_input_id,
-    parent_message,
-    reminder_after_action,
-    render,
-    submitted_answer,
-    submitted_due,
     teams_text,
-    text_only,
 )
+from bot.teams.digest_card import digest_messages
+from bot.teams.reminder_card import due_input_id, reminder_after_action, submitted_due
+from bot.teams.render import answered_note, parent_message, render, submitted_answer, text_only
 from flows.digest import ProjectSnapshot, TrackedItem, build_digest
 from flows.model import default_flow
 from flows.replies import (
