@@ -161,7 +161,9 @@ class Assigning:
             return await self.turns.finish(turn, Outcome(result.replies, info, in_direct=True))
         # The project's own position stays: only the answers are the project's.
         kept = Position(project.current_question_id, project.walking_section)
-        if not await self.turns.save(turn, result, kept, source_id=source_id):
+        if not await self.turns.save(
+            turn, result, kept, source_id=source_id, before=before.answers
+        ):
             again = "Someone changed the plan at the same moment: please send that again."
             return await self.turns.finish(turn, Outcome((Say(again),), info, in_direct=True))
         finished = result.state.current is None or result.state.walk != owed.section_id

@@ -8,7 +8,7 @@ three on one `Turns` and is what the core and the commands call.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -16,16 +16,19 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from bot.assigning import Assigning
 from bot.context import Place, Speaker, workspace_id_of
 from bot.outcome import Outcome, Sink
+from bot.owing import Owing
 from bot.sections import Sections
 from bot.turns import TurnContext, Turns
 from flows import engine, summary
+from flows.dates import format_day
 from flows.display import person_name
 from flows.model import Flow
 from flows.progress import progress
 from flows.replies import Card, Field, Say, Show
 from flows.state import State, Turn
-from storage import assignments, people
+from storage import assignments, open_questions, people
 from storage import projects as store
+from storage.assignments import Assignment
 
 MAX_NAME = 80
 
@@ -39,6 +42,7 @@ class Conversations:
         self.turns = Turns(sessions=sessions, flow=flow, default_timezone=default_timezone)
         self.sections = Sections(self.turns)
         self.assigning = Assigning(self.turns)
+        self.owing = Owing(self.turns)
 
     async def asking_here(
         self,
@@ -239,30 +243,25 @@ class Conversations:
             if isinstance(project, Outcome):
                 return project
             answers = await store.latest_answers(session=session, project_id=project.id)
-            left = await store.left_for_later(
-                session=session, project_id=project.id, marker=engine.LATER
-            )
-            later = {
-                qid: (
-                    person_name(answer.author),
-                    answer.created_at.date() + timedelta(days=engine.REVISIT_DAYS),
-                )
-                for qid, answer in left.items()
-            }
+            left = await open_questions.of_project(session=session, project_id=project.id)
+            later = {q.question_id: (person_name(q.owner), q.revisit_on) for q in left}
             card = summary.status_card(self.flow, self.turns.state(project, answers), later)
             owed = await assignments.of_project(session=session, project_id=project.id)
             if owed:
-                fields = [
-                    Field(
-                        f"Owed: {self.flow.section(a.section_id).title}",
-                        person_name(a.assignee),
-                        person=a.assignee,
-                    )
-                    for a in owed
-                    if a.section_id in {s.id for s in self.flow.sections}
-                ]
+                known = {s.id for s in self.flow.sections}
+                fields = [self._owed(a) for a in owed if a.section_id in known]
                 card = replace(card, fields=(*card.fields, *fields))
             return Outcome((Show(card),), self.turns.info(project, answers))
+
+    def _owed(self, owed: Assignment) -> Field:
+        """Say who owes a section, since when, and the question they are at."""
+        value = f"{person_name(owed.assignee)}, since {format_day(owed.assigned_at.date())}"
+        question = self.flow.questions.get(owed.current_question_id or "")
+        if question is not None:
+            value += f", at “{question.label}”"
+        return Field(
+            f"Owed: {self.flow.section(owed.section_id).title}", value, person=owed.assignee
+        )
 
     async def list_projects(self, *, place: Place, now: datetime) -> Outcome:
         """List the workspace's projects with stage and progress."""

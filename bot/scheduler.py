@@ -22,12 +22,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.context import zone
 from bot.digests import Digests, Scope, last_fire
 from bot.notify import LinkTarget
+from bot.owed_reminders import OwedReminders
 from flows.dates import format_day
 from flows.digest import Digest, memory_of
 from flows.reminders import Due, Tracked, due_items, next_day
 from flows.replies import Reminder, RemindItem, Reply
-from storage import deliveries, people, tracked
+from storage import assignments, deliveries, open_questions, people, tracked
 from storage import digests as digests_store
+from storage.assignments import DueAssignment
+from storage.open_questions import DueQuestion
 from storage.tracked import Item, ProjectItems
 
 log = logging.getLogger("mlplan.scheduler")
@@ -98,6 +101,12 @@ class Scheduler:
         self.notifiers = notifiers
         self.digests = digests
         self.digest_cron = digest_cron
+        self.owed = OwedReminders(
+            sessions=sessions,
+            flow=digests.flow,
+            default_timezone=default_timezone,
+            notifiers=notifiers,
+        )
 
     async def tick(self, now: datetime) -> TickReport:
         """Do, once, everything due at `now`."""
@@ -108,24 +117,25 @@ class Scheduler:
         after = 0
         while True:  # the projects with something due, a batch at a time
             async with self.sessions() as session:
-                ids = await tracked.due_projects(
+                due = await tracked.due_projects(
                     session=session, platforms=platforms, now=now, after=after, limit=BATCH
                 )
-                if not ids:
+                if not due:
                     break
-                projects = await tracked.by_project(
-                    session=session, platforms=platforms, project_ids=ids
-                )
+                projects, questions, owed = await _load(session, platforms, due, now)
                 zones = await people.timezones(
                     session=session,
-                    workspace_ids={e.project.workspace_id for e in projects},
-                    person_ids={person for e in projects for person, _ in _recipients(e)},
+                    workspace_ids={e.project.workspace_id for e in projects}
+                    | {d.project.workspace_id for d in (*questions, *owed)},
+                    person_ids={person for e in projects for person, _ in _recipients(e)}
+                    | self.owed.people(questions, owed),
                 )
             report.assignments += await self._assignments(projects, now)
             report.reminders += await self._reminders(projects, zones, now)
-            if len(ids) < BATCH:
+            report.reminders += await self.owed.remind(questions, owed, zones, now)
+            if len(due) < BATCH:
                 break
-            after = ids[-1]
+            after = due[-1].id
         report.digests = await self._digests(now)
         for notifier in self.notifiers.values():
             report.sent += await notifier.send(now)
@@ -396,6 +406,28 @@ class Scheduler:
             await _advance(session, times)
             await session.commit()
         return queued
+
+
+async def _load(
+    session: AsyncSession, platforms: tuple[str, ...], due: list[tracked.DueProject], now: datetime
+) -> tuple[list[ProjectItems], list[DueQuestion], list[DueAssignment]]:
+    """Read what a batch of projects has due: items, open questions, owed sections.
+
+    Each is read only when some project of the batch has one of its kind due.
+    """
+    with_items = [d.id for d in due if d.items]
+    projects = (
+        await tracked.by_project(session=session, platforms=platforms, project_ids=with_items)
+        if with_items
+        else []
+    )
+    questions = await open_questions.due(
+        session=session, project_ids=[d.id for d in due if d.questions], now=now
+    )
+    owed = await assignments.due(
+        session=session, project_ids=[d.id for d in due if d.owed], now=now
+    )
+    return projects, questions, owed
 
 
 def _reminder(plan: _Plan, fresh: list[Due]) -> tuple[int, str, Reminder]:

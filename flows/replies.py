@@ -124,7 +124,10 @@ class DeepDives:
 
 @dataclass(frozen=True)
 class RemindItem:
-    """One milestone or documentation item in a reminder, and why it is mentioned today."""
+    """One thing in a reminder, and why it is mentioned today.
+
+    `kind`: "milestone", "doc", "question" (an open question) or "owed" (a section assigned).
+    """
 
     kind: str
     id: int
@@ -134,13 +137,18 @@ class RemindItem:
 
 @dataclass(frozen=True)
 class Reminder:
-    """Remind an owner of a project's due items, batched into one message; buttons act on each."""
+    """Remind an owner of a project's due items, batched into one message; buttons act on each.
+
+    `about` is "items" (milestones and documentation) or "owed" (questions left for later and
+    sections assigned: items of kind "question" and "owed").
+    """
 
     project_id: int
     project: str
     items: tuple[RemindItem, ...]
     note: str | None = None
     new_owner: bool = False
+    about: str = "items"
 
 
 Reply = Ask | Say | Show | SectionDone | IntakeDone | DeepDives | Reminder

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage import models, tracked
+from storage import assignments, models, open_questions, tracked
 
 
 @dataclass(frozen=True)
@@ -66,9 +66,10 @@ async def remember(
     if timezone is not None and timezone != found.timezone:
         found.timezone = timezone
         # Reminders come at nine in the person's zone: their items' times are to be redone.
-        await tracked.look_again_for(
-            session=session, workspace_id=workspace_id, person_id=person["id"], now=now
-        )
+        for kept in (tracked, open_questions, assignments):
+            await kept.look_again_for(
+                session=session, workspace_id=workspace_id, person_id=person["id"], now=now
+            )
     found.updated_at = now
     return Person.of(found)
 

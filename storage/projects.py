@@ -367,32 +367,3 @@ async def answer_from_source(
         .limit(1)
     )
     return Answer.of(row) if row is not None else None
-
-
-async def left_for_later(
-    *, session: AsyncSession, project_id: int, marker: str
-) -> dict[str, Answer]:
-    """Map each question whose latest version was left for later (`marker`) to that version."""
-    latest = (
-        sa.select(models.Answer.question_id, sa.func.max(models.Answer.version).label("version"))
-        .where(models.Answer.project_id == project_id)
-        .group_by(models.Answer.question_id)
-        .subquery()
-    )
-    rows = await session.scalars(
-        sa.select(models.Answer)
-        .join(
-            latest,
-            sa.and_(
-                models.Answer.question_id == latest.c.question_id,
-                models.Answer.version == latest.c.version,
-            ),
-        )
-        .where(
-            models.Answer.project_id == project_id,
-            models.Answer.skipped.is_(True),
-            models.Answer.raw == marker,
-        )
-        .order_by(models.Answer.created_at, models.Answer.id)
-    )
-    return {row.question_id: Answer.of(row) for row in rows}

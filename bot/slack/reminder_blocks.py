@@ -1,4 +1,5 @@
-"""Render reminders for Slack: the items due with Done, Snooze and New date, and what follows."""
+"""Render reminders for Slack: the items due with Done, Snooze and New date, what people owe
+(a question left for later, a section assigned) with Answer now, and what follows."""
 
 from __future__ import annotations
 
@@ -25,28 +26,37 @@ REMINDER_ACTIONS = (
     ("snooze7", "Snooze a week"),
     ("date", "New date"),
 )
+# What a question left for later and a section owed offer instead.
+OWED_ACTIONS = {
+    "question": (("answer", "Answer now"), ("snooze7", "Snooze a week"), ("skip", "Skip")),
+    "owed": (("answer", "Continue"),),
+}
+HEADINGS = {
+    "items": ("Reminder", "Reminder for"),
+    "owed": ("Waiting for you", "Waiting for you in"),
+}
 
 
 _REF = "{ref}"
 
 
 @cache
-def _reminder_actions_template() -> dict[str, Any]:
+def _reminder_actions_template(kind: str = "milestone") -> dict[str, Any]:
     """Validate a reminder item's row of buttons with slack_sdk once, for a placeholder ref."""
     buttons = [
         bk.button(label, value=_REF, action_id=f"remind:{verb}:{_REF}")
-        for verb, label in REMINDER_ACTIONS
+        for verb, label in OWED_ACTIONS.get(kind, REMINDER_ACTIONS)
     ]
     return ActionsBlock(elements=buttons).to_dict()
 
 
 def _reminder_actions(ref: str) -> dict[str, Any]:
-    """Render an item's Done, Snooze and New date buttons: the validated row, with its ref.
+    """Render an item's buttons (Done, Snooze, New date; Answer now, Skip…): the validated row.
 
     slack_sdk's to_dict() of the row took nine tenths of a reminder's rendering; a ref
     (`milestone:12`) is far inside the limits it checks (75 characters of action id here).
     """
-    template = _reminder_actions_template()
+    template = _reminder_actions_template(ref.split(":")[0])
     return {
         **template,
         "elements": [
@@ -63,7 +73,9 @@ def _reminder_actions(ref: str) -> dict[str, Any]:
 
 def reminder(reply: Reminder, *, slash_command: str = bk.SLASH_COMMAND) -> dict[str, Any]:
     """Render a batched reminder: each item with Done, Snooze a day, Snooze a week, New date."""
-    heading = "You own new items" if reply.new_owner else "Reminder"
+    heading, lead = HEADINGS.get(reply.about, HEADINGS["items"])
+    if reply.new_owner:
+        heading, lead = "You own new items", "You own new items in"
     blocks: list[Block] = [bk.header(f"{heading}: {reply.project}")]
     if reply.note:
         blocks.append(bk.context(bk.fit(reply.note, bk.CONTEXT_LIMIT)))
@@ -75,7 +87,6 @@ def reminder(reply: Reminder, *, slash_command: str = bk.SLASH_COMMAND) -> dict[
         listing = bk.command_text(CommandRef("milestone", ("list", reply.project)), slash_command)
         blocks.append(bk.context(f"… and {hidden} more: {bk.escape(listing)}"))
     titles = ", ".join(item.title for item in reply.items)
-    lead = "You own new items in" if reply.new_owner else "Reminder for"
     return bk.message(f"{lead} {reply.project}: {titles}", blocks)
 
 

@@ -322,9 +322,10 @@ def _digest_press(value: dict[str, Any]) -> said.Inbound | None:
 
 
 def _reminder_press(body: dict[str, Any], value: dict[str, Any]) -> said.Inbound | None:
-    """Translate a reminder card's button: done, snooze a day or a week, or a new date."""
+    """Translate a reminder card's button: done, snooze a day or a week, a new date; answer, skip."""
     data = value.get("mlplan_remind")
-    if not isinstance(data, dict) or data.get("verb") not in ("done", "snooze1", "snooze7", "due"):
+    verbs = ("done", "snooze1", "snooze7", "due", "answer", "skip")
+    if not isinstance(data, dict) or data.get("verb") not in verbs:
         return None
     due = None
     if data["verb"] == "due":

@@ -13,11 +13,22 @@ from flows.replies import (
 )
 
 REMINDER_ACTIONS = (("done", "Done"), ("snooze1", "Snooze a day"), ("snooze7", "Snooze a week"))
+# What a question left for later and a section owed offer instead (no new date).
+OWED_ACTIONS = {
+    "question": (("answer", "Answer now"), ("snooze7", "Snooze a week"), ("skip", "Skip")),
+    "owed": (("answer", "Continue"),),
+}
+HEADINGS = {
+    "items": ("Reminder", "Reminder for"),
+    "owed": ("Waiting for you", "Waiting for you in"),
+}
 
 
 def reminder(reply: Reminder, scale: float) -> dict[str, Any]:
     """Render a batched reminder: each item with Done, Snooze a day, Snooze a week, New date."""
-    heading = "You own new items" if reply.new_owner else "Reminder"
+    heading, lead = HEADINGS.get(reply.about, HEADINGS["items"])
+    if reply.new_owner:
+        heading, lead = "You own new items", "You own new items in"
     body = [
         ac.heading(ac.fit(f"{heading}: {reply.project}", ac.scaled_limit(ac.TITLE_LIMIT, scale)))
     ]
@@ -37,7 +48,6 @@ def reminder(reply: Reminder, scale: float) -> dict[str, Any]:
             )
         )
     titles = ", ".join(item.title for item in reply.items)
-    lead = "You own new items in" if reply.new_owner else "Reminder for"
     text = f"{lead} {reply.project}: {titles}"
     return ac.message(text, ac.adaptive_card(body), limit=ac.scaled_limit(ac.TEXT_LIMIT, scale))
 
@@ -47,6 +57,13 @@ def _reminder_actions(kind: str, item_id: int) -> dict[str, Any]:
 
     def data(verb: str) -> dict[str, Any]:
         return {"mlplan_remind": {"verb": verb, "kind": kind, "id": item_id}}
+
+    if kind in OWED_ACTIONS:
+        return {
+            "type": "ActionSet",
+            "id": f"remind:{kind}:{item_id}",
+            "actions": [ac.submit(label, data(verb)) for verb, label in OWED_ACTIONS[kind]],
+        }
 
     new_date = {
         "type": "Action.ShowCard",
