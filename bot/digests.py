@@ -21,8 +21,10 @@ from flows.digest import (
     TrackedItem,
     assess_all,
     build_digest,
+    owing,
 )
 from flows.model import Flow
+from flows.owed import OpenAsk, OwedSection
 from flows.replies import Say
 from storage import digests as store
 from storage import people
@@ -93,6 +95,8 @@ def snapshot_of(loaded: store.DigestProject) -> ProjectSnapshot:
         tags=loaded.tags,
         link=loaded.link,
         snoozed_until=loaded.snoozed_until,
+        open_questions=tuple(OpenAsk(*q) for q in loaded.open_questions),
+        owed=tuple(OwedSection(*o) for o in loaded.owed),
     )
 
 
@@ -243,8 +247,12 @@ class Digests:
         tz: ZoneInfo,
         previous: dict | None,
         every_weeks: int = 1,
+        person: str | None = None,
     ) -> Digest:
-        """Build one subscriber's digest from the shared ranking, limited to their scope."""
+        """Build one subscriber's digest from the shared ranking, limited to their scope.
+
+        `person`: the subscriber, when what they owe is late (see `owing`).
+        """
         mine = [a for a in assessed if scope.covers(a.project)]
         return build_digest(
             self.flow,
@@ -253,7 +261,12 @@ class Digests:
             assessed=mine,
             previous=previous,
             every_weeks=every_weeks,
+            person=person,
         )
+
+    def owing(self, assessed: Sequence[Assessment], *, now: datetime, tz: ZoneInfo) -> set[str]:
+        """Name who owes something late among a ranking's projects (their digest differs)."""
+        return owing(assessed, today=now.astimezone(tz).date(), now=now)
 
     async def preview(self, *, place: Place, speaker: Speaker, now: datetime) -> Digest:
         """Assemble this workspace's digest now, as the speaker would receive it."""
@@ -268,5 +281,10 @@ class Digests:
             projects = await self.facts(session, workspace_id=workspace_id)
             await session.commit()
         return self.build(
-            self.assess(projects, now=now, tz=tz), scope=Scope(), now=now, tz=tz, previous=None
+            self.assess(projects, now=now, tz=tz),
+            scope=Scope(),
+            now=now,
+            tz=tz,
+            previous=None,
+            person=speaker.id,
         )

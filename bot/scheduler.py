@@ -222,7 +222,7 @@ class Scheduler:
                 )
                 await session.commit()
             projects = [replace(p, link=links.get(p.id, p.link)) for p in projects]
-        ranked: dict[object, tuple[list, int]] = {}  # by the subscriber's day: one ranking each
+        ranked: dict[object, tuple[list, int, set[str]]] = {}  # one ranking a subscriber's day
         built: dict[tuple, Digest] = {}
         ready: list[tuple[Any, str, Digest, int]] = []
         for subscription, tz, key in entries:
@@ -237,8 +237,15 @@ class Scheduler:
                         now=now,
                     )
                     await session.commit()
-                ranked[today] = (assessed, snapshot_id)
-            assessed, snapshot_id = ranked[today]
+                ranked[today] = (
+                    assessed,
+                    snapshot_id,
+                    self.digests.owing(assessed, now=now, tz=tz),
+                )
+            assessed, snapshot_id, owing = ranked[today]
+            # Who owes something late reads it first: only their digest is their own.
+            person = subscription.target_id if subscription.target_kind == "user" else None
+            person = person if person in owing else None
             # Subscribers who see the same projects since the same digest get the same text.
             same = (
                 today,
@@ -246,6 +253,7 @@ class Scheduler:
                 subscription.scope_value,
                 subscription.last_snapshot_id,
                 subscription.every_weeks,
+                person,
             )
             if same not in built:
                 built[same] = self.digests.build(
@@ -255,6 +263,7 @@ class Scheduler:
                     tz=tz,
                     previous=previous.get(subscription.last_snapshot_id),
                     every_weeks=subscription.every_weeks,
+                    person=person,
                 )
             ready.append((subscription, key, built[same], snapshot_id))
         queued = 0

@@ -19,6 +19,7 @@ from flows.costs import Estimate, Range, format_money, format_range
 from flows.dates import format_day
 from flows.display import person_name
 from flows.model import Flow
+from flows.owed import OpenAsk, OwedSection, is_theirs, long_owed, owed_days, past_revisit, stage_of
 from flows.parse import mention_token
 from flows.plan_costs import plan_estimate
 from flows.progress import progress
@@ -33,6 +34,8 @@ NAMES_MAX = 6  # projects named in one summary line before "and N more"
 LINE_MAX = 160
 SNOOZE_DAYS = 7
 MODEL_CARD = "model_card"
+OPEN_QUESTIONS = "Open questions"
+SECTIONS_OWED = "Sections owed"
 
 # How much each reason weighs in the ranking: what asks the lead for a decision ranks high,
 # whatever the plan's progress. A finished project always ranks last.
@@ -40,6 +43,8 @@ WEIGHT_OVERDUE = 50
 WEIGHT_RUNNING = 45
 WEIGHT_MODEL_CARD = 40
 WEIGHT_STALLED = 30
+WEIGHT_OWED = 20
+WEIGHT_OPEN = 15
 WEIGHT_DUE_SOON = 10
 WEIGHT_WARNING = 3
 
@@ -76,6 +81,8 @@ class ProjectSnapshot:
     tags: tuple[str, ...] = ()
     link: str | None = None  # the project's thread, where the platform can link it
     snoozed_until: date | None = None
+    open_questions: tuple[OpenAsk, ...] = ()  # left for later, not answered since
+    owed: tuple[OwedSection, ...] = ()  # sections assigned, not answered yet
 
 
 @dataclass(frozen=True)
@@ -104,6 +111,7 @@ class Assessment:
     estimate: Estimate | None
     score: int
     state: Mapping[str, Any]  # what the next digest compares with (see memory_of)
+    stage: str = ""  # the plan's answer to its stage question, else derived (flows.owed)
 
     @property
     def snoozed(self) -> bool:
@@ -196,7 +204,8 @@ def assess(flow: Flow, project: ProjectSnapshot, *, today: date, now: datetime) 
     items = (*project.milestones, *project.docs)
     open_items = [i for i in items if i.status != "done"]
     plan_done = project.intake_done or done >= total
-    delivered = plan_done and not open_items
+    # Finished: nothing open, nothing owed (an open question or a section assigned is owed).
+    delivered = plan_done and not open_items and not project.open_questions and not project.owed
     overdue = sorted(
         ((i, (today - i.due).days) for i in open_items if i.due and i.due < today),
         key=lambda pair: (-pair[1], pair[0].title),
@@ -241,6 +250,7 @@ def assess(flow: Flow, project: ProjectSnapshot, *, today: date, now: datetime) 
                 "No model-card owner",
             )
         )
+    needs += _owed_needs(flow, project, today=today, now=now)
     idle = (now - project.last_activity).days
     if not plan_done and idle >= STALL_DAYS:
         question = flow.questions.get(project.current_question or "")
@@ -261,6 +271,11 @@ def assess(flow: Flow, project: ProjectSnapshot, *, today: date, now: datetime) 
         score = sum(n.weight for n in needs) + WEIGHT_WARNING * min(found, 5)
         score += WEIGHT_DUE_SOON if due_soon else 0
     labels = list(dict.fromkeys(n.label for n in needs))
+    labels += [
+        label
+        for label, has in ((OPEN_QUESTIONS, project.open_questions), (SECTIONS_OWED, project.owed))
+        if has and label not in labels
+    ]
     if due_soon and not delivered:
         labels.append(DUE_SOON)
     if delivered:
@@ -275,7 +290,13 @@ def assess(flow: Flow, project: ProjectSnapshot, *, today: date, now: datetime) 
         "d": sorted(i.id for i in items if i.status == "done" and i.id),
         "f": delivered,
         "z": snoozed,
+        "q": len(project.open_questions),
     }
+    stage = stage_of(
+        answered=project.stage or answers.get("stage"),
+        core_done=plan_done,
+        done_milestones=(m.key for m in project.milestones if m.status == "done"),
+    )
     return Assessment(
         project=project,
         done=done,
@@ -288,7 +309,63 @@ def assess(flow: Flow, project: ProjectSnapshot, *, today: date, now: datetime) 
         estimate=est,
         score=score,
         state=state,
+        stage=stage,
     )
+
+
+def _owed_needs(flow: Flow, project: ProjectSnapshot, *, today: date, now: datetime) -> list[Need]:
+    """Say what people owe the project: questions past their revisit day, sections owed 3 days."""
+    needs = []
+    late = past_revisit(project.open_questions, today)
+    if late:
+        first = late[0]
+        question = flow.questions.get(first.question_id)
+        what = f"“{safe(question.label)}”" if question else "a question"
+        more = f" and {len(late) - 1} more" if len(late) > 1 else ""
+        needs.append(
+            Need(
+                WEIGHT_OPEN + len(late),
+                f"{what}{more} left for later, past its revisit day ({_day(first.revisit_on, today)})",
+                first.owner or project.owner,
+                "answer or skip it",
+                OPEN_QUESTIONS,
+            )
+        )
+    owed = [o for o in long_owed(project.owed, now) if o.section_id in _sections(flow)]
+    if owed:
+        first = owed[0]
+        days = owed_days(first, now)
+        more = f" and {len(owed) - 1} more" if len(owed) > 1 else ""
+        needs.append(
+            Need(
+                WEIGHT_OWED + days // 7,
+                f"“{_title(flow, first.section_id)}”{more} unanswered {_days(days)} after it was assigned",
+                first.assignee or project.owner,
+                "answer it or hand it on",
+                SECTIONS_OWED,
+            )
+        )
+    return needs
+
+
+def _title(flow: Flow, section_id: str) -> str:
+    return flow.section(section_id).title.split(" (")[0]
+
+
+def _sections(flow: Flow) -> set[str]:
+    return {s.id for s in flow.sections}
+
+
+def owing(assessed: Iterable[Assessment], *, today: date, now: datetime) -> set[str]:
+    """Name the people (platform ids) who owe something late in these projects.
+
+    Their digest has lines of their own (see build_digest's `person`); everyone else's is shared.
+    """
+    found = set()
+    for a in assessed:
+        found |= {(q.owner or {}).get("id") for q in past_revisit(a.project.open_questions, today)}
+        found |= {(o.assignee or {}).get("id") for o in long_owed(a.project.owed, now)}
+    return found - {None}
 
 
 def assess_all(
@@ -326,8 +403,13 @@ def build_digest(
     previous: Mapping[str, Any] | None = None,
     max_projects: int = SHOWN_MAX,
     every_weeks: int = 1,
+    person: str | None = None,
 ) -> Digest:
-    """Build one subscriber's digest of these projects (or of already ranked assessments)."""
+    """Build one subscriber's digest of these projects (or of already ranked assessments).
+
+    `person`: the subscriber's platform id, when a person subscribed: what they owe that is
+    late (a question past its revisit day, a section owed 3 days) comes first in "Needs you".
+    """
     if max_projects < 0:
         raise ValueError(f"max_projects must be >= 0, got {max_projects!r}")
     ranked = (
@@ -349,8 +431,8 @@ def build_digest(
     )
     return Digest(
         title=title,
-        needs_you=tuple(_needs_you(ranked)),
-        summary=tuple(_summary(ranked, previous)),
+        needs_you=tuple(_needs_you(ranked, _own_lines(flow, ranked, person, today, now))),
+        summary=tuple(_summary(flow, ranked, previous)),
         totals=tuple(_totals(ranked)),
         trend=tuple(_trend(flow, ranked, before)) if previous else (),
         projects=entries,
@@ -359,14 +441,44 @@ def build_digest(
     )
 
 
-def _needs_you(ranked: Sequence[Assessment]) -> list[str]:
+def _needs_you(ranked: Sequence[Assessment], own: list[str]) -> list[str]:
     candidates = [(a.needs[0], a) for a in ranked if a.needs and not a.delivered and not a.snoozed]
     candidates.sort(key=lambda pair: rank_key(pair[1]))
-    lines = []
-    for need, a in candidates[:NEEDS_MAX]:
+    lines = own[:NEEDS_MAX]
+    for need, a in candidates[: NEEDS_MAX - len(lines)]:
         line = f"{safe(a.project.name)}: {need.reason}: {mention(need.owner)}, {need.action}"
         lines.append(_clip(line))
     return lines
+
+
+def _own_lines(
+    flow: Flow, ranked: Sequence[Assessment], person: str | None, today: date, now: datetime
+) -> list[str]:
+    """Write the subscriber's own late questions and sections, one line each, oldest first."""
+    if not person:
+        return []
+    lines: list[tuple[date, str]] = []
+    for a in ranked:
+        name = safe(a.project.name)
+        for q in past_revisit(a.project.open_questions, today):
+            question = flow.questions.get(q.question_id)
+            if question is None or not is_theirs(q.owner, person):
+                continue
+            line = (
+                f"{name}: your question “{safe(question.label)}”, left for later, was to be"
+                f" revisited by {_day(q.revisit_on, today)}: {mention(q.owner)}, answer or skip it"
+            )
+            lines.append((q.revisit_on, _clip(line)))
+        for o in long_owed(a.project.owed, now):
+            if o.section_id not in _sections(flow) or not is_theirs(o.assignee, person):
+                continue
+            line = (
+                f"{name}: “{_title(flow, o.section_id)}” is yours to answer since"
+                f" {_day(o.assigned_at.date(), today)}: {mention(o.assignee)}, answer it in your"
+                " chat with mlplan or hand it on"
+            )
+            lines.append((o.assigned_at.date(), _clip(line)))
+    return [line for _, line in sorted(lines, key=lambda pair: pair[0])]
 
 
 SUMMARY_ORDER = (
@@ -374,19 +486,23 @@ SUMMARY_ORDER = (
     "Running cost above benefit",
     "No model-card owner",
     "Intake stalled",
+    SECTIONS_OWED,
+    OPEN_QUESTIONS,
     DUE_SOON,
     "Snoozed this week",
     "Delivered",
 )
 
 
-def _summary(ranked: Sequence[Assessment], before: Mapping[str, Any] | None) -> list[Field]:
+def _summary(
+    flow: Flow, ranked: Sequence[Assessment], before: Mapping[str, Any] | None
+) -> list[Field]:
     """Count each kind of news and name its projects; beside the count, the previous digest's."""
     groups: dict[str, list[str]] = defaultdict(list)
     old_counts: dict[str, int] = defaultdict(int)
     for a in ranked:
         for label in a.state["l"]:
-            groups[label].append(a.project.name)
+            groups[label].append(_named(flow, a, label))
         for label in (before or {}).get(str(a.project.id), {}).get("l", ()):
             old_counts[label] += 1
     fields = []
@@ -396,11 +512,23 @@ def _summary(ranked: Sequence[Assessment], before: Mapping[str, Any] | None) -> 
         if not names and not old:
             continue
         count = f"{old} → {len(names)}" if old is not None and old != len(names) else len(names)
-        listed = ", ".join(safe(n) for n in names[:NAMES_MAX])
+        listed = ", ".join(names[:NAMES_MAX])
         if len(names) > NAMES_MAX:
             listed += f" and {len(names) - NAMES_MAX} more"
         fields.append(Field(f"{label} ({count})", listed or "none now"))
     return fields
+
+
+def _named(flow: Flow, a: Assessment, label: str) -> str:
+    """Name a project in a summary line: with its open questions counted, or who owes what."""
+    name = safe(a.project.name)
+    if label == OPEN_QUESTIONS:
+        return f"{name} ({len(a.project.open_questions)})"
+    if label == SECTIONS_OWED and a.project.owed:
+        owed = [o for o in a.project.owed if o.section_id in _sections(flow)]
+        who = "; ".join(f"{_title(flow, o.section_id)} ({mention(o.assignee)})" for o in owed)
+        return f"{name}: {who}" if who else name
+    return name
 
 
 def _totals(ranked: Sequence[Assessment]) -> list[Field]:
@@ -454,6 +582,8 @@ def _changes(flow: Flow, a: Assessment, old: Mapping[str, Any] | None) -> list[s
         changes.append(f"{answered} more answer{'' if answered == 1 else 's'}")
     if now["o"] != old.get("o", now["o"]):
         changes.append(f"overdue {old.get('o', 0)} → {now['o']}")
+    if now.get("q", 0) != old.get("q", now.get("q", 0)):
+        changes.append(f"open questions {old.get('q', 0)} → {now['q']}")
     return changes
 
 
@@ -483,11 +613,18 @@ def _entry(
     facts = []
     if not a.delivered and a.done < a.total:
         facts.append(f"plan {a.done}/{a.total}")
-    stage = project.stage or project.answers.get("stage")
-    if stage:
-        facts.append(str(stage))
+    if a.stage:
+        facts.append(f"stage: {a.stage}")
     for need in a.needs[1:]:
         facts.append(need.reason)
+    if project.open_questions:
+        count = len(project.open_questions)
+        facts.append(f"{count} open question{'' if count == 1 else 's'}")
+    facts += [
+        f"{mention(o.assignee)} owes “{_title(flow, o.section_id)}”"
+        for o in project.owed
+        if o.section_id in _sections(flow)
+    ]
     if a.estimate is not None and not a.delivered:
         facts.append(f"one-time {format_money(a.estimate.one_time, a.estimate.currency)}")
     # A first digest marks nothing: every project would read as changed.

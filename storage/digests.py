@@ -65,6 +65,10 @@ class DigestProject:
     link: str | None = None
     snoozed_until: date | None = None
     tags: tuple[str, ...] = ()
+    # (question id, owner, revisit day) of each question left for later, not answered since.
+    open_questions: tuple[tuple[str, dict[str, Any], date], ...] = ()
+    # (section id, assignee, when assigned) of each section owed, not answered yet.
+    owed: tuple[tuple[str, dict[str, Any], datetime], ...] = ()
 
 
 async def subscribe(
@@ -226,6 +230,7 @@ async def workspace_projects(*, session: AsyncSession, workspace_id: int) -> lis
             )
             if updated > last_activity[project_id]:
                 last_activity[project_id] = updated
+    asks, owed = await _owed(session, workspace_id)
     extras = {
         row.project_id: row
         for row in await session.scalars(
@@ -245,9 +250,43 @@ async def workspace_projects(*, session: AsyncSession, workspace_id: int) -> lis
                 link=extra.link if extra else None,
                 snoozed_until=extra.snoozed_until if extra else None,
                 tags=tuple(extra.tags or ()) if extra else (),
+                open_questions=tuple(asks[p.id]),
+                owed=tuple(owed[p.id]),
             )
         )
     return loaded
+
+
+async def _owed(
+    session: AsyncSession, workspace_id: int
+) -> tuple[dict[int, list[tuple]], dict[int, list[tuple]]]:
+    """Read a workspace's open questions and owed sections, by project: one statement each."""
+    asks: dict[int, list[tuple]] = defaultdict(list)
+    owed: dict[int, list[tuple]] = defaultdict(list)
+    question = models.OpenQuestion
+    rows = await session.execute(
+        sa.select(question.project_id, question.question_id, question.owner, question.revisit_on)
+        .join(models.Project, models.Project.id == question.project_id)
+        .where(models.Project.workspace_id == workspace_id, question.closed_at.is_(None))
+        .order_by(question.project_id, question.revisit_on, question.id)
+    )
+    for project_id, question_id, owner, revisit_on in rows:
+        asks[project_id].append((question_id, owner, revisit_on))
+    assignment = models.Assignment
+    rows = await session.execute(
+        sa.select(
+            assignment.project_id,
+            assignment.section_id,
+            assignment.assignee,
+            assignment.assigned_at,
+        )
+        .join(models.Project, models.Project.id == assignment.project_id)
+        .where(models.Project.workspace_id == workspace_id, assignment.done_at.is_(None))
+        .order_by(assignment.project_id, assignment.assigned_at, assignment.id)
+    )
+    for project_id, section_id, assignee, assigned_at in rows:
+        owed[project_id].append((section_id, assignee, assigned_at))
+    return asks, owed
 
 
 async def _extra(session: AsyncSession, workspace_id: int, project_id: int) -> models.DigestProject:

@@ -52,7 +52,7 @@ def test_the_ranking_puts_decisions_first_a_stalled_intake_above_plans_and_the_f
 
 def test_a_finished_project_gets_no_idle_warning_and_no_repeated_progress():
     last = digest().projects[-1]
-    assert last.delivered and last.facts == ("Growth",)
+    assert last.delivered and last.facts == ("stage: Growth",)
     text = str(digest())
     flow = default_flow()
     total = progress(flow, {}, tuple(flow.core))[1]  # the core: deep dives are not owed

@@ -200,3 +200,58 @@ async def test_a_reassigned_section_is_reminded_to_the_new_assignee_only(slack):
     await press(slack, waiting(slack, "U3")[0], f"remind:answer:owed:{owed.id}", user="U3")
     assert len(slack.posted("mlplan_question")) == before
     assert "was handed to @dora since" in slack.fake.responses[-1]["text"]
+
+
+def digests_to(slack, person: str) -> list[dict]:
+    return [
+        c.args
+        for c in slack.fake.sent("chat.postMessage")
+        if c.args["channel"] == person and c.args["text"].startswith("Weekly ML digest")
+    ]
+
+
+def needs_you(message: dict) -> str:
+    return next(
+        b["text"]["text"]
+        for b in message["blocks"]
+        if b["type"] == "section" and b["text"]["text"].startswith("*Needs you")
+    )
+
+
+async def test_the_digest_counts_open_questions_says_who_owes_what_and_whose_is_late(slack):
+    await leave_for_later(slack)  # U2 leaves "Target users" for later, to revisit Mon 30 Nov
+    await slack.command("assign Churn model metrics_detail <@U3|carol>")
+    for person in ("U2", "U3", "U5"):
+        await slack.command("digest subscribe", user=person)
+    await slack.settle()
+    monday = NOW + timedelta(days=14)  # Mon 7 Dec: the revisit day has passed
+    assert (await tick(slack, monday)).digests == 3
+    ada, carol, lead = (digests_to(slack, p)[-1] for p in ("U2", "U3", "U5"))
+    text = str(lead["blocks"])
+    assert "*Open questions (1)*: Churn model (1)" in text
+    assert "*Sections owed (1)*: Churn model: Metrics in detail (<@U3>)" in text
+    assert "<@U3> owes “Metrics in detail”" in text and "1 open question" in text
+    assert "stage: intake" in text
+    own = "Churn model: your question “Target users”, left for later, was to be revisited by"
+    assert own in needs_you(ada) and own not in needs_you(lead) and own not in needs_you(carol)
+    assert "“Metrics in detail” is yours to answer since Mon 23 Nov" in needs_you(carol)
+    # Their own line comes first; the project's top need (a stalled intake) follows, as for all.
+    assert needs_you(ada).split("\n")[1].startswith(f"• {own}")
+    assert needs_you(ada).split("\n")[2:] == needs_you(lead).split("\n")[1:]
+    # Answered, the question leaves the digest.
+    [left] = await open_rows(slack)
+    await press_and_answer(slack, left.id)
+    assert (await tick(slack, monday + timedelta(days=7))).digests == 3
+    later = digests_to(slack, "U2")[-1]
+    assert "*Open questions (1 → 0)*: none now" in str(later["blocks"])
+    assert own not in needs_you(later)
+    assert "open questions 1 → 0" in str(later["blocks"])
+
+
+async def press_and_answer(slack, open_id: int) -> None:
+    """Answer an open question from its reminder's Answer now, in the project's thread."""
+    await tick(slack, slack.clock.now)
+    call = waiting(slack, "U2")[-1]
+    await press(slack, call, f"remind:answer:question:{open_id}", user="U2")
+    await slack.say("Store managers", thread=slack.last_question()["thread_ts"])
+    await slack.settle()
