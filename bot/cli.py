@@ -316,7 +316,8 @@ async def _import(settings: Settings, args: argparse.Namespace) -> int:
     replaced = f" ({done.replaced} replaced)" if done.replaced else ""
     print(
         f"Imported {done.projects} project(s) into {', '.join(done.workspaces) or 'no workspace'}{replaced}:"
-        f" {done.answers} answer version(s), {done.items} milestone(s) and documentation item(s);"
+        f" {done.answers} answer version(s), {done.items} milestone(s) and documentation item(s),"
+        f" {done.owed} open question(s) and section(s) owed;"
         f" {done.told} owner notice(s) and reminder occasion(s) up to now count as already sent."
     )
     return 0

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from flows.costs import Range
@@ -40,11 +40,15 @@ def plan_document(
     milestones: list[Mapping[str, Any]],
     docs: list[Mapping[str, Any]],
     history: Mapping[str, list[Mapping[str, Any]]] | None = None,
+    open_questions: Sequence[Mapping[str, Any]] = (),
+    assignments: Sequence[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
     """Assemble the plan as JSON-ready data: every question with its answer and its versions.
 
     Versions of questions the plan does not list (their condition no longer holds, or the flow
     no longer has them) go to `other_answers`, so that the document holds every answer given.
+    `open_questions` (left for later) and `assignments` (sections owed) come as given, with
+    their reminders' times, so that a restore goes on reminding where it stood.
     """
     sections = []
     listed: set[str] = set()
@@ -99,6 +103,8 @@ def plan_document(
         "metrics": {key: answers.get(key) for key in METRIC_IDS},
         "milestones": [dict(m) for m in milestones],
         "documentation": [dict(d) for d in docs],
+        "open_questions": [dict(q) for q in open_questions],
+        "assignments": [dict(a) for a in assignments],
         "warnings": [text for _, text in warnings(flow, answers)],
         "other_answers": [
             {"id": question_id, "history": list(versions)}
@@ -135,6 +141,15 @@ def to_markdown(document: Mapping[str, Any]) -> str:
         + [f"- **{k}**: {v}" for k, v in document["costs"]["summary"].items()]
         + [""]
     )
+    owed = [
+        f"- {q['question']}: {person_name(q['owner'])}, revisit by {q['revisit_on']}"
+        for q in document.get("open_questions", ())
+    ] + [
+        f"- {a['section']}: owed by {person_name(a['assignee'])} since {a['assigned_at'][:10]}"
+        for a in document.get("assignments", ())
+    ]
+    if owed:
+        lines += ["## Open questions and sections owed", "", *owed, ""]
     for title, key in (("Milestones", "milestones"), ("Documentation", "documentation")):
         items = document[key]
         lines += [f"## {title}", ""]
