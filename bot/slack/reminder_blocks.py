@@ -84,7 +84,7 @@ def reminder(reply: Reminder, *, slash_command: str = bk.SLASH_COMMAND) -> dict[
         blocks.append(_reminder_actions(f"{item.kind}:{item.id}"))
     hidden = len(reply.items) - MAX_REMINDER_ITEMS
     if hidden > 0:
-        listing = bk.command_text(CommandRef("milestone", ("list", reply.project)), slash_command)
+        listing = bk.command_text(_listing(reply), slash_command)
         blocks.append(bk.context(f"… and {hidden} more: {bk.escape(listing)}"))
     titles = ", ".join(item.title for item in reply.items)
     return bk.message(f"{lead} {reply.project}: {titles}", blocks)
@@ -138,3 +138,10 @@ def reminder_outcome(*, title: str, shown: str, person: Mapping[str, Any]) -> di
     who = bk.person_text(person)
     text = f"*{bk.fit(title, bk.LABEL_LIMIT)}*: {bk.fit(shown, bk.FIELD_LIMIT)} ({who})"
     return bk.message(f"{title}: {shown}", [bk.section(text)])
+
+
+def _listing(reply: Reminder) -> CommandRef:
+    """Name the command that lists the rest: the project's milestones, or its status."""
+    if reply.about == "owed":
+        return CommandRef("status", (reply.project,))
+    return CommandRef("milestone", ("list", reply.project))

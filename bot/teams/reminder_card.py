@@ -41,7 +41,7 @@ def reminder(reply: Reminder, scale: float) -> dict[str, Any]:
         body.append(_reminder_actions(item.kind, item.id))
     hidden = len(reply.items) - ac.MAX_REMINDER_ITEMS
     if hidden > 0:
-        listing = ac.command_text(CommandRef("milestone", ("list", reply.project)))
+        listing = ac.command_text(_listing(reply))
         body.append(
             ac.subtle(
                 f"… and {hidden} more: {ac.fit(listing, ac.scaled_limit(ac.TITLE_LIMIT, scale))}"
@@ -133,3 +133,10 @@ def reminder_after_action(
         return ac.message(f"{title}: {shown}", content, limit=ac.scaled_limit(ac.TEXT_LIMIT, scale))
 
     return ac.scaled(build)
+
+
+def _listing(reply: Reminder) -> CommandRef:
+    """Name the command that lists the rest: the project's milestones, or its status."""
+    if reply.about == "owed":
+        return CommandRef("status", (reply.project,))
+    return CommandRef("milestone", ("list", reply.project))

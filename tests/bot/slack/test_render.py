@@ -640,3 +640,40 @@ def test_a_reminder_renders_each_items_buttons_as_slack_sdk_validates_them():
     ]
     assert actions == expected
     assert actions[0]["elements"][0] is not actions[1]["elements"][0]
+
+
+def test_a_reminder_of_what_is_owed_has_answer_now_snooze_skip_and_continue():
+    from slack_sdk.models.blocks import ActionsBlock
+
+    from bot.slack.translate import REMINDER_ACTION
+    from flows.replies import Reminder, RemindItem
+
+    items = (
+        RemindItem("question", 7, "Target users", "left for later on Mon 23 Nov 2026"),
+        RemindItem("owed", 8, "Data landscape", "assigned by @ann 3 days ago"),
+    )
+    message = reminder_blocks.reminder(
+        Reminder(project_id=1, project="Churn", items=items, about="owed")
+    )
+    assert message["text"] == "Waiting for you in Churn: Target users, Data landscape"
+    assert message["blocks"][0]["text"]["text"] == "Waiting for you: Churn"
+    actions = [b for b in message["blocks"] if b["type"] == "actions"]
+    assert actions == [
+        ActionsBlock(
+            elements=[
+                bk.button(label, value=ref, action_id=f"remind:{verb}:{ref}")
+                for verb, label in reminder_blocks.OWED_ACTIONS[ref.split(":")[0]]
+            ]
+        ).to_dict()
+        for ref in ("question:7", "owed:8")
+    ]
+    ids = [e["action_id"] for a in actions for e in a["elements"]]
+    assert ids == [
+        "remind:answer:question:7",
+        "remind:snooze7:question:7",
+        "remind:skip:question:7",
+        "remind:answer:owed:8",
+    ]
+    assert all(REMINDER_ACTION.match(i) for i in ids)
+    assert not REMINDER_ACTION.match("remind:done:question:7")  # no such button
+    assert not REMINDER_ACTION.match("remind:skip:owed:8")

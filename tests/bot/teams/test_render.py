@@ -1081,3 +1081,27 @@ def test_owner_of_a_due_item_is_not_mentioned_from_typed_text():
         check_activity(activity)
     dump = json.dumps(activities, ensure_ascii=False)
     assert "<at>owner 1</at> project" not in dump and "‹at›owner 1‹/at› project" in dump
+
+
+def test_a_reminder_of_what_is_owed_offers_answer_snooze_skip_and_continue():
+    items = (
+        RemindItem("question", 7, "Target users", "left for later on Mon 23 Nov 2026"),
+        RemindItem("owed", 8, "Data landscape", "assigned by @ann 3 days ago"),
+    )
+    activity = render(Reminder(5, "Churn", items, note="Yours.", about="owed"), project_id=5)
+
+    card = check_activity(activity)
+    assert card["body"][0]["text"] == "Waiting for you: Churn"
+    assert activity["summary"] == "Waiting for you in Churn: Target users, Data landscape"
+    question, owed = elements(card, "ActionSet")
+    assert question["id"] == "remind:question:7" and owed["id"] == "remind:owed:8"
+    assert [(a["title"], a["data"]["mlplan_remind"]["verb"]) for a in question["actions"]] == [
+        ("Answer now", "answer"),
+        ("Snooze a week", "snooze7"),
+        ("Skip", "skip"),
+    ]
+    assert [a["title"] for a in owed["actions"]] == ["Continue"]
+    assert not elements(card, "Input.Date")
+    many = tuple(RemindItem("question", i, f"Q{i}", "left") for i in range(25))
+    rest = card_of(render(Reminder(5, "Churn", many, about="owed"), project_id=5))["body"][-1]
+    assert rest["text"] == "… and 5 more: `status Churn`"
