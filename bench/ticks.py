@@ -11,7 +11,9 @@ in-process, sending through a fake Slack Web API on 127.0.0.1, at two moments:
 
 Run it from the repository root (the database is emptied first: give it one of its own):
 
-    python -m bench.ticks [--database-url URL] [--sizes 100,1000,10000]
+    python -m bench.ticks [--database-url URL] [--sizes 100,1000,10000] [--owed]
+
+`--owed` gives each project two questions left for later and a section owed as well.
 
 The default database is a SQLite file in a temporary folder; for PostgreSQL pass e.g.
 `--database-url postgresql://postgres@127.0.0.1:5432/bench`.
@@ -243,8 +245,11 @@ async def reset(engine: AsyncEngine) -> None:
     await db.upgrade(engine)
 
 
-async def measure(database_url: str, sizes: list[int]) -> list[dict]:
-    """Build each size afresh and time a quiet tick and the first tick of the next day."""
+async def measure(database_url: str, sizes: list[int], *, owed: bool = False) -> list[dict]:
+    """Build each size afresh and time a quiet tick and the first tick of the next day.
+
+    `owed`: each project also has two open questions and a section owed (see `populate`).
+    """
     from bot.app import build_platforms, build_runtime
     from bot.settings import load_settings
     from tests.bot.slack.conftest import SECRET, TOKEN, Clock
@@ -264,7 +269,7 @@ async def measure(database_url: str, sizes: list[int]) -> list[dict]:
             try:
                 await reset(runtime.engine)
                 built = time.perf_counter()
-                await populate(runtime.engine, projects=size)
+                await populate(runtime.engine, projects=size, owed=owed)
                 await analyze(runtime.engine)
                 built = time.perf_counter() - built
                 scheduler = build_platforms(runtime, socket_mode=False).scheduler
@@ -316,6 +321,9 @@ if __name__ == "__main__":
         "--database-url", default=f"sqlite:///{Path(tempfile.mkdtemp()) / 'bench.db'}"
     )
     parser.add_argument("--sizes", default="100,1000,10000")
+    parser.add_argument(
+        "--owed", action="store_true", help="give each project open questions and a section owed"
+    )
     options = parser.parse_args()
     sizes = [int(s) for s in options.sizes.split(",")]
-    print(table(asyncio.run(measure(options.database_url, sizes))))
+    print(table(asyncio.run(measure(options.database_url, sizes, owed=options.owed))))
