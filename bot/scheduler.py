@@ -1,5 +1,8 @@
 """Do what is due at a moment (reminders, then sending): `tick(now)`, run by `mlplan tick` and the worker.
 
+Reminders of milestones and documentation items are decided here; those of open questions and
+sections owed in `bot.owed_reminders`, from the same batches of due projects.
+
 The database is the source of truth: each reminder occasion and each reminder message is
 claimed under a unique key in the transaction that queues it in the outbox, so a restart, a
 missed tick or a second scheduler never sends anything twice. APScheduler only wakes us up.
