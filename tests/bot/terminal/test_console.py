@@ -128,6 +128,30 @@ async def test_names_and_answers_stored_elsewhere_are_shown_without_control_char
     assert not LEFT_OVER.search(OURS.sub("", shown))
 
 
+# select, poll, pselect6, ppoll on x86_64 and aarch64: the calls readline waits for a key in.
+WAITING_FOR_INPUT = {"7", "23", "270", "271", "72", "73"}
+
+
+def _wait_until_waiting_for_a_key(pid: int, seconds: float = 30) -> None:
+    """Wait until the child sleeps in its wait for a key, where readline takes Ctrl-C.
+
+    CPython's readline draws the prompt, then waits in select(); a SIGINT that lands between
+    the two is noticed only at the next key (Modules/readline.c checks signals only when
+    select() is interrupted), so a Ctrl-C sent the instant the prompt shows can be missed.
+    A person is never that fast; the test waits for the select() as a person would.
+    """
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            call = Path(f"/proc/{pid}/syscall").read_text().split(" ", 1)[0]
+        except OSError:  # no /proc: give readline a moment instead
+            time.sleep(0.5)
+            return
+        if call in WAITING_FOR_INPUT:
+            return
+        time.sleep(0.01)
+
+
 def _mlplan_in_a_terminal(database_url: str, tmp_path: Path, keys: list[str]) -> str:
     """Run `mlplan chat` on a pseudo-terminal, type each string of keys, return what it showed."""
     script = Path(sys.executable).with_name("mlplan")
@@ -155,6 +179,8 @@ def _mlplan_in_a_terminal(database_url: str, tmp_path: Path, keys: list[str]) ->
     try:
         shown = read_until(b"> ")
         for typed in keys:
+            if typed == "\x03":
+                _wait_until_waiting_for_a_key(pid)
             os.write(fd, typed.encode())
             # Wait for the prompt after the output (a redrawn line shows "> " too, without a newline).
             shown += read_until(b"\r\n> " if typed.endswith("\r") else b"Bye.")
