@@ -262,6 +262,8 @@ class OutboxSender:
         recorder: _Recorder,
         last_start: float,
     ) -> Outcome | None:
+        # The slot is held until the outcome is recorded: a message the platform took but
+        # mlplan has not recorded is sent again after a crash, and so at most AT_ONCE are.
         async with limit:
             if asyncio.get_running_loop().time() > last_start:
                 return None
@@ -279,10 +281,10 @@ class OutboxSender:
             except Exception as error:  # one bad row must not stop the others: retry it later
                 log.exception("sending a %s message failed", self.platform)
                 result = Retry(type(error).__name__)
-        if isinstance(result, Sent):
-            await recorder.record((row, result, now))
-        else:
-            await self._record(row, result, now)
+            if isinstance(result, Sent):
+                await recorder.record((row, result, now))
+            else:
+                await self._record(row, result, now)
         return result
 
     async def _wheres(self, rows: list[Message], known: dict[int, str | None]) -> dict[int, Where]:
