@@ -32,7 +32,8 @@ MAX_BACKOFF = timedelta(hours=1)
 MAX_ATTEMPTS = 8
 # A send that takes longer is abandoned and retried: a claim always outlives the send holding it.
 SEND_WITHIN = CLAIM_FOR.total_seconds() / 3
-# Conversations sent to at the same time; each one's messages still go out one by one.
+# Conversations sent to at the same time; each one's messages still go out one by one. Also
+# the most messages a sender has ever handed over and not yet recorded: all a crash can resend.
 AT_ONCE = 8
 # A retry the platform asked for within this long is tried at its time, not at the next flush.
 WAKE_WITHIN = timedelta(seconds=10)
