@@ -108,6 +108,42 @@ class Assigning:
             turn = TurnContext(session, workspace_id, project, place, speaker, now, sink)
             return await self.turns.finish(turn, outcome)
 
+    async def owed(self, *, place: Place, speaker: Speaker, now: datetime) -> Outcome | None:
+        """Ask again the open question of the section this person owes, if they owe one.
+
+        For a place with no direct messages (the terminal): the person reads it when they come.
+        """
+        async with self.turns.sessions() as session:
+            workspace_id = await workspace_id_of(session, place, now)
+            owed = await assignments.open_for(
+                session=session, workspace_id=workspace_id, person_id=speaker.id
+            )
+            if owed is None:
+                return None
+            project = await store.get_project(
+                session=session, workspace_id=workspace_id, project_id=owed.project_id
+            )
+            if project is None:
+                return None
+            answers = await store.latest_answers(session=session, project_id=project.id)
+        state = State(
+            name=project.name,
+            sections=(owed.section_id,),
+            answers=answers,
+            current=owed.current_question_id,
+            walk=owed.section_id,
+        )
+        title = self.flow.section(owed.section_id).title
+        by = person_name(owed.assigned_by)
+        hello = Say(
+            f"{by} asked you to answer “{title}” of the plan {project.name!r}. Type your answers"
+            " here; `skip`, `back` and `help` work as in the project's conversation."
+        )
+        asked = engine.start(self.flow, state).replies
+        if not any(isinstance(reply, Ask) for reply in asked):
+            return None  # nothing of it applies any more, given the plan's other answers
+        return Outcome((hello, *asked), self.turns.info(project, answers))
+
     async def owed_here(
         self, session, workspace_id: int, speaker: Speaker, here: TurnContext | None
     ) -> Assignment | None:

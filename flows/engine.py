@@ -253,6 +253,9 @@ def _ask(
     refusal: str | None = None,
 ) -> Ask:
     questions = in_scope(flow, state)
+    if state.walk is not None and flow.section_of[question.id].id == state.walk:
+        # Walking one section (`ask`, an assignment): count within it, "2 of 3", not the plan's.
+        questions = [q for q in questions if flow.section_of[q.id].id == state.walk]
     number = next(i for i, q in enumerate(questions, 1) if q.id == question.id)
     current = None
     if question.id in state.answers:
