@@ -8,7 +8,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from bot.context import Place, Speaker, workspace_id_of
-from bot.outcome import Outcome, Sink
+from bot.outcome import Outcome, ProjectInfo, Sink
 from bot.turns import Position, TurnContext, Turns
 from flows import engine
 from flows.display import person_name
@@ -88,23 +88,8 @@ class Assigning:
                 current=first.state.current,
                 now=now,
             )
-            who, by = person_name(assignee), person_name(speaker.person())
-            owes = Say(
-                f"{who} owes “{chosen.title}” ({ask.total} questions), assigned by {by}:"
-                " I asked them in a direct message."
-            )
-            hello = Say(
-                f"{by} asked you to answer “{chosen.title}” of the plan {project.name!r}."
-                " Reply here (or in this message's thread) to answer; `skip`, `back` and `help`"
-                " work as in the project's thread."
-            )
-            outcome = Outcome(
-                (owes,),
-                self.turns.info(project, answers),
-                stored=True,
-                direct=(hello, ask),
-                assignee=assignee,
-            )
+            info = self.turns.info(project, answers)
+            outcome = _handed(chosen.title, ask, assignee, speaker, info)
             turn = TurnContext(session, workspace_id, project, place, speaker, now, sink)
             return await self.turns.finish(turn, outcome)
 
@@ -231,3 +216,20 @@ class Assigning:
             f"Thank you: that was the last question of “{title}”. The project's thread has it."
         )
         return (*done, thanks), (Say(f"{who} answered “{title}”."), *done, *intake)
+
+
+def _handed(
+    title: str, ask: Ask, assignee: dict, speaker: Speaker, project: ProjectInfo
+) -> Outcome:
+    """Say in the thread who owes the section, and ask the assignee its first question directly."""
+    who, by = person_name(assignee), person_name(speaker.person())
+    owes = Say(
+        f"{who} owes “{title}” ({ask.total} questions), assigned by {by}:"
+        " I asked them in a direct message."
+    )
+    hello = Say(
+        f"{by} asked you to answer “{title}” of the plan {project.name!r}."
+        " Reply here (or in this message's thread) to answer; `skip`, `back` and `help`"
+        " work as in the project's thread."
+    )
+    return Outcome((owes,), project, stored=True, direct=(hello, ask), assignee=assignee)
