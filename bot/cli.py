@@ -11,7 +11,9 @@ import os
 import signal
 import socket
 import sys
-from datetime import UTC, datetime
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.redaction import RedactingFormatter, redact
@@ -30,6 +32,14 @@ def _moment(text: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+def _running_from(start: datetime | None) -> Callable[[], datetime] | None:
+    """Return a clock that reads `start` now and runs on at the real pace (None: the real clock)."""
+    if start is None:
+        return None
+    origin = time.monotonic()
+    return lambda: start + timedelta(seconds=time.monotonic() - origin)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mlplan", description="Plan machine-learning projects in Slack, Teams or the terminal."
@@ -44,12 +54,22 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--no-scheduler", action="store_true", help="do not run the scheduler in this process"
     )
+    serve.add_argument(
+        "--now",
+        type=_moment,
+        help="start the clock at this moment, ISO 8601 (tests, rehearsals); it runs on from there",
+    )
 
     commands.add_parser(
         "socket", help="serve Slack over Socket Mode (needs SLACK_APP_TOKEN), with the scheduler"
     )
-    commands.add_parser(
+    worker = commands.add_parser(
         "worker", help="run the scheduler alone: reminders and digests, every minute"
+    )
+    worker.add_argument(
+        "--now",
+        type=_moment,
+        help="start the clock at this moment, ISO 8601 (tests, rehearsals); it runs on from there",
     )
     tick = commands.add_parser("tick", help="do, once, everything due at a moment")
     tick.add_argument(
@@ -382,7 +402,7 @@ async def _serve(settings: Settings, args: argparse.Namespace) -> int:
     if sock is None:
         return 1
     with sock:  # closed here too if mlplan stops before the server owns it
-        runtime = await build_runtime(settings)
+        runtime = await build_runtime(settings, clock=_running_from(args.now))
         app = build_web_app(runtime, run_scheduler=not args.no_scheduler)
         runner = web.AppRunner(app, access_log=None)
         try:
@@ -419,7 +439,7 @@ async def _socket(settings: Settings, args: argparse.Namespace) -> int:
 async def _worker(settings: Settings, args: argparse.Namespace) -> int:
     from bot.app import build_platforms, build_runtime
 
-    runtime = await build_runtime(settings)
+    runtime = await build_runtime(settings, clock=_running_from(args.now))
     platforms = build_platforms(runtime)
     ticker = platforms.start_ticking(runtime)
     print("mlplan worker is running: reminders and digests, checked every minute.", flush=True)

@@ -51,10 +51,12 @@ class Conversations:
         now: datetime,
         speaker: Speaker | None = None,
         direct: bool = False,
+        text: str = "",
     ) -> bool:
         """Tell whether a question is open at this place (a reply answers it).
 
-        In a direct conversation, a section the speaker owes counts too.
+        In a direct conversation, a section the speaker owes counts too; in a project's
+        conversation, `edit <question>` (the `text`) is for it even with no question open.
         """
         async with self.sessions() as session:
             workspace_id, project = await self.turns.in_thread(session, place, now)
@@ -64,7 +66,13 @@ class Conversations:
                     session=session, workspace_id=workspace_id, person_id=speaker.id
                 )
             await session.commit()
+        if project is not None and self._edits_a_question(text):
+            return True
         return owed is not None or (project is not None and project.current_question_id is not None)
+
+    def _edits_a_question(self, text: str) -> bool:
+        verb, _, rest = text.strip().partition(" ")
+        return verb.lower() == "edit" and self.flow.find_question(rest) is not None
 
     async def new_project(
         self, *, place: Place, speaker: Speaker, name: str, now: datetime, sink: Sink | None = None

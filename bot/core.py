@@ -165,7 +165,11 @@ class _Turn:
     async def typed(self, event: said.Typed) -> Handled:
         conversations = self.core.conversations
         if event.or_command and not await conversations.asking_here(
-            place=self.place, now=self.core.clock(), speaker=self.speaker, direct=event.direct
+            place=self.place,
+            now=self.core.clock(),
+            speaker=self.speaker,
+            direct=event.direct,
+            text=event.text,
         ):
             return await self.command(event.text)
         outcome = await conversations.reply(

@@ -571,7 +571,9 @@ class Ticker:
             self._run,
             "interval",
             seconds=every,
-            next_run_time=clock(),
+            # APScheduler keeps its times on the wall clock; `clock` is only what a tick is told
+            # (a clock started elsewhere, `mlplan serve --now`, would put the first tick off).
+            next_run_time=utcnow(),
             coalesce=True,
             max_instances=1,
             misfire_grace_time=30,

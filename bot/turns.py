@@ -86,6 +86,7 @@ class Turns:
             current=project.current_question_id,
             answers=answers,
             walk=project.walking_section,
+            later=getattr(answers, "later", frozenset()),
         )
 
     def no_longer_open(self, question_id: str) -> str:

@@ -47,15 +47,19 @@ def next_open(flow: Flow, state: State) -> Question | None:
     return next((q for q in in_scope(flow, state) if q.id not in state.answers), None)
 
 
-def start(flow: Flow, state: State) -> Turn:
-    """Ask the open question, or the first unanswered one; report the plan if none is left."""
+def start(flow: Flow, state: State, *, was_complete: bool = False) -> Turn:
+    """Ask the open question, or the first unanswered one; report the plan if none is left.
+
+    `was_complete`: the intake had ended before this turn, so its end is not announced again.
+    """
     questions = in_scope(flow, state)
     open_ids = {q.id for q in questions}
     current = state.current if state.current in open_ids else None
     question = flow.questions[current] if current else next_open(flow, state)
     if question is None:
         final = replace(state, current=None)
-        return Turn(final, _finish(flow, final), done=_complete(flow, final))
+        ended = _finish(flow, final, was_complete=was_complete)
+        return Turn(final, ended, done=_complete(flow, final))
     state = replace(state, current=question.id)
     return Turn(state, (_ask(flow, state, question, opens=True),))
 
@@ -152,9 +156,14 @@ def _next_in_walk(flow: Flow, state: State, question: Question) -> Question | No
 
 def _move_on(flow: Flow, state: State, question: Question, recorded: tuple[Recorded, ...]) -> Turn:
     answers = dict(state.answers)
+    later = set(state.later)
     for item in recorded:
         answers[item.question_id] = item.value
-    moved = replace(state, answers=answers)
+        if item.skipped and item.raw == LATER:
+            later.add(item.question_id)
+        else:
+            later.discard(item.question_id)
+    moved = replace(state, answers=answers, later=frozenset(later))
     if moved.walk:  # a section walked again: its next question, or the end of the sitting
         following = _next_in_walk(flow, moved, question)
         moved = moved if following is not None else replace(moved, walk=None)
@@ -165,7 +174,8 @@ def _move_on(flow: Flow, state: State, question: Question, recorded: tuple[Recor
     section_visited = all(q.id in answers for q in section.questions if q.applies(answers))
     leaves_section = following is None or flow.section_of[following.id] is not section
     if section_visited and leaves_section:
-        replies.append(SectionDone(section.id, summary.section_card(flow, section, answers)))
+        card = summary.section_card(flow, section, answers, later=moved.later)
+        replies.append(SectionDone(section.id, card))
     if following is None:
         final = replace(moved, current=None)
         ended = _finish(flow, final, was_complete=_complete(flow, state))
@@ -253,6 +263,9 @@ def _ask(
     refusal: str | None = None,
 ) -> Ask:
     questions = in_scope(flow, state)
+    if state.walk is not None and flow.section_of[question.id].id == state.walk:
+        # Walking one section (`ask`, an assignment): count within it, "2 of 3", not the plan's.
+        questions = [q for q in questions if flow.section_of[q.id].id == state.walk]
     number = next(i for i, q in enumerate(questions, 1) if q.id == question.id)
     current = None
     if question.id in state.answers:

@@ -161,11 +161,13 @@ def _stored(
 ) -> Turn:
     """Make the turn of an accepted form: what changed, the section's card, and what comes next."""
     sections = state.sections if section.id in state.sections else (*state.sections, section.id)
-    moved = replace(state, answers=answers, sections=sections)
+    later = state.later - {r.question_id for r in recorded if r.value is not None}
+    moved = replace(state, answers=answers, sections=sections, later=later)
     replies: list[Reply] = [_changes(flow, section, answers, recorded, author)]
     applying = [q for q in section.questions if q.applies(answers)]
     if all(q.id in answers for q in applying):
-        replies.append(SectionDone(section.id, summary.section_card(flow, section, answers)))
+        card = summary.section_card(flow, section, answers, later=later)
+        replies.append(SectionDone(section.id, card))
     current = state.current
     answered = {r.question_id for r in recorded}
     was_complete = _complete(flow, state.answers)
@@ -173,7 +175,9 @@ def _stored(
         current in answered or not flow.questions[current].applies(answers)
     ):
         walk = None if moved.walk == section.id else moved.walk
-        following = engine.start(flow, replace(moved, current=None, walk=walk))
+        following = engine.start(
+            flow, replace(moved, current=None, walk=walk), was_complete=was_complete
+        )
         replies += following.replies
         return Turn(following.state, tuple(replies), recorded, done=following.done)
     done = _complete(flow, answers)
@@ -183,7 +187,8 @@ def _stored(
 
 
 def _complete(flow: Flow, answers: Mapping[str, Any]) -> bool:
-    done, total = progress(flow, answers)
+    """Tell whether the core is visited (the intake is done), as the engine does."""
+    done, total = progress(flow, answers, flow.core)
     return done == total
 
 

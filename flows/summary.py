@@ -19,9 +19,22 @@ from flows.warnings import warnings
 COST_SECTIONS = ("costs", "costs_detail")
 
 
-def section_card(flow: Flow, section: Section, answers: Mapping[str, Any]) -> Card:
-    """Summarise one finished section: every applicable answer, and for costs the estimate."""
-    fields = [answer_field(flow, q, answers) for q in section.questions if q.applies(answers)]
+# How a card shows a question left for later: open, not skipped.
+OPEN_LATER = "open question: answer later"
+
+
+def section_card(
+    flow: Flow, section: Section, answers: Mapping[str, Any], *, later: frozenset[str] = frozenset()
+) -> Card:
+    """Summarise one finished section: every applicable answer, and for costs the estimate.
+
+    A question in `later` (left for later, not answered since) is shown as open, not skipped.
+    """
+    fields = [
+        Field(q.label, OPEN_LATER) if q.id in later else answer_field(flow, q, answers)
+        for q in section.questions
+        if q.applies(answers)
+    ]
     if section.id in COST_SECTIONS:
         fields.extend(cost_fields(answers))
     if section.id in flow.core:
@@ -78,14 +91,14 @@ def plan_card(flow: Flow, state: State) -> Card:
 
 
 def status_card(
-    flow: Flow, state: State, later: Mapping[str, tuple[str, date]] | None = None
+    flow: Flow, state: State, later: Mapping[str, tuple[str, date] | None] | None = None
 ) -> Card:
     """Show how far each section is (the core, then the deep dives) and which question is open.
 
     `later` maps each question left for later to its owner's name and its revisit date: those
     are open questions, listed after the sections, not skips.
     """
-    later = later or {}
+    later = later or {qid: None for qid in state.later}
     fields = []
     for section in flow.sections:
         done, total = progress(flow, state.answers, (section.id,))
@@ -101,12 +114,11 @@ def status_card(
     if state.current is not None:
         question = flow.questions[state.current]
         fields.append(Field("Open question", question.label))
-    for qid, (owner, revisit) in later.items():
+    for qid, due in later.items():
         if qid in flow.questions and state.answers.get(qid, "") is None:
             label = flow.questions[qid].label
-            fields.append(
-                Field(f"Answer later: {label}", f"{owner}, revisit {format_day(revisit)}")
-            )
+            shown = f"{due[0]}, revisit {format_day(due[1])}" if due else "open"
+            fields.append(Field(f"Answer later: {label}", shown))
     # The bar counts the core while it is open (the intake's "question n of 29"), then it all.
     core = progress(flow, state.answers, tuple(flow.core))
     return Card(

@@ -206,14 +206,40 @@ async def list_projects(*, session: AsyncSession, workspace_id: int) -> list[Pro
     return [Project.of(row) for row in result]
 
 
-async def latest_answers(*, session: AsyncSession, project_id: int) -> dict[str, Any]:
-    """Map each answered or skipped question to the value of its latest version."""
+# What an answer left for later is stored as: skipped, with this as what was typed.
+LATER = "later"
+
+
+class Answers(dict[str, Any]):
+    """The latest value of each answered or skipped question, and which were left for later."""
+
+    later: frozenset[str] = frozenset()
+
+
+async def latest_answers(*, session: AsyncSession, project_id: int) -> Answers:
+    """Map each answered or skipped question to the value of its latest version.
+
+    `.later` holds the questions whose latest version was left for later (an open question).
+    """
     rows = await session.execute(
-        sa.select(models.Answer.question_id, models.Answer.value, models.Answer.skipped)
+        sa.select(
+            models.Answer.question_id,
+            models.Answer.value,
+            models.Answer.skipped,
+            models.Answer.raw,
+        )
         .where(models.Answer.project_id == project_id)
         .order_by(models.Answer.question_id, models.Answer.version)
     )
-    return {question_id: None if skipped else value for question_id, value, skipped in rows}
+    answers, later = Answers(), set()
+    for question_id, value, skipped, raw in rows:
+        answers[question_id] = None if skipped else value
+        if skipped and raw == LATER:
+            later.add(question_id)
+        else:
+            later.discard(question_id)
+    answers.later = frozenset(later)
+    return answers
 
 
 async def answer_history(

@@ -41,3 +41,10 @@ def test_the_bot_uses_no_orm_models_and_writes_no_sql(path):
         assert not name.startswith("storage.models"), f"{path.name} imports {name}"
         if name.split(".")[0] == "sqlalchemy":
             assert name.startswith(BOT_MAY_IMPORT), f"{path.name} imports {name}"
+
+
+def test_storage_and_the_engine_mark_an_answer_left_for_later_alike():
+    from flows import engine
+    from storage import projects
+
+    assert projects.LATER == engine.LATER
