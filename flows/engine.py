@@ -70,7 +70,10 @@ def advance(flow: Flow, state: State, text: str, *, now: datetime) -> Turn:
     if command == "help":
         return Turn(state, (Say(_help(flow, state)),))
     if command == "status":
-        return Turn(state, (Show(summary.status_card(flow, state)),))
+        shown: tuple[Reply, ...] = (Show(summary.status_card(flow, state)),)
+        if state.current is not None:  # and the open question again, to answer it from here
+            shown += (_ask(flow, state, flow.questions[state.current]),)
+        return Turn(state, shown)
     if command == "back":
         return _back(flow, state)
     if command.startswith("edit "):

@@ -111,6 +111,17 @@ def status_card(
         note += f", {open_later} for later" if open_later else ""
         where = "" if section.id in flow.core else "deep dive: "
         fields.append(Field(f"{section.order}. {where}{section.title}", f"{done} of {total}{note}"))
+    skipped_labels = [
+        q.label
+        for q in flow.walk(tuple(s.id for s in flow.sections))
+        if q.id in state.answers
+        and state.answers[q.id] is None
+        and q.id not in later
+        and q.id != state.current
+        and q.applies(state.answers)
+    ]
+    if skipped_labels:
+        fields.append(Field("Skipped (does not apply)", ", ".join(skipped_labels)))
     if state.current is not None:
         question = flow.questions[state.current]
         fields.append(Field("Open question", question.label))

@@ -408,6 +408,7 @@ def test_status_card_lists_the_sections_and_the_open_question():
         ("9. deep dive: Costs in detail", "5 of 5"),
         ("10. deep dive: Metrics in detail", "0 of 4"),
         ("11. deep dive: Documentation due dates", "0 of 3"),
+        ("Skipped (does not apply)", "Target users"),
         ("Open question", "Value proposition"),
     ]
     assert card.progress == (9, 29)  # the core while it is open, as the intake counts it
