@@ -68,14 +68,25 @@ def _event(event_type: str, payload: dict[str, Any], card: Card) -> dict[str, An
     return {"event_type": event_type, "event_payload": payload}
 
 
+# How a question marks the answer just saved, and a question asked again about its answer.
+SAVED = ":white_check_mark: "
+KEEP = "keep"
+FOLLOW_UP = ":point_right: "
+
+
 def _ask(ask: Ask, project_id: int) -> dict[str, Any]:
     question = ask.question
     blocks: list[Block] = []
+    if ask.confirmation:
+        blocks.append(bk.context(SAVED + bk.fit(ask.confirmation, bk.CONTEXT_LIMIT - len(SAVED))))
     if ask.refusal:
         warning = ":warning: "
         blocks.append(
             bk.section(warning + bk.fit(ask.refusal, bk.SECTION_TEXT_LIMIT - len(warning)))
         )
+    elif ask.follow_up:
+        limit = bk.SECTION_TEXT_LIMIT - len(FOLLOW_UP)
+        blocks.append(bk.section(FOLLOW_UP + bk.fit(ask.follow_up, limit)))
     elif ask.opens_section:
         blocks.append(bk.header(f"{ask.section.order}. {ask.section.title}"))
         blocks.append(bk.context(bk.fit(ask.section.intro, bk.CONTEXT_LIMIT)))
@@ -90,7 +101,7 @@ def _ask(ask: Ask, project_id: int) -> dict[str, Any]:
     for start in range(0, len(buttons), bk.MAX_ACTIONS):
         blocks.append(ActionsBlock(elements=buttons[start : start + bk.MAX_ACTIONS]))
     return bk.message(
-        question.prompt,
+        ask.follow_up or question.prompt,
         blocks,
         {"event_type": "mlplan_question", "event_payload": ask.metadata(project_id)},
     )
@@ -109,6 +120,9 @@ def _buttons(ask: Ask, project_id: int) -> list[ButtonElement]:
             bk.button("Yes", value="yes", action_id=f"answer:{qid}:yes"),
             bk.button("No", value="no", action_id=f"answer:{qid}:no"),
         ]
+    if ask.follow_up:  # its answer is saved: keeping it is what skipping or later would do
+        buttons.append(bk.button("Keep", value=KEEP, action_id=f"answer:{qid}:{KEEP}"))
+        return buttons
     buttons.append(bk.button("Skip", value="skip", action_id=f"skip:{qid}"))
     buttons.append(bk.button("Answer later", value="later", action_id=f"later:{qid}"))
     if ask.opens_section and project_id:

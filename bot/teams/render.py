@@ -69,10 +69,16 @@ def _event(name: str, payload: dict[str, Any], card: Card) -> dict[str, Any]:
 def _ask(ask: Ask, project_id: int, scale: float, project: str | None = None) -> dict[str, Any]:
     question = ask.question
     body: list[dict[str, Any]] = []
+    if ask.confirmation:
+        saved = ac.fit(ask.confirmation, ac.scaled_limit(ac.NOTE_LIMIT, scale))
+        body.append(ac.text_block(f"✅ {saved}", color="Good", spacing="Small"))
     if ask.refusal:
         body.append(
             ac.attention("⚠️ " + ac.fit(ask.refusal, ac.scaled_limit(ac.BLOCK_LIMIT, scale)))
         )
+    elif ask.follow_up:
+        asked = ac.fit(ask.follow_up, ac.scaled_limit(ac.BLOCK_LIMIT, scale))
+        body.append(ac.follow_up(f"👉 {asked}"))
     elif ask.opens_section:
         title = f"{ask.section.order}. {ask.section.title}"
         body.append(ac.heading(ac.fit(title, ac.scaled_limit(ac.TITLE_LIMIT, scale))))
@@ -102,7 +108,7 @@ def _ask(ask: Ask, project_id: int, scale: float, project: str | None = None) ->
         ]
     value = {"mlplan_question": ask.metadata(project_id)}
     return ac.message(
-        question.prompt,
+        ask.follow_up or question.prompt,
         ac.adaptive_card(body, actions=actions),
         value,
         limit=ac.scaled_limit(ac.TEXT_LIMIT, scale),
@@ -189,6 +195,8 @@ def _buttons(ask: Ask) -> list[dict[str, Any]]:
         buttons = [answer(choice, choice, choice) for choice in ask.question.choices]
     elif ask.question.kind == "yesno":
         buttons = [answer("Yes", "yes", "Yes"), answer("No", "no", "No")]
+    if ask.follow_up:  # its answer is saved: keeping it is what skipping or later would do
+        return [*buttons, answer("Keep", "keep", "kept")]
     skip, later = (
         answer("Skip", "skip", "skipped"),
         answer("Answer later", "later", "left for later"),

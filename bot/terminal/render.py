@@ -70,9 +70,13 @@ class TerminalRenderer:
 
     def _ask(self, ask: Ask) -> str:
         lines = []
+        if ask.confirmation:
+            lines.append(self._c("green", f"✓ {ask.confirmation}"))
         if ask.refusal:
             lines.append(self._c("red", ask.refusal))
-        if ask.opens_section and not ask.refusal:
+        elif ask.follow_up:
+            lines.append(self._c("yellow", f"👉 {ask.follow_up}"))
+        if ask.opens_section and not ask.refusal and not ask.follow_up:
             section = ask.section
             lines += [
                 "",

@@ -351,7 +351,7 @@ def test_plan_card_holds_stage_costs_metrics_and_milestones():
         "stage": "MVP",
         **WORKED,
         "outcome_metric": "Churn rate",
-        "outcome_target": "Down 2 points",
+        "outcome_target": "Down 2 points within a year",
         "output_metric": "Recall",
         "baseline_kind": "Heuristic",
         "output_baseline": "Recall 0.4",
@@ -367,7 +367,7 @@ def test_plan_card_holds_stage_costs_metrics_and_milestones():
     assert shown["Problem statement"] == "Customers leave"
     assert shown["One-time cost"] == "$286k"
     assert shown["Payback time"] == "22–34 months"
-    assert shown["Outcome metric"] == "Churn rate → Down 2 points"
+    assert shown["Outcome metric"] == "Churn rate → Down 2 points within a year"
     assert shown["Output metric"] == "Recall"
     assert shown["Baseline to beat"] == "Heuristic: Recall 0.4"
     assert shown["Success sign-off"] == "@ana"
