@@ -19,6 +19,7 @@ from slack_sdk.models.blocks import (
 from bot.slack import blocks as bk
 from bot.slack import modals, reminder_blocks
 from bot.text import progress_bar
+from flows.counting import counted
 from flows.display import person_name
 from flows.replies import (
     Ask,
@@ -141,9 +142,7 @@ def deep_dives(reply: DeepDives, project_id: int) -> dict[str, Any]:
     """Render the deep dives on offer: each with Start now, a person to assign it to, and Later."""
     blocks: list[Block] = [bk.section(bk.fit(reply.text, bk.SECTION_TEXT_LIMIT))]
     for offered in reply.sections[:MAX_DEEP_DIVES]:
-        count = (
-            "1 question" if offered.open_questions == 1 else f"{offered.open_questions} questions"
-        )
+        count = counted(offered.open_questions, "question")
         blocks.append(bk.section(f"*{bk.fit(offered.title, bk.LABEL_LIMIT)}* · {count}"))
         sid = offered.section_id
         blocks.append(
@@ -179,11 +178,9 @@ def _field_text(field: Field, limit: int) -> str:
 
 
 def _more_note(hidden: int, slash_command: str) -> ContextBlock:
-    fields = "field" if hidden == 1 else "fields"
     status = bk.command_text(CommandRef("status", ("<project>",)), slash_command)
-    return bk.context(
-        bk.escape(f"… {hidden} more {fields} not shown: see {status} or `mlplan export`")
-    )
+    more = counted(hidden, "more field")
+    return bk.context(bk.escape(f"… {more} not shown: see {status} or `mlplan export`"))
 
 
 def _card(card: Card, metadata: dict[str, Any] | None, slash_command: str) -> dict[str, Any]:
@@ -192,7 +189,9 @@ def _card(card: Card, metadata: dict[str, Any] | None, slash_command: str) -> di
     if card.progress is not None:
         done, total = card.progress
         head.append(
-            bk.context(f"{progress_bar(done, total)}  {done} of {total} questions answered")
+            bk.context(
+                f"{progress_bar(done, total)}  {done} of {counted(total, 'question')} answered"
+            )
         )
     tail: list[Block] = []
     if card.warnings:
@@ -232,7 +231,7 @@ def parent_message(*, name: str, owner: dict, progress: tuple[int, int]) -> dict
     done, total = progress
     title = bk.fit(name, 500)
     who = bk.person_text(owner)
-    line = f"Progress: {done} of {total} questions {progress_bar(done, total)}"
+    line = f"Progress: {done} of {counted(total, 'question')} {progress_bar(done, total)}"
     return bk.message(
         f"Planning {name}, owned by {person_name(owner)}",
         [bk.section(f"*Planning {title}*\nOwner: {who}"), bk.context(line)],

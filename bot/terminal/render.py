@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from typing import TextIO
 
+from flows.counting import counted
 from flows.replies import (
     Ask,
     Card,
@@ -108,7 +109,8 @@ class TerminalRenderer:
         if card.progress:
             done, total = card.progress
             filled = round(20 * done / total) if total else 0
-            lines.append(f"  [{'#' * filled}{'.' * (20 - filled)}] {done} of {total} questions")
+            bar = f"[{'#' * filled}{'.' * (20 - filled)}]"
+            lines.append(f"  {bar} {done} of {counted(total, 'question')}")
         for field in card.fields:
             lines.append(f"  {field.label}: {field.value}")
         for warning in card.warnings:
