@@ -176,8 +176,8 @@ BROKEN_DOWN = (
 NOT_ESTIMATED = "not estimated yet"
 # What the estimate assumes while the plan names no maintenance share of its own.
 DEFAULT_MAINTENANCE = (
-    "10–30% of the initial development a year (the usual range, assumed: no share of your own"
-    " given)"
+    "10–30% of the initial development a year (the usual range, assumed until you give your own"
+    " share)"
 )
 
 

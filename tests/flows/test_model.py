@@ -637,3 +637,43 @@ def test_walk_yields_the_questions_of_the_given_sections_in_flow_order():
     assert len(ids) == len(FLOW.section("intake").questions) + len(
         FLOW.section("milestones").questions
     )
+
+
+# Words a person reads in the flow's texts, and in the texts the flows compute from them.
+JARGON = (
+    "seed",
+    "rule of thumb",
+    "north star",
+    "irreducible",
+    "skew",
+    "event storming",
+    "tactical planning",
+    "strategic planning",
+    "p95",
+    "taxonomy",
+    "business understanding",
+)
+
+
+def _read_texts():
+    for section in FLOW.sections:
+        yield section.id, section.intro
+        yield from ((f"{section.id} warning", w.text) for w in section.warnings)
+        for q in section.questions:
+            for name in ("label", "prompt", "example", "help"):
+                yield f"{q.id} {name}", getattr(q, name)
+            if q.follow_up is not None:
+                yield f"{q.id} follow_up", q.follow_up.ask
+    yield "default maintenance", plan_costs.DEFAULT_MAINTENANCE
+
+
+def test_the_texts_people_read_are_in_plain_words():
+    from flows import engine
+
+    found = [
+        (where, word)
+        for where, text in [*_read_texts(), ("commands", engine.COMMAND_HELP)]
+        for word in JARGON
+        if word in text.lower()
+    ]
+    assert found == []
