@@ -9,7 +9,7 @@ from typing import Any
 from flows.dates import format_day
 from flows.display import answer_field, person_name
 from flows.model import Flow, Section
-from flows.plan_costs import cost_fields
+from flows.plan_costs import BROKEN_DOWN, cost_breakdown, cost_fields, cost_totals
 from flows.progress import progress, visited_sections
 from flows.replies import Card, Field
 from flows.state import State
@@ -26,17 +26,20 @@ OPEN_LATER = "open question: answer later"
 def section_card(
     flow: Flow, section: Section, answers: Mapping[str, Any], *, later: frozenset[str] = frozenset()
 ) -> Card:
-    """Summarise one finished section: every applicable answer, and for costs the estimate.
+    """Summarise one finished section: every applicable answer; for costs the estimate first.
 
     A question in `later` (left for later, not answered since) is shown as open, not skipped.
     """
-    fields = [
-        Field(q.label, OPEN_LATER) if q.id in later else answer_field(flow, q, answers)
-        for q in section.questions
-        if q.applies(answers)
-    ]
+    shown = [q for q in section.questions if q.applies(answers)]
+    fields = []
     if section.id in COST_SECTIONS:
-        fields.extend(cost_fields(answers))
+        # The totals first, then the lines they add up (from the answers), then the rest.
+        fields = [*cost_totals(answers), *cost_breakdown(answers)]
+        shown = [q for q in shown if q.id not in BROKEN_DOWN]
+    fields.extend(
+        Field(q.label, OPEN_LATER) if q.id in later else answer_field(flow, q, answers)
+        for q in shown
+    )
     if section.id in flow.core:
         title = (
             f"Section {flow.core.index(section.id) + 1} of {len(flow.core)} done: {section.title}"

@@ -218,7 +218,7 @@ def test_a_refused_answer_after_back_still_shows_the_current_answer():
 
 
 def test_an_answer_is_parsed_for_its_kind():
-    turn = run([*examples_until("monthly_cost_per_person"), "€9.5k"])[-1]
+    turn = run([*examples_until("monthly_cost_per_person", currency="EUR"), "€9.5k"])[-1]
     assert turn.recorded == (
         Recorded("monthly_cost_per_person", {"amount": 9500, "currency": "EUR"}, "€9.5k"),
     )

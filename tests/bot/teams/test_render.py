@@ -1081,3 +1081,37 @@ def test_owner_of_a_due_item_is_not_mentioned_from_typed_text():
         check_activity(activity)
     dump = json.dumps(activities, ensure_ascii=False)
     assert "<at>owner 1</at> project" not in dump and "‹at›owner 1‹/at› project" in dump
+
+
+# Follow-ups and confirmations
+
+
+def test_a_follow_up_is_the_same_question_with_a_highlighted_line_and_a_keep_button():
+    follow_up = "That names no figure. Which value of the metric counts as success?"
+    activity = render(ask("output_target", follow_up=follow_up, current="Better"), project_id=7)
+
+    body = card_of(activity)["body"]
+    assert body[0] == {
+        "type": "TextBlock",
+        "text": f"👉 {follow_up}",
+        "wrap": True,
+        "color": "Accent",
+        "weight": "Bolder",
+    }
+    assert body[1]["text"] == FLOW.questions["output_target"].prompt
+    assert activity["value"] == {
+        "mlplan_question": {"project_id": 7, "question_id": "output_target", "kind": "text"}
+    }
+    assert activity["summary"] == follow_up
+    assert answers(activity) == [("Keep", "keep", "kept")]
+    check_activity(activity)
+
+
+def test_a_confirmation_comes_first_in_green():
+    activity = render(
+        ask("ms_baseline_owner", confirmation="Saved: Fri 11 Dec 2026."), project_id=7
+    )
+
+    first = card_of(activity)["body"][0]
+    assert first["text"] == "✅ Saved: Fri 11 Dec 2026." and first["color"] == "Good"
+    check_activity(activity)
