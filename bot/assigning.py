@@ -11,6 +11,7 @@ from bot.context import Place, Speaker, workspace_id_of
 from bot.outcome import Outcome, ProjectInfo, Sink
 from bot.turns import Position, TurnContext, Turns
 from flows import engine
+from flows.counting import counted
 from flows.display import person_name
 from flows.parse import ParseError, parse_user
 from flows.replies import Ask, DeepDives, IntakeDone, Say, SectionDone
@@ -226,7 +227,7 @@ def _handed(
     """Say in the thread who owes the section, and ask the assignee its first question directly."""
     who, by = person_name(assignee), person_name(speaker.person())
     owes = Say(
-        f"{who} owes “{title}” ({ask.total} questions), assigned by {by}:"
+        f"{who} owes “{title}” ({counted(ask.total, 'question')}), assigned by {by}:"
         " I asked them in a direct message."
     )
     hello = Say(

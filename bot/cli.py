@@ -18,6 +18,7 @@ from pathlib import Path
 
 from bot.redaction import RedactingFormatter, redact
 from bot.settings import Settings, SettingsError, load_settings
+from flows.counting import counted
 
 log = logging.getLogger("mlplan")
 
@@ -335,10 +336,13 @@ async def _import(settings: Settings, args: argparse.Namespace) -> int:
         await runtime.close()
     replaced = f" ({done.replaced} replaced)" if done.replaced else ""
     print(
-        f"Imported {done.projects} project(s) into {', '.join(done.workspaces) or 'no workspace'}{replaced}:"
-        f" {done.answers} answer version(s), {done.items} milestone(s) and documentation item(s),"
-        f" {done.owed} open question(s) and section(s) owed;"
-        f" {done.told} owner notice(s) and reminder occasion(s) up to now count as already sent."
+        f"Imported {counted(done.projects, 'project')} into"
+        f" {', '.join(done.workspaces) or 'no workspace'}{replaced}:"
+        f" {counted(done.answers, 'answer version')},"
+        f" {counted(done.items, 'milestone or documentation item')},"
+        f" {counted(done.owed, 'open question or section owed', 'open questions and sections owed')};"
+        f" {counted(done.told, 'owner notice or reminder occasion')} up to now count as already"
+        " sent."
     )
     return 0
 
@@ -461,7 +465,8 @@ async def _tick(settings: Settings, args: argparse.Namespace) -> int:
     finally:
         await runtime.close()
     print(
-        f"{report.reminders} reminder(s), {report.digests} digest(s) and {report.assignments}"
-        f" new-owner notice(s) queued; {report.sent} message(s) sent."
+        f"{counted(report.reminders, 'reminder')}, {counted(report.digests, 'digest')} and"
+        f" {counted(report.assignments, 'new-owner notice')} queued;"
+        f" {counted(report.sent, 'message')} sent."
     )
     return 0

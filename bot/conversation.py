@@ -20,6 +20,7 @@ from bot.owing import Owing
 from bot.sections import Sections
 from bot.turns import TurnContext, Turns
 from flows import engine, summary
+from flows.counting import counted
 from flows.dates import format_day
 from flows.display import person_name
 from flows.model import Flow
@@ -281,7 +282,9 @@ class Conversations:
                 answers = await store.latest_answers(session=session, project_id=project.id)
                 done, total = progress(self.flow, answers)
                 stage = project.stage or "stage not set"
-                fields.append(Field(project.name, f"{stage}, {done} of {total} questions"))
+                fields.append(
+                    Field(project.name, f"{stage}, {done} of {counted(total, 'question')}")
+                )
         if not fields:
             return Outcome((Say("No projects yet. Start one with `new <project name>`."),))
-        return Outcome((Show(Card(title=f"{len(fields)} project(s)", fields=tuple(fields))),))
+        return Outcome((Show(Card(title=counted(len(fields), "project"), fields=tuple(fields))),))

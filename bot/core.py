@@ -49,7 +49,8 @@ OWED_KINDS = ("question", "owed")
 # Slack, answered with a 500, delivers the event again.
 DB_TIMEOUT = 2.0
 # What a pressed button says it did, in the answered question's place.
-PRESSED_SHOWN = {"skip": "skipped", "later": "left for later"}
+# (A follow-up's Keep button sends `keep` as its answer.)
+PRESSED_SHOWN = {"skip": "skipped", "later": "left for later", "keep": "kept"}
 # What a saved form's message says in its place.
 FORM_SAVED = "saved from the form"
 
@@ -201,7 +202,7 @@ class _Turn:
         if question is None:
             return self.handled()
         text = {"answer": event.value, "later": "later"}.get(event.action, "skip")
-        shown = PRESSED_SHOWN.get(event.action) or event.shown or text
+        shown = PRESSED_SHOWN.get(event.action) or event.shown or PRESSED_SHOWN.get(text, text)
         message = (
             PressedMessage(event.message_id, question.label, shown) if event.message_id else None
         )

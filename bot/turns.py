@@ -87,6 +87,7 @@ class Turns:
             answers=answers,
             walk=project.walking_section,
             later=getattr(answers, "later", frozenset()),
+            intake_done=project.intake_done_at is not None,
         )
 
     def no_longer_open(self, question_id: str) -> str:

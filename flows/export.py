@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from flows.costs import Range
+from flows.counting import counted
 from flows.display import display, person_name
 from flows.model import Flow, Section
 from flows.plan_costs import cost_fields, plan_estimate
@@ -133,7 +134,7 @@ def to_markdown(document: Mapping[str, Any]) -> str:
     lines += [
         f"- Owner: {owner}",
         f"- Stage: {project.get('stage') or 'not set'}",
-        f"- Progress: {done} of {total} questions",
+        f"- Progress: {done} of {counted(total, 'question')}",
         "",
     ]
     if document["warnings"]:

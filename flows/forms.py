@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from flows import engine, summary
+from flows.counting import counted
 from flows.display import answer_field, person_name
 from flows.model import Flow, Question, Section
 from flows.parse import ParseError, mention_token
@@ -201,7 +202,7 @@ def _changes(
 ) -> Show:
     """Show what a form changed, and who filled it in, for the project's conversation."""
     count = len(recorded)
-    title = f"{section.title}: {count} answer{'s' if count != 1 else ''} saved from a form"
+    title = f"{section.title}: {counted(count, 'answer')} saved from a form"
     who = Field("Filled in by", person_name(author), person=dict(author))
     changed = tuple(answer_field(flow, flow.questions[r.question_id], answers) for r in recorded)
     still_open = [q.label for q in section.questions if q.applies(answers) and q.id not in answers]

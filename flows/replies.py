@@ -54,7 +54,12 @@ class Card:
 
 @dataclass(frozen=True)
 class Ask:
-    """Ask one question; `refusal` says why the previous answer to it was not taken."""
+    """Ask one question; `refusal` says why the previous answer to it was not taken.
+
+    `confirmation` says how the answer just saved was understood ("Saved: Fri 11 Dec 2026.").
+    `follow_up` marks the same question asked again about its saved answer ("That target names
+    no figure…"): `keep` keeps that answer, a new one replaces it.
+    """
 
     question: Question
     section: Section
@@ -63,6 +68,8 @@ class Ask:
     opens_section: bool = False
     current: str | None = None
     refusal: str | None = None
+    confirmation: str | None = None
+    follow_up: str | None = None
 
     def metadata(self, project_id: int) -> dict[str, Any]:
         """Describe the question as the contract's `mlplan_question` payload."""

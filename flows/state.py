@@ -18,6 +18,9 @@ class State:
     `walk` is a section being walked again question by question, answered or not (`ask`).
     `later` holds the questions left for later and not answered since: open questions, whose
     answer is None as a skip's is, but which cards and status show as open, not as skipped.
+    `intake_done`: whether the intake's end (the plan's card) has come; None leaves it to the
+    answers (every core question visited). A follow-up asked about the core's last answer
+    holds the end back until the person keeps or changes that answer.
     """
 
     name: str
@@ -26,6 +29,7 @@ class State:
     answers: Mapping[str, Any] = field(default_factory=dict)
     walk: str | None = None
     later: frozenset[str] = frozenset()
+    intake_done: bool | None = None
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from typing import Any
 from flows.dates import format_day
 from flows.display import answer_field, person_name
 from flows.model import Flow, Section
-from flows.plan_costs import cost_fields
+from flows.plan_costs import BROKEN_DOWN, cost_breakdown, cost_fields, cost_totals
 from flows.progress import progress, visited_sections
 from flows.replies import Card, Field
 from flows.state import State
@@ -26,17 +26,20 @@ OPEN_LATER = "open question: answer later"
 def section_card(
     flow: Flow, section: Section, answers: Mapping[str, Any], *, later: frozenset[str] = frozenset()
 ) -> Card:
-    """Summarise one finished section: every applicable answer, and for costs the estimate.
+    """Summarise one finished section: every applicable answer; for costs the estimate first.
 
     A question in `later` (left for later, not answered since) is shown as open, not skipped.
     """
-    fields = [
-        Field(q.label, OPEN_LATER) if q.id in later else answer_field(flow, q, answers)
-        for q in section.questions
-        if q.applies(answers)
-    ]
+    shown = [q for q in section.questions if q.applies(answers)]
+    fields = []
     if section.id in COST_SECTIONS:
-        fields.extend(cost_fields(answers))
+        # The totals first, then the lines they add up (from the answers), then the rest.
+        fields = [*cost_totals(answers), *cost_breakdown(answers)]
+        shown = [q for q in shown if q.id not in BROKEN_DOWN]
+    fields.extend(
+        Field(q.label, OPEN_LATER) if q.id in later else answer_field(flow, q, answers)
+        for q in shown
+    )
     if section.id in flow.core:
         title = (
             f"Section {flow.core.index(section.id) + 1} of {len(flow.core)} done: {section.title}"
@@ -111,6 +114,17 @@ def status_card(
         note += f", {open_later} for later" if open_later else ""
         where = "" if section.id in flow.core else "deep dive: "
         fields.append(Field(f"{section.order}. {where}{section.title}", f"{done} of {total}{note}"))
+    skipped_labels = [
+        q.label
+        for q in flow.walk(tuple(s.id for s in flow.sections))
+        if q.id in state.answers
+        and state.answers[q.id] is None
+        and q.id not in later
+        and q.id != state.current
+        and q.applies(state.answers)
+    ]
+    if skipped_labels:
+        fields.append(Field("Skipped (does not apply)", ", ".join(skipped_labels)))
     if state.current is not None:
         question = flow.questions[state.current]
         fields.append(Field("Open question", question.label))

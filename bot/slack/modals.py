@@ -9,6 +9,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.slack import blocks as bk
+from flows.counting import counted
 from flows.display import person_name
 from flows.forms import FormField, SectionForm
 
@@ -128,7 +129,8 @@ def section_modal(form: SectionForm, *, context: str) -> dict[str, Any]:
         )
     hidden = len(fields) - len(shown)
     if hidden:
-        more = f"… {hidden} more questions do not fit in one form: answer them in the thread."
+        verb = "does" if hidden == 1 else "do"
+        more = f"… {counted(hidden, 'more question')} {verb} not fit in one form: answer in the thread."
         blocks.append(bk.context(more).to_dict())
     title = section.title if len(section.title) <= VIEW_TITLE_LIMIT else "Fill in a section"
     return {

@@ -19,6 +19,7 @@ from slack_sdk.models.blocks import (
 from bot.slack import blocks as bk
 from bot.slack import modals, reminder_blocks
 from bot.text import progress_bar
+from flows.counting import counted
 from flows.display import person_name
 from flows.replies import (
     Ask,
@@ -68,14 +69,25 @@ def _event(event_type: str, payload: dict[str, Any], card: Card) -> dict[str, An
     return {"event_type": event_type, "event_payload": payload}
 
 
+# How a question marks the answer just saved, and a question asked again about its answer.
+SAVED = ":white_check_mark: "
+KEEP = "keep"
+FOLLOW_UP = ":point_right: "
+
+
 def _ask(ask: Ask, project_id: int) -> dict[str, Any]:
     question = ask.question
     blocks: list[Block] = []
+    if ask.confirmation:
+        blocks.append(bk.context(SAVED + bk.fit(ask.confirmation, bk.CONTEXT_LIMIT - len(SAVED))))
     if ask.refusal:
         warning = ":warning: "
         blocks.append(
             bk.section(warning + bk.fit(ask.refusal, bk.SECTION_TEXT_LIMIT - len(warning)))
         )
+    elif ask.follow_up:
+        limit = bk.SECTION_TEXT_LIMIT - len(FOLLOW_UP)
+        blocks.append(bk.section(FOLLOW_UP + bk.fit(ask.follow_up, limit)))
     elif ask.opens_section:
         blocks.append(bk.header(f"{ask.section.order}. {ask.section.title}"))
         blocks.append(bk.context(bk.fit(ask.section.intro, bk.CONTEXT_LIMIT)))
@@ -90,7 +102,7 @@ def _ask(ask: Ask, project_id: int) -> dict[str, Any]:
     for start in range(0, len(buttons), bk.MAX_ACTIONS):
         blocks.append(ActionsBlock(elements=buttons[start : start + bk.MAX_ACTIONS]))
     return bk.message(
-        question.prompt,
+        ask.follow_up or question.prompt,
         blocks,
         {"event_type": "mlplan_question", "event_payload": ask.metadata(project_id)},
     )
@@ -109,6 +121,9 @@ def _buttons(ask: Ask, project_id: int) -> list[ButtonElement]:
             bk.button("Yes", value="yes", action_id=f"answer:{qid}:yes"),
             bk.button("No", value="no", action_id=f"answer:{qid}:no"),
         ]
+    if ask.follow_up:  # its answer is saved: keeping it is what skipping or later would do
+        buttons.append(bk.button("Keep", value=KEEP, action_id=f"answer:{qid}:{KEEP}"))
+        return buttons
     buttons.append(bk.button("Skip", value="skip", action_id=f"skip:{qid}"))
     buttons.append(bk.button("Answer later", value="later", action_id=f"later:{qid}"))
     if ask.opens_section and project_id:
@@ -127,9 +142,7 @@ def deep_dives(reply: DeepDives, project_id: int) -> dict[str, Any]:
     """Render the deep dives on offer: each with Start now, a person to assign it to, and Later."""
     blocks: list[Block] = [bk.section(bk.fit(reply.text, bk.SECTION_TEXT_LIMIT))]
     for offered in reply.sections[:MAX_DEEP_DIVES]:
-        count = (
-            "1 question" if offered.open_questions == 1 else f"{offered.open_questions} questions"
-        )
+        count = counted(offered.open_questions, "question")
         blocks.append(bk.section(f"*{bk.fit(offered.title, bk.LABEL_LIMIT)}* · {count}"))
         sid = offered.section_id
         blocks.append(
@@ -165,11 +178,9 @@ def _field_text(field: Field, limit: int) -> str:
 
 
 def _more_note(hidden: int, slash_command: str) -> ContextBlock:
-    fields = "field" if hidden == 1 else "fields"
     status = bk.command_text(CommandRef("status", ("<project>",)), slash_command)
-    return bk.context(
-        bk.escape(f"… {hidden} more {fields} not shown: see {status} or `mlplan export`")
-    )
+    more = counted(hidden, "more field")
+    return bk.context(bk.escape(f"… {more} not shown: see {status} or `mlplan export`"))
 
 
 def _card(card: Card, metadata: dict[str, Any] | None, slash_command: str) -> dict[str, Any]:
@@ -178,7 +189,9 @@ def _card(card: Card, metadata: dict[str, Any] | None, slash_command: str) -> di
     if card.progress is not None:
         done, total = card.progress
         head.append(
-            bk.context(f"{progress_bar(done, total)}  {done} of {total} questions answered")
+            bk.context(
+                f"{progress_bar(done, total)}  {done} of {counted(total, 'question')} answered"
+            )
         )
     tail: list[Block] = []
     if card.warnings:
@@ -218,7 +231,7 @@ def parent_message(*, name: str, owner: dict, progress: tuple[int, int]) -> dict
     done, total = progress
     title = bk.fit(name, 500)
     who = bk.person_text(owner)
-    line = f"Progress: {done} of {total} questions {progress_bar(done, total)}"
+    line = f"Progress: {done} of {counted(total, 'question')} {progress_bar(done, total)}"
     return bk.message(
         f"Planning {name}, owned by {person_name(owner)}",
         [bk.section(f"*Planning {title}*\nOwner: {who}"), bk.context(line)],

@@ -187,6 +187,11 @@ def attention(text: str) -> dict[str, Any]:
     return text_block(text, color="Attention")
 
 
+def follow_up(text: str) -> dict[str, Any]:
+    """Highlight a question asked again about its answer: bold, in the accent colour."""
+    return text_block(text, color="Accent", weight="Bolder")
+
+
 def submit(title: str, data: dict[str, Any]) -> dict[str, Any]:
     return {"type": "Action.Submit", "title": plain(title, BUTTON_TITLE_LIMIT), "data": data}
 

@@ -8,6 +8,7 @@ from typing import Any
 from bot.teams import adaptive as ac
 from bot.teams import form_card, reminder_card
 from bot.text import progress_bar
+from flows.counting import counted
 from flows.display import person_name
 from flows.forms import SectionForm
 from flows.replies import (
@@ -69,10 +70,16 @@ def _event(name: str, payload: dict[str, Any], card: Card) -> dict[str, Any]:
 def _ask(ask: Ask, project_id: int, scale: float, project: str | None = None) -> dict[str, Any]:
     question = ask.question
     body: list[dict[str, Any]] = []
+    if ask.confirmation:
+        saved = ac.fit(ask.confirmation, ac.scaled_limit(ac.NOTE_LIMIT, scale))
+        body.append(ac.text_block(f"✅ {saved}", color="Good", spacing="Small"))
     if ask.refusal:
         body.append(
             ac.attention("⚠️ " + ac.fit(ask.refusal, ac.scaled_limit(ac.BLOCK_LIMIT, scale)))
         )
+    elif ask.follow_up:
+        asked = ac.fit(ask.follow_up, ac.scaled_limit(ac.BLOCK_LIMIT, scale))
+        body.append(ac.follow_up(f"👉 {asked}"))
     elif ask.opens_section:
         title = f"{ask.section.order}. {ask.section.title}"
         body.append(ac.heading(ac.fit(title, ac.scaled_limit(ac.TITLE_LIMIT, scale))))
@@ -102,7 +109,7 @@ def _ask(ask: Ask, project_id: int, scale: float, project: str | None = None) ->
         ]
     value = {"mlplan_question": ask.metadata(project_id)}
     return ac.message(
-        question.prompt,
+        ask.follow_up or question.prompt,
         ac.adaptive_card(body, actions=actions),
         value,
         limit=ac.scaled_limit(ac.TEXT_LIMIT, scale),
@@ -154,9 +161,7 @@ def _deep_dives(reply: DeepDives, project_id: int, scale: float) -> dict[str, An
     text = ac.fit(str(reply.text), ac.scaled_limit(ac.BLOCK_LIMIT, scale))
     body: list[dict[str, Any]] = [ac.text_block(text)]
     for offered in reply.sections:
-        count = (
-            "1 question" if offered.open_questions == 1 else f"{offered.open_questions} questions"
-        )
+        count = counted(offered.open_questions, "question")
         body.append(ac.text_block(f"**{ac.teams_text(offered.title)}** · {count}", separator=True))
 
         def act(title: str, action: str, sid: str = offered.section_id) -> dict[str, Any]:
@@ -189,6 +194,8 @@ def _buttons(ask: Ask) -> list[dict[str, Any]]:
         buttons = [answer(choice, choice, choice) for choice in ask.question.choices]
     elif ask.question.kind == "yesno":
         buttons = [answer("Yes", "yes", "Yes"), answer("No", "no", "No")]
+    if ask.follow_up:  # its answer is saved: keeping it is what skipping or later would do
+        return [*buttons, answer("Keep", "keep", "kept")]
     skip, later = (
         answer("Skip", "skip", "skipped"),
         answer("Answer later", "later", "left for later"),
@@ -203,9 +210,9 @@ def _buttons(ask: Ask) -> list[dict[str, Any]]:
 
 
 def _more_note(hidden: int) -> dict[str, Any]:
-    fields = "field" if hidden == 1 else "fields"
     status = ac.command_text(CommandRef("status", ("<project>",)))
-    return ac.subtle(f"… {hidden} more {fields} not shown: see {status} or `mlplan export`")
+    more = counted(hidden, "more field")
+    return ac.subtle(f"… {more} not shown: see {status} or `mlplan export`")
 
 
 def _fact(field: Field, limit: int, mentions: ac.Mentions) -> dict[str, str]:
@@ -246,7 +253,8 @@ def _card_body_at(
     head = [ac.heading(ac.fit(card.title, ac.scaled_limit(ac.TITLE_LIMIT, scale)))]
     if card.progress is not None:
         done, total = card.progress
-        head.append(ac.subtle(f"{progress_bar(done, total)}  {done} of {total} questions answered"))
+        answered = f"{done} of {counted(total, 'question')} answered"
+        head.append(ac.subtle(f"{progress_bar(done, total)}  {answered}"))
     tail = []
     if card.warnings:
         warnings = "\n".join(f"⚠️ {warning}" for warning in card.warnings)
@@ -309,7 +317,7 @@ def parent_message(*, name: str, owner: Mapping[str, Any], progress: tuple[int, 
     body = [
         ac.heading(f"Planning {ac.fit(name, ac.TITLE_LIMIT)}"),
         ac.text_block(f"Owner: {ac.who(owner, mentions)}"),
-        ac.subtle(f"Progress: {done} of {total} questions {progress_bar(done, total)}"),
+        ac.subtle(f"Progress: {done} of {counted(total, 'question')} {progress_bar(done, total)}"),
     ]
     text = f"Planning {name}, owned by {person_name(owner)}"
     return ac.message(text, ac.adaptive_card(body, mentions=mentions))

@@ -216,7 +216,7 @@ async def test_export_all_then_import_into_an_empty_database_round_trips(
     await empty_tables(engine)
     restored = run_mlplan(database_url, "import", str(file))
     assert restored.returncode == 0 and restored.stderr == "", restored.stderr
-    assert restored.stdout.startswith("Imported 3 project(s) into slack:T1, msteams:t-9:")
+    assert restored.stdout.startswith("Imported 3 projects into slack:T1, msteams:t-9:")
     assert await counts(engine) == before
     again = run_mlplan(database_url, "export", "--all", "--format", "jsonl")
     assert without_ids(again.stdout.splitlines()) == without_ids(lines)
@@ -303,7 +303,7 @@ async def test_a_taken_name_is_refused_naming_it_unless_replace(
 
     replaced = run_mlplan(database_url, "import", str(both), "--replace")
     assert replaced.returncode == 0, replaced.stderr
-    assert "Imported 2 project(s) into slack:T1 (1 replaced)" in replaced.stdout
+    assert "Imported 2 projects into slack:T1 (1 replaced)" in replaced.stdout
     assert (await counts(engine))[0] == 2
     exported = without_ids(run_mlplan(database_url, "export", "--all").stdout.splitlines())
     assert [d["project"]["name"] for d in exported] == ["Project 00002", "Project 00001"]

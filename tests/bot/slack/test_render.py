@@ -677,3 +677,44 @@ def test_a_reminder_of_what_is_owed_has_answer_now_snooze_skip_and_continue():
     assert all(REMINDER_ACTION.match(i) for i in ids)
     assert not REMINDER_ACTION.match("remind:done:question:7")  # no such button
     assert not REMINDER_ACTION.match("remind:skip:owed:8")
+
+
+# Follow-ups and confirmations
+
+FOLLOW_UP = "That names no figure. Which value of the metric counts as success?"
+
+
+def test_a_follow_up_is_the_same_question_marked_with_a_pointing_hand_and_a_keep_button():
+    message = render(
+        ask("output_target", follow_up=FOLLOW_UP, current="Better <than> today"), project_id=7
+    )
+
+    first = message["blocks"][0]
+    assert first["type"] == "section" and first["text"]["text"] == f":point_right: {FOLLOW_UP}"
+    assert not blocks_of(message, "header")
+    assert message["metadata"]["event_payload"] == {
+        "project_id": 7,
+        "question_id": "output_target",
+        "kind": "text",
+    }
+    assert message["text"] == FOLLOW_UP  # what a notification shows
+    assert escape(FLOW.questions["output_target"].prompt) in all_texts(message)
+    assert any(
+        t.startswith("Current answer: Better &lt;than&gt; today.") for t in all_texts(message)
+    )
+    # Its answer is saved: Keep keeps it; there is nothing to skip or leave for later.
+    assert [(b["action_id"], b["value"], b["text"]["text"]) for b in buttons(message)] == [
+        ("answer:output_target:keep", "keep", "Keep")
+    ]
+    check_structure(message)
+
+
+def test_a_confirmation_comes_first_as_a_checked_line():
+    message = render(ask("ms_baseline_owner", confirmation="Saved: Fri 11 Dec 2026."), project_id=7)
+
+    assert message["blocks"][0] == {
+        "type": "context",
+        "elements": [{"type": "mrkdwn", "text": ":white_check_mark: Saved: Fri 11 Dec 2026."}],
+    }
+    assert message["text"] == FLOW.questions["ms_baseline_owner"].prompt
+    check_structure(message)

@@ -113,8 +113,8 @@ async def test_a_restored_workspace_is_not_reminded_again_of_what_was_due_before
     )
     result = run_mlplan(database_url, "import", str(file), "--now", NOW.isoformat())
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("Imported 50 project(s) into slack:T1")
-    assert "150 open question(s) and section(s) owed" in result.stdout
+    assert result.stdout.startswith("Imported 50 projects into slack:T1")
+    assert "150 open questions and sections owed" in result.stdout
 
     scheduler = build_scheduler(slack.runtime, slack_adapter=slack.adapter)
     slack.clock.now = NOW + timedelta(minutes=1)

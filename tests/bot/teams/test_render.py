@@ -1105,3 +1105,37 @@ def test_a_reminder_of_what_is_owed_offers_answer_snooze_skip_and_continue():
     many = tuple(RemindItem("question", i, f"Q{i}", "left") for i in range(25))
     rest = card_of(render(Reminder(5, "Churn", many, about="owed"), project_id=5))["body"][-1]
     assert rest["text"] == "… and 5 more: `status Churn`"
+
+
+# Follow-ups and confirmations
+
+
+def test_a_follow_up_is_the_same_question_with_a_highlighted_line_and_a_keep_button():
+    follow_up = "That names no figure. Which value of the metric counts as success?"
+    activity = render(ask("output_target", follow_up=follow_up, current="Better"), project_id=7)
+
+    body = card_of(activity)["body"]
+    assert body[0] == {
+        "type": "TextBlock",
+        "text": f"👉 {follow_up}",
+        "wrap": True,
+        "color": "Accent",
+        "weight": "Bolder",
+    }
+    assert body[1]["text"] == FLOW.questions["output_target"].prompt
+    assert activity["value"] == {
+        "mlplan_question": {"project_id": 7, "question_id": "output_target", "kind": "text"}
+    }
+    assert activity["summary"] == follow_up
+    assert answers(activity) == [("Keep", "keep", "kept")]
+    check_activity(activity)
+
+
+def test_a_confirmation_comes_first_in_green():
+    activity = render(
+        ask("ms_baseline_owner", confirmation="Saved: Fri 11 Dec 2026."), project_id=7
+    )
+
+    first = card_of(activity)["body"][0]
+    assert first["text"] == "✅ Saved: Fri 11 Dec 2026." and first["color"] == "Good"
+    check_activity(activity)

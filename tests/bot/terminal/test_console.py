@@ -212,7 +212,7 @@ def test_on_a_terminal_lines_can_be_edited_and_recalled_and_ctrl_c_leaves(
         ],
     )
     assert "Planning 'Alpha'" in shown
-    assert shown.count("1 project(s)") == 2
+    assert shown.count("1 project\r\n") == 2
     assert "Bye. Every answer is saved" in shown
 
 
