@@ -1,11 +1,13 @@
 """One team's plan in Slack, as its people live it: the core in a thread, a deep dive started at
 once, `ask` with `keep`, `edit`, a section filled in as a form (a refused field, then a good one),
-a section assigned and answered in a direct message, and a question left for later.
+a section assigned and answered in a direct message, and a question left for later, reminded
+to its owner on its revisit day and answered from the reminder.
 
 Every step goes through signed HTTP to mlplan and reads what it posted to the fake Web API.
 """
 
 import json
+from datetime import timedelta
 
 import sqlalchemy as sa
 
@@ -13,6 +15,7 @@ from storage import projects as store
 from storage.models import Answer, Project
 from tests.bot.slack.test_deep_dives import offer_row, question_id, slack_form
 from tests.bot.slack.test_forms import inputs, last_question, open_form, submit, typed
+from tests.bot.slack.test_owed_reminders import REVISIT, buttons, press, tick, waiting
 from tests.transcript import PROJECT, Script
 
 
@@ -164,5 +167,21 @@ async def test_a_team_plans_in_one_thread_then_keeps_the_plan_up_to_date(slack, 
         answers = await store.latest_answers(session=session, project_id=project.id)
     assert project.intake_done_at is not None
     assert later_id in answers and answers[later_id] is None  # open, not answered
+
+    # The question left for later is reminded to its owner on its revisit day, once.
+    label = flow.questions[later_id].label
+    assert (await tick(slack, REVISIT)).reminders == 1
+    [reminder] = waiting(slack, "U2")
+    assert reminder.args["text"] == f"Waiting for you in {PROJECT}: {label}"
+    assert (await tick(slack, REVISIT + timedelta(days=1))).reminders == 0
+    ref = next(a for a in buttons(reminder) if a.startswith("remind:answer:"))
+    await press(slack, reminder, ref, user="U2")
+    asked = slack.last_question()
+    assert asked["thread_ts"] == thread and question_id(asked) == later_id
+    await slack.say("Sales of the last four weeks, promotions, weather", thread=thread)
+    await slack.settle()
+    status = await (await slack.command(f"status {PROJECT}", user="U2")).text()
+    assert "Answer later" not in status and "for later" not in status
+    assert (await tick(slack, REVISIT + timedelta(days=14))).reminders == 0
     # What it took: the core's questions and every input typed there (bad answers included).
     print(f"core: {questions} questions, {typed_in} inputs; plan: {len(answers)} answers")

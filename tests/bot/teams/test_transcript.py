@@ -1,10 +1,12 @@
 """One team's plan in Teams, as its people live it: the core in Ada's chat, a deep dive started
 from the offer with a question left for later, `ask` with `keep`, `edit` and an edited message,
-a section filled in as a card form (a refused field, then a good one), and a section assigned to
-Ben and answered in his own chat.
+a section filled in as a card form (a refused field, then a good one), a section assigned to
+Ben and answered in his own chat, and the question left for later reminded on its revisit day.
 
 Every step goes through the Bot Framework endpoint and reads what mlplan sent to the connector.
 """
+
+from datetime import timedelta
 
 import sqlalchemy as sa
 
@@ -13,7 +15,9 @@ from storage.models import Answer, Project
 from tests.bot.teams.conftest import BEN, PERSONAL
 from tests.bot.teams.test_deep_dives import BEN_CHAT, offer
 from tests.bot.teams.test_forms import form_inputs, open_form, save_data, typed
+from tests.bot.teams.test_owed_reminders import actions, tick, waiting
 from tests.bot.teams.test_whole_intake import teams_form
+from tests.conftest import NOW
 from tests.transcript import PROJECT, Script
 
 
@@ -146,4 +150,18 @@ async def test_a_team_plans_in_teams_then_keeps_the_plan_up_to_date(teams, flow)
         project = await session.scalar(sa.select(Project))
         answers = await store.latest_answers(session=session, project_id=project.id)
     assert later_id in answers.later and answers[later_id] is None
+
+    # The question left for later is reminded in Ada's chat on its revisit day, once, and
+    # answered from the reminder.
+    revisit = NOW + timedelta(days=7)
+    assert (await tick(teams, revisit)).reminders == 1
+    assert (await tick(teams, revisit + timedelta(minutes=1))).reminders == 0
+    [reminder] = waiting(teams, PERSONAL)
+    assert flow.questions[later_id].label in reminder.text
+    await teams.press(reminder, actions(reminder)["Answer now"], conversation=PERSONAL)
+    assert _question_id(teams.last_question()) == later_id
+    await teams.say("Sales of the last four weeks, promotions, weather")
+    await teams.say(f"/status {PROJECT}")
+    assert "Answer later" not in str(teams.fake.sent()[-1].card)
+    assert (await tick(teams, revisit + timedelta(days=14))).reminders == 0
     print(f"core: {len(asked)} questions, {typed_in} inputs; plan: {len(answers)} answers")
