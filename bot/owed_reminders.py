@@ -31,7 +31,7 @@ from flows.reminders import (
     question_reason,
 )
 from flows.replies import Reminder, RemindItem
-from storage import assignments, deliveries, models, open_questions, tracked
+from storage import assignments, deliveries, open_questions
 from storage.assignments import DueAssignment
 from storage.open_questions import DueQuestion
 from storage.projects import Project
@@ -125,13 +125,13 @@ class OwedReminders:
             await assignments.reminded(
                 session=session, marks=[look.mark for look in sent if look.kind == "owed"], now=now
             )
-            for kind, model in (("question", models.OpenQuestion), ("owed", models.Assignment)):
+            for kind, store in (("question", open_questions), ("owed", assignments)):
                 times = [
                     (look.row_id, look.read, look.at)
                     for look in looks
                     if look.kind == kind and look.key not in won and look.at != look.read
                 ]
-                await tracked.advance_rows(session=session, table=model.__table__, times=times)
+                await store.advance(session=session, times=times)
             await session.commit()
         return queued
 

@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage import models
+from storage import models, tracked
 from storage.projects import Project
 
 TABLE = models.OpenQuestion.__table__
@@ -191,3 +191,10 @@ async def look_again_for(
         )
         .values(remind_at=now)
     )
+
+
+async def advance(
+    *, session: AsyncSession, times: list[tuple[int, datetime | None, datetime | None]]
+) -> None:
+    """Set rows' next reminder time in one statement: (id, time read, new time), unless changed."""
+    await tracked.advance_rows(session=session, table=models.OpenQuestion.__table__, times=times)

@@ -19,6 +19,8 @@ def _imports(path: Path) -> list[str]:
             names += [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.level == 0:
             names.append(node.module or "")
+            # `from storage import models` reaches the models as surely as importing them.
+            names += [f"{node.module}.{alias.name}" for alias in node.names]
     return names
 
 
