@@ -13,16 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.context import Place, Speaker, workspace_id_of, zone
 from bot.outcome import Outcome, unknown_project
 from flows.dates import format_day
-from flows.digest import (
-    SNOOZE_DAYS,
-    Assessment,
-    Digest,
-    ProjectSnapshot,
-    TrackedItem,
-    assess_all,
-    build_digest,
-    owing,
-)
+from flows.digest import SNOOZE_DAYS, Assessment, Digest, ProjectSnapshot, TrackedItem
+from flows.digest_build import build_digest
+from flows.digest_facts import assess_all, owing
 from flows.model import Flow
 from flows.owed import OpenAsk, OwedSection
 from flows.replies import Say

@@ -27,7 +27,8 @@ from bot.digests import Digests, Scope, last_fire
 from bot.notify import LinkTarget
 from bot.owed_reminders import OwedReminders
 from flows.dates import format_day
-from flows.digest import Digest, memory_of
+from flows.digest import Digest
+from flows.digest_facts import memory_of
 from flows.reminders import Due, Tracked, due_items, next_day
 from flows.replies import Reminder, RemindItem, Reply
 from storage import assignments, deliveries, open_questions, people, tracked
