@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.backup_document import PLATFORMS, Document, Malformed, Tracked, read_documents
 from bot.documents import Documents, parse_workspace
@@ -210,14 +211,51 @@ async def restore(
     (unless `replace`), LookupError for a malformed `workspace`.
     """
     if workspace is not None:
-        platform, _ = parse_workspace(workspace)
-        if platform not in PLATFORMS:
-            raise LookupError(
-                f"--workspace: no platform {platform!r} (one of {', '.join(PLATFORMS)})"
-            )
+        _check_platform(workspace)
     # First every line is checked, keeping only names: the file may be larger than memory.
+    seen = _check(path, flow, workspace, Progress("check ", stream=progress))
+    by_workspace: dict[str, list[tuple[int, str]]] = {}
+    for (where, _), found in seen.items():
+        by_workspace.setdefault(where, []).append(found)
+    async with sessions() as session:
+        ids, replaced, refusals = await _make_room(session, by_workspace, replace=replace, now=now)
+        if refusals:
+            await session.rollback()
+            raise Refused(refusals)
+        importing = Progress("import", len(seen), stream=progress)
+        counts = _Counts()
+        for batch in _batches(read_documents(path, flow), BATCH):
+            where = [ids[workspace or d.project.workspace] for d in batch]
+            counts += await _write(session, batch, where, flow=flow, now=now, today=today)
+            importing.advance(len(batch))
+        await session.commit()
+        importing.done()
+    return Restored(
+        len(seen),
+        counts.answers,
+        counts.items,
+        replaced,
+        counts.told,
+        tuple(by_workspace),
+        counts.owed,
+    )
+
+
+def _check_platform(workspace: str) -> None:
+    """Refuse a `--workspace` of a platform mlplan does not know (LookupError)."""
+    platform, _ = parse_workspace(workspace)
+    if platform not in PLATFORMS:
+        raise LookupError(f"--workspace: no platform {platform!r} (one of {', '.join(PLATFORMS)})")
+
+
+def _check(
+    path: Path, flow: Flow, workspace: str | None, checking: Progress
+) -> dict[tuple[str, str], tuple[int, str]]:
+    """Check every line, keeping where each project goes and its name: (line number, name).
+
+    Raises Malformed for a line that cannot be imported or a name twice in one workspace.
+    """
     seen: dict[tuple[str, str], tuple[int, str]] = {}
-    checking = Progress("check ", stream=progress)
     for number, document in read_documents(path, flow):
         where = workspace or document.project.workspace
         key = (where, name_key(document.project.name))
@@ -229,67 +267,105 @@ async def restore(
         seen[key] = (number, document.project.name)
         checking.advance()
     checking.done()
-    by_workspace: dict[str, list[tuple[int, str]]] = {}
-    for (where, _), found in seen.items():
-        by_workspace.setdefault(where, []).append(found)
-    answers = items = replaced = told = owed = 0
-    async with sessions() as session:
-        ids: dict[str, int] = {}
-        refusals = []
-        for where, named in by_workspace.items():
-            platform, external_id = parse_workspace(where)
-            ws = await workspace_store.get_or_create(
-                session=session, platform=platform, external_id=external_id, now=now
-            )
-            ids[where] = ws.id
-            taken = await backup.taken_names(
-                session=session, workspace_id=ws.id, names=[n for _, n in named]
-            )
-            if taken and replace:
-                replaced += await backup.remove_projects(
-                    session=session, workspace_id=ws.id, names=list(taken.values())
-                )
-            refusals += [
-                f"line {number}: a project called {taken[name_key(name)]!r} already exists in"
-                f" {where}; pass --replace to replace it (nothing was imported)"
-                for number, name in sorted(named)
-                if name_key(name) in taken and not replace
-            ]
-        if refusals:
-            await session.rollback()
-            raise Refused(refusals)
-        importing = Progress("import", len(seen), stream=progress)
-        pending: list[Document] = []
+    return seen
 
-        async def write() -> None:
-            nonlocal answers, items, told, owed
-            rows = [_project_row(d, ids[workspace or d.project.workspace], flow) for d in pending]
-            project_ids = await backup.insert_projects(session=session, rows=rows)
-            answer_rows, milestones, docs, questions, sections = [], [], [], [], []
-            for document, project_id in zip(pending, project_ids, strict=True):
-                answer_rows += _answer_rows(document, project_id)
-                milestones += _item_rows(document.milestones, project_id, now, link=False)
-                docs += _item_rows(document.documentation, project_id, now, link=True)
-                left, assigned = _owed_rows(document, project_id, now)
-                questions, sections = questions + left, sections + assigned
-            await backup.insert_answers(session=session, rows=answer_rows)
-            await backup.insert_items(session=session, kind="milestone", rows=milestones)
-            await backup.insert_items(session=session, kind="doc", rows=docs)
-            await backup.insert_owed(session=session, questions=questions, sections=sections)
-            owed += len(questions) + len(sections)
-            told += await backup.mark_told_until(
-                session=session, project_ids=project_ids, moment=now, today=today
-            )
-            answers, items = answers + len(answer_rows), items + len(milestones) + len(docs)
-            importing.advance(len(pending))
-            pending.clear()
 
-        for _, document in read_documents(path, flow):
-            pending.append(document)
-            if len(pending) >= BATCH:
-                await write()
-        if pending:
-            await write()
-        await session.commit()
-        importing.done()
-    return Restored(len(seen), answers, items, replaced, told, tuple(by_workspace), owed)
+async def _make_room(
+    session: AsyncSession,
+    by_workspace: dict[str, list[tuple[int, str]]],
+    *,
+    replace: bool,
+    now: datetime,
+) -> tuple[dict[str, int], int, list[str]]:
+    """Find or make each workspace of the file; remove the projects whose names it has already.
+
+    Without `replace` nothing is removed: returns the workspaces' ids, how many projects were
+    removed, and a refusal for each line whose name is taken.
+    """
+    ids: dict[str, int] = {}
+    replaced = 0
+    refusals: list[str] = []
+    for where, named in by_workspace.items():
+        platform, external_id = parse_workspace(where)
+        ws = await workspace_store.get_or_create(
+            session=session, platform=platform, external_id=external_id, now=now
+        )
+        ids[where] = ws.id
+        taken = await backup.taken_names(
+            session=session, workspace_id=ws.id, names=[n for _, n in named]
+        )
+        if taken and replace:
+            replaced += await backup.remove_projects(
+                session=session, workspace_id=ws.id, names=list(taken.values())
+            )
+        refusals += [
+            f"line {number}: a project called {taken[name_key(name)]!r} already exists in"
+            f" {where}; pass --replace to replace it (nothing was imported)"
+            for number, name in sorted(named)
+            if name_key(name) in taken and not replace
+        ]
+    return ids, replaced, refusals
+
+
+@dataclass(frozen=True)
+class _Counts:
+    """What the batches of an import wrote so far."""
+
+    answers: int = 0
+    items: int = 0
+    told: int = 0
+    owed: int = 0
+
+    def __add__(self, other: _Counts) -> _Counts:
+        return _Counts(
+            self.answers + other.answers,
+            self.items + other.items,
+            self.told + other.told,
+            self.owed + other.owed,
+        )
+
+
+def _batches(documents: Iterable[tuple[int, Document]], size: int) -> Iterator[list[Document]]:
+    """Group the documents of numbered lines in lists of `size` (the last one may be shorter)."""
+    batch: list[Document] = []
+    for _, document in documents:
+        batch.append(document)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+async def _write(
+    session: AsyncSession,
+    batch: list[Document],
+    workspace_ids: list[int],
+    *,
+    flow: Flow,
+    now: datetime,
+    today: date,
+) -> _Counts:
+    """Insert a batch of projects (each in its workspace) with everything they hold."""
+    rows = [_project_row(d, ws, flow) for d, ws in zip(batch, workspace_ids, strict=True)]
+    project_ids = await backup.insert_projects(session=session, rows=rows)
+    answer_rows, milestones, docs, questions, sections = [], [], [], [], []
+    for document, project_id in zip(batch, project_ids, strict=True):
+        answer_rows += _answer_rows(document, project_id)
+        milestones += _item_rows(document.milestones, project_id, now, link=False)
+        docs += _item_rows(document.documentation, project_id, now, link=True)
+        left, assigned = _owed_rows(document, project_id, now)
+        questions, sections = questions + left, sections + assigned
+    await backup.insert_answers(session=session, rows=answer_rows)
+    await backup.insert_items(session=session, kind="milestone", rows=milestones)
+    await backup.insert_items(session=session, kind="doc", rows=docs)
+    await backup.insert_owed(session=session, questions=questions, sections=sections)
+    told = await backup.mark_told_until(
+        session=session, project_ids=project_ids, moment=now, today=today
+    )
+    return _Counts(
+        answers=len(answer_rows),
+        items=len(milestones) + len(docs),
+        told=told,
+        owed=len(questions) + len(sections),
+    )

@@ -13,21 +13,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.context import Place, Speaker, workspace_id_of, zone
 from bot.outcome import Outcome, unknown_project
 from flows.dates import format_day
-from flows.digest import (
-    SNOOZE_DAYS,
-    Assessment,
-    Digest,
-    ProjectSnapshot,
-    TrackedItem,
-    assess_all,
-    build_digest,
-    owing,
-)
+from flows.digest import SNOOZE_DAYS, Assessment, Digest, ProjectSnapshot, TrackedItem
+from flows.digest_build import build_digest
+from flows.digest_facts import assess_all, owing
 from flows.model import Flow
 from flows.owed import OpenAsk, OwedSection
 from flows.replies import Say
+from storage import digest_facts, people
 from storage import digests as store
-from storage import people
 from storage import projects as project_store
 
 PERIODS = {1: "weekly", 2: "fortnightly"}
@@ -72,11 +65,11 @@ class Scope:
         return "every project here"
 
 
-def snapshot_of(loaded: store.DigestProject) -> ProjectSnapshot:
+def snapshot_of(loaded: digest_facts.DigestProject) -> ProjectSnapshot:
     """Turn what storage read of a project into what the digest builder reads."""
     project = loaded.project
 
-    def item(i: store.DigestItem) -> TrackedItem:
+    def item(i: digest_facts.DigestItem) -> TrackedItem:
         return TrackedItem(i.title, i.owner, i.due, i.status, i.link, i.key, i.id)
 
     return ProjectSnapshot(
@@ -229,7 +222,7 @@ class Digests:
 
     async def facts(self, session: AsyncSession, *, workspace_id: int) -> list[ProjectSnapshot]:
         """Read every project of a workspace once, for all of its digests."""
-        loaded = await store.workspace_projects(session=session, workspace_id=workspace_id)
+        loaded = await digest_facts.workspace_projects(session=session, workspace_id=workspace_id)
         return [snapshot_of(p) for p in loaded]
 
     def assess(

@@ -3,15 +3,9 @@
 from dataclasses import replace
 from datetime import timedelta
 
-from flows.digest import (
-    NEEDS_MAX,
-    SHOWN_MAX,
-    TrackedItem,
-    assess_all,
-    build_digest,
-    memory_of,
-    safe,
-)
+from flows.digest import TrackedItem, safe
+from flows.digest_build import NEEDS_MAX, SHOWN_MAX, build_digest
+from flows.digest_facts import assess_all, memory_of
 from flows.model import default_flow
 from flows.progress import progress
 from tests.flows.portfolio import NOW, TODAY, snapshots

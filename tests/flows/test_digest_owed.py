@@ -4,7 +4,9 @@ subscriber's own late ones first in "Needs you", and each project's stage."""
 from dataclasses import replace
 from datetime import timedelta
 
-from flows.digest import ProjectSnapshot, TrackedItem, assess_all, build_digest, owing
+from flows.digest import ProjectSnapshot, TrackedItem
+from flows.digest_build import build_digest
+from flows.digest_facts import assess_all, owing
 from flows.model import default_flow
 from flows.owed import BUILDING, INTAKE, LIVE, PLANNING, OpenAsk, OwedSection, stage_of
 from tests.flows.portfolio import NOW, TODAY, snapshots, whole_plan

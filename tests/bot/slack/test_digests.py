@@ -113,7 +113,8 @@ def test_a_digest_of_300_projects_stays_within_slacks_limits(flow):
 
     from bot.slack.blocks import BLOCKS_TEXT_BUDGET, MAX_BLOCKS
     from bot.slack.digest_blocks import digest_messages
-    from flows.digest import ProjectSnapshot, TrackedItem, build_digest
+    from flows.digest import ProjectSnapshot, TrackedItem
+    from flows.digest_build import build_digest
 
     now = BEFORE_DST_END
     projects = [

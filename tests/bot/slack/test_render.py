@@ -585,7 +585,8 @@ def test_a_card_footer_and_field_write_their_commands_with_the_slash_command():
 def test_a_digest_writes_its_pointers_with_the_slash_command_and_stays_in_one_message():
     from datetime import UTC, datetime, timedelta
 
-    from flows.digest import ProjectSnapshot, build_digest
+    from flows.digest import ProjectSnapshot
+    from flows.digest_build import build_digest
 
     now = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
     projects = [

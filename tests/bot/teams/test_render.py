@@ -24,7 +24,8 @@ from bot.teams.adaptive import (
 from bot.teams.digest_card import digest_messages
 from bot.teams.reminder_card import due_input_id, reminder_after_action, submitted_due
 from bot.teams.render import answered_note, parent_message, render, submitted_answer, text_only
-from flows.digest import ProjectSnapshot, TrackedItem, build_digest
+from flows.digest import ProjectSnapshot, TrackedItem
+from flows.digest_build import build_digest
 from flows.model import default_flow
 from flows.replies import (
     Ask,
