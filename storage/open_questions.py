@@ -181,15 +181,12 @@ async def look_again_for(
     *, session: AsyncSession, workspace_id: int, person_id: str, now: datetime
 ) -> None:
     """Have the next tick look again at a person's open questions (their time zone changed)."""
-    of_workspace = sa.select(models.Project.id).where(models.Project.workspace_id == workspace_id)
-    await session.execute(
-        sa.update(TABLE)
-        .where(
-            TABLE.c.owner_id == person_id,
-            TABLE.c.remind_at > now,
-            TABLE.c.project_id.in_(of_workspace),
-        )
-        .values(remind_at=now)
+    await tracked.look_again_at_rows(
+        session=session,
+        person=TABLE.c.owner_id,
+        workspace_id=workspace_id,
+        person_id=person_id,
+        now=now,
     )
 
 
@@ -197,4 +194,4 @@ async def advance(
     *, session: AsyncSession, times: list[tuple[int, datetime | None, datetime | None]]
 ) -> None:
     """Set rows' next reminder time in one statement: (id, time read, new time), unless changed."""
-    await tracked.advance_rows(session=session, table=models.OpenQuestion.__table__, times=times)
+    await tracked.advance_rows(session=session, table=TABLE, times=times)

@@ -413,3 +413,20 @@ async def look_again_for(
             .values(remind_at=now)
             .execution_options(synchronize_session=False)
         )
+
+
+async def look_again_at_rows(
+    *, session: AsyncSession, person: sa.Column, workspace_id: int, person_id: str, now: datetime
+) -> None:
+    """Bring forward to now the next reminder time of a person's rows of `person`'s table.
+
+    Shared by the tables reminded per person (open questions, owed sections), whose rows
+    belong to a project of the workspace.
+    """
+    table = person.table
+    of_workspace = sa.select(models.Project.id).where(models.Project.workspace_id == workspace_id)
+    await session.execute(
+        sa.update(table)
+        .where(person == person_id, table.c.remind_at > now, table.c.project_id.in_(of_workspace))
+        .values(remind_at=now)
+    )
