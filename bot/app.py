@@ -12,6 +12,7 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from bot import http
+from bot.clients import KeptSession
 from bot.conversation import Conversations
 from bot.core import Core
 from bot.digests import Digests
@@ -41,6 +42,8 @@ class Runtime:
     tracking: Tracking
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     core: Core = field(init=False)
+    # The HTTP session the platforms' clients share, closed with the runtime.
+    outgoing: KeptSession = field(init=False, default_factory=KeptSession)
 
     def __post_init__(self) -> None:
         self.core = Core(
@@ -53,7 +56,8 @@ class Runtime:
         )
 
     async def close(self) -> None:
-        """Release the database connections."""
+        """Close the outgoing HTTP session and release the database connections."""
+        await self.outgoing.close()
         await self.engine.dispose()
 
 

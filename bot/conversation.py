@@ -170,17 +170,18 @@ class Conversations:
         they owe one and it was asked more recently than any intake living there.
         """
         async with self.sessions() as session:
-            turn = await self.turns.open(session, place, speaker, now, sink)
+            opened = await self.turns.read(session, place, now, speaker=speaker)
+            turn = self.turns.context(session, opened, place, speaker, now, sink)
             if direct:
-                workspace_id = (
-                    turn.workspace_id if turn else await workspace_id_of(session, place, now)
-                )
+                workspace_id = opened.workspace_id
                 owed = await self.assigning.owed_here(session, workspace_id, speaker, turn)
                 if owed is not None:
                     project = await store.get_project(
                         session=session, workspace_id=workspace_id, project_id=owed.project_id
                     )
-                    owing = TurnContext(session, workspace_id, project, place, speaker, now, sink)
+                    owing = TurnContext(
+                        session, workspace_id, project, place, speaker, now, sink, opened.person
+                    )
                     return await self.assigning.answer(
                         owing,
                         owed,

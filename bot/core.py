@@ -64,6 +64,8 @@ class Handled:
     lives where the person wrote). `queued`: outbox rows were written, so the sender should run.
     `refusal`: why an act on an item was refused (a form shows it beside its field).
     `errors`: why each refused field of a section's form was refused, by question id.
+    `knows_timezone`: the turn knew the speaker's time zone (sent or stored), so there is
+    nothing to ask the platform about them.
     """
 
     at_once: tuple[Reply, ...] = ()
@@ -73,6 +75,7 @@ class Handled:
     command: Command | None = None
     refusal: str | None = None
     errors: Mapping[str, str] = field(default_factory=dict)
+    knows_timezone: bool = False
 
     @property
     def form(self) -> SectionForm | None:
@@ -133,8 +136,10 @@ class _Turn:
         self.out = out
         self.at_once: list[Reply] = []
         self.queued = False
+        self.knows_timezone = False
 
     def handled(self, outcome: Outcome | None = None, **more) -> Handled:
+        more.setdefault("knows_timezone", self.knows_timezone)
         return Handled(tuple(self.at_once), outcome, self.queued, **more)
 
     async def run(self, event: said.Inbound) -> Handled:
@@ -432,34 +437,39 @@ class _Turn:
             session: AsyncSession, workspace_id: int, outcome: Outcome, speaker: Speaker
         ) -> None:
             now = self.core.clock()
+            self.knows_timezone = speaker.timezone is not None  # the turn gave it the known zone
             if outcome.created and outcome.project is not None:
                 kept = dict(self.out.project_references(outcome.project.id))
                 await self._keep(session, workspace_id, kept, now)
-            for kind, reply in outcome.messages(pressed=pressed is not None):
-                self.place_one(session, workspace_id, outcome, kind, reply, speaker, pressed, now)
+            project_id = outcome.project.id if outcome.project else None
+            queued = [
+                (workspace_id, row.options(project_id))
+                for kind, reply in outcome.messages(pressed=pressed is not None)
+                for row in self.place_one(outcome, kind, reply, speaker, pressed)
+            ]
+            if queued:  # in order, in one statement
+                await outbox.enqueue_all(
+                    session=session, platform=self.out.platform, now=now, messages=queued
+                )
+                self.queued = True
 
         return sink
 
     def place_one(
         self,
-        session: AsyncSession,
-        workspace_id: int,
         outcome: Outcome,
         kind: str,
         reply: Reply | None,
         speaker: Speaker,
         pressed: PressedMessage | None,
-        now: datetime,
-    ) -> None:
-        """Queue one message as the placement places it, or keep it to show at once."""
+    ) -> list[Row]:
+        """Place one message: the rows to queue, or none when it is kept to show at once."""
         rows = self.out.rows(kind, reply, outcome, speaker, pressed)
         if rows is None:
             if reply is not None:
                 self.at_once.append(reply)
-            return
-        project_id = outcome.project.id if outcome.project else None
-        for row in rows:
-            self.enqueue(session, workspace_id, row, now, project_id)
+            return []
+        return list(rows)
 
     def enqueue(
         self,

@@ -72,12 +72,15 @@ class Sections:
         for the speaker alone.
         """
         async with self.turns.sessions() as session:
-            workspace_id, project = await self.turns.by_id(session, place, project_id, now)
+            opened = await self.turns.read(
+                session, place, now, speaker=speaker, project_id=project_id
+            )
+            project = opened.project
             refused = self._refused(project, section_id)
             if refused is not None:
                 await session.commit()
                 return refused
-            turn = TurnContext(session, workspace_id, project, place, speaker, now, sink)
+            turn = self.turns.context(session, opened, place, speaker, now, sink)
             author = speaker.person()
 
             def step(state: State, local_now: datetime) -> Turn | Outcome:
@@ -141,12 +144,15 @@ class Sections:
     ) -> Outcome:
         """Start a deep dive now (its button): walk the section in the project's conversation."""
         async with self.turns.sessions() as session:
-            workspace_id, project = await self.turns.by_id(session, place, project_id, now)
+            opened = await self.turns.read(
+                session, place, now, speaker=speaker, project_id=project_id
+            )
+            project = opened.project
             refused = self._refused(project, section_id)
             if refused is not None:
                 await session.commit()
                 return refused
-            turn = TurnContext(session, workspace_id, project, place, speaker, now, sink)
+            turn = self.turns.context(session, opened, place, speaker, now, sink)
             return await self._walk(turn, section_id)
 
     async def later(

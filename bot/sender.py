@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -22,8 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.placement import Row
 from flows.replies import Reply, Say
-from storage import outbox, people, projects, references, workspaces
-from storage.outbox import CLAIM_FOR, Message
+from storage import db, outbox, people, projects, references
+from storage.outbox import CLAIM_FOR, Claimed, Message
 
 __all__ = ["Failed", "Message", "OutboxSender", "Retry", "Sent", "Transport", "Where"]
 log = logging.getLogger("mlplan")
@@ -140,6 +140,7 @@ class OutboxSender:
         directions: Directions,
     ):
         self.sessions = sessions
+        self.single = db.single_statements(sessions)  # one statement: no BEGIN, no COMMIT
         self.clock = clock
         self.transport = transport
         self.directions = directions
@@ -147,9 +148,16 @@ class OutboxSender:
         self._tasks: set[asyncio.Task] = set()
         self._lock = asyncio.Lock()
         self._wake: asyncio.TimerHandle | None = None
+        self._kicked = False  # a kicked pass waits for its turn and has not read the outbox yet
 
     def kick(self) -> None:
-        """Send what is due, in the background, after the current request is answered."""
+        """Send what is due, in the background, after the current request is answered.
+
+        A pass that has not begun yet sees what was queued before this kick: no second one.
+        """
+        if self._kicked:
+            return
+        self._kicked = True
         self.spawn(self.deliver())
 
     def spawn(self, work: Awaitable[Any]) -> None:
@@ -190,29 +198,28 @@ class OutboxSender:
     async def deliver(self, now: datetime | None = None) -> int:
         """Send everything due, the head of each conversation at a time; return how many went out.
 
-        Each pass claims its heads in one statement and reads where they go in one session;
-        the sends are recorded a few at a time (`_Recorder`), each before its pass ends, so
-        that a conversation's next message is only taken once the one before is recorded.
+        Each pass claims its heads and reads where they go in one transaction; the sends are
+        recorded a few at a time (`_Recorder`), each before its pass ends, so that a
+        conversation's next message is only taken once the one before is recorded. A pass
+        follows only while a claimed message had another behind it (or the pass was full):
+        what is queued meanwhile comes with a kick of its own; a failure's notice with it.
         """
         async with self._lock:  # one pass at a time per process; claims keep processes apart
+            self._kicked = False
             now = now or self.clock()
             sent = 0
             limit = asyncio.Semaphore(AT_ONCE)
             recorder = _Recorder(self._sent_all)
-            known: dict[int, str | None] = {}  # workspace id -> the platform's id, this call
             while True:
-                async with self.sessions() as session:
-                    heads = await outbox.heads(session=session, platform=self.platform, now=now)
-                    if not heads:
-                        return sent
-                    claimed = await outbox.claim_many(
-                        session=session, ids=[row.id for row in heads], now=now
+                async with self.single() as session:  # the claim is one statement
+                    claimed = await outbox.claim_heads(
+                        session=session, platform=self.platform, now=now
                     )
+                    rows = [c.message for c in claimed]
+                    wheres = await self._wheres(session, claimed) if rows else {}
                     await session.commit()
-                rows = [row for row in heads if row.id in claimed]
-                if not rows:  # all claimed elsewhere
+                if not rows:  # nothing due, or all claimed elsewhere
                     return sent
-                wheres = await self._wheres(rows, known)
                 # A claim lasts CLAIM_FOR; a row whose turn comes too late to be sent inside
                 # it is given back rather than risk a second process sending it as well.
                 last_start = asyncio.get_running_loop().time() + CLAIM_FOR.total_seconds()
@@ -225,12 +232,18 @@ class OutboxSender:
                 )
                 late = [row.id for row, result in zip(rows, results, strict=True) if result is None]
                 if late:
-                    async with self.sessions() as session:
+                    async with self.single() as session:
                         await outbox.release(session=session, ids=late)
                         await session.commit()
                 sent += sum(1 for result in results if isinstance(result, Sent))
                 self._wake_for(results)
-                if len(late) == len(rows):
+                # A failure may have queued a notice of its own (`_tell`): look again then too.
+                more = (
+                    len(claimed) >= outbox.HEADS
+                    or any(c.behind for c in claimed)
+                    or any(isinstance(result, Failed) for result in results)
+                )
+                if len(late) == len(rows) or not (more or late):
                     return sent
 
     def _wake_for(self, results: list[Outcome | None]) -> None:
@@ -288,59 +301,45 @@ class OutboxSender:
                 await self._record(row, result, now)
         return result
 
-    async def _wheres(self, rows: list[Message], known: dict[int, str | None]) -> dict[int, Where]:
-        """Read where each row goes, in one session for the pass (workspaces once per call)."""
+    async def _wheres(self, session: AsyncSession, claimed: list[Claimed]) -> dict[int, Where]:
+        """Say where each claimed row goes (the claim read its project; Teams reads references)."""
+        parents: dict[int, str | None] = {}
         wheres: dict[int, Where] = {}
-        async with self.sessions() as session:
-            for workspace_id in {row.workspace_id for row in rows} - set(known):
-                workspace = await workspaces.get(session=session, workspace_id=workspace_id)
-                known[workspace_id] = workspace.external_id if workspace is not None else None
-            found: dict[int, tuple[projects.Project | None, str | None]] = {}
-            for row in rows:
-                wheres[row.id] = await self._where(session, row, known[row.workspace_id], found)
+        for c in claimed:
+            row, parent = c.message, None
+            if c.project and row.project_id is not None:
+                if row.project_id not in parents:
+                    parents[row.project_id] = await self._parent(session, row.project_id, c)
+                parent = parents[row.project_id]
+            where = Where(
+                workspace=c.workspace, channel=c.channel if c.project else None, parent=parent
+            )
+            if self.transport.uses_references and row.channel:
+                where = await self._referenced(session, row, where)
+            wheres[row.id] = where
         return wheres
 
-    async def _where(
-        self,
-        session: AsyncSession,
-        row: Message,
-        workspace: str | None,
-        found: dict[int, tuple[projects.Project | None, str | None]],
-    ) -> Where:
-        project = parent = None
-        if row.project_id is not None:
-            if row.project_id not in found:
-                project = await projects.get_project(
-                    session=session, workspace_id=row.workspace_id, project_id=row.project_id
-                )
-                # Slack's thread is its parent message; a Teams project's thread_id names its
-                # conversation, so there the parent is the first message the outbox sent.
-                if project is not None and not self.transport.uses_references:
-                    parent = project.thread_id
-                if project is not None and parent is None:
-                    parent = await outbox.parent_id(session=session, project_id=project.id)
-                found[row.project_id] = (project, parent)
-            project, parent = found[row.project_id]
-        reference = seed = None
-        if self.transport.uses_references and row.channel:
-            stored = await references.find(
-                session=session, workspace_id=row.workspace_id, key=row.channel
-            )
-            if stored is not None and stored.broken_at is not None:
-                return Where(broken=stored.broken_reason or "broken")
-            reference = stored.reference if stored is not None else None
-            if reference is None:
-                working = await references.any_working(
-                    session=session, workspace_id=row.workspace_id
-                )
-                seed = working.reference if working is not None else None
-        return Where(
-            workspace=workspace,
-            channel=project.channel_id if project is not None else None,
-            parent=parent,
-            reference=reference,
-            seed=seed,
+    async def _parent(self, session: AsyncSession, project_id: int, claimed: Claimed) -> str | None:
+        """Return the platform's id of a project's parent message, once it is known.
+
+        Slack's thread is its parent message; a Teams project's thread_id names its
+        conversation, so there the parent is the first message the outbox sent.
+        """
+        if claimed.thread is not None and not self.transport.uses_references:
+            return claimed.thread
+        return await outbox.parent_id(session=session, project_id=project_id)
+
+    async def _referenced(self, session: AsyncSession, row: Message, where: Where) -> Where:
+        """Add the stored conversation reference of the row's destination (or any working one)."""
+        stored = await references.find(
+            session=session, workspace_id=row.workspace_id, key=row.channel
         )
+        if stored is not None and stored.broken_at is not None:
+            return Where(broken=stored.broken_reason or "broken")
+        if stored is not None and stored.reference is not None:
+            return replace(where, reference=stored.reference)
+        working = await references.any_working(session=session, workspace_id=row.workspace_id)
+        return replace(where, seed=working.reference if working is not None else None)
 
     async def _record(self, row: Message, result: Outcome, now: datetime) -> None:
         if isinstance(result, Sent):
@@ -358,10 +357,11 @@ class OutboxSender:
 
     async def _sent_all(self, records: list[tuple[Message, Sent, datetime]]) -> None:
         """Record sends in one transaction: the rows, threads they started, references learnt."""
-        async with self.sessions() as session:
-            by_time: dict[datetime, list[tuple[int, str | None]]] = {}
-            for row, sent, now in records:
-                by_time.setdefault(now, []).append((row.id, sent.message_id))
+        by_time: dict[datetime, list[tuple[int, str | None]]] = {}
+        for row, sent, now in records:
+            by_time.setdefault(now, []).append((row.id, sent.message_id))
+        alone = len(by_time) == 1 and not any(s.thread or s.remember for _, s, _ in records)
+        async with (self.single if alone else self.sessions)() as session:
             for now, done in by_time.items():
                 await outbox.finish_sent(session=session, sent=done, now=now)
             for row, sent, now in records:
@@ -386,7 +386,7 @@ class OutboxSender:
     async def _finish(
         self, row: Message, now: datetime, *, error: str, retry_at: datetime | None
     ) -> None:
-        async with self.sessions() as session:
+        async with self.single() as session:
             await outbox.finish(
                 session=session, outgoing_id=row.id, now=now, error=error, retry_at=retry_at
             )

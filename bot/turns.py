@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.context import Place, Speaker, workspace_id_of, zone
+from bot.context import Place, Speaker, zone
 from bot.outcome import Outcome, ProjectInfo, Sink, unknown_project
 from flows import engine, summary
 from flows.display import person_name
@@ -27,7 +27,9 @@ from flows.replies import Say
 from flows.state import State, Turn
 from storage import open_questions, outbox, people, tracked
 from storage import projects as store
+from storage.people import Person
 from storage.projects import Project
+from storage.turns import Opened, open_turn
 
 # What `step` gives `Turns.take`: the engine's turn, or an outcome that stores nothing.
 Step = Callable[[State, datetime], Turn | Outcome]
@@ -35,7 +37,11 @@ Step = Callable[[State, datetime], Turn | Outcome]
 
 @dataclass(frozen=True)
 class TurnContext:
-    """One turn on a project: the open session, where and by whom, when, and where replies go."""
+    """One turn on a project: the open session, where and by whom, when, and where replies go.
+
+    `person`: what is stored of the speaker, when it was read with the project (`Turns.read`);
+    None when it was not read or nothing is stored yet (then it is read where it is needed).
+    """
 
     session: AsyncSession
     workspace_id: int
@@ -44,6 +50,7 @@ class TurnContext:
     speaker: Speaker
     now: datetime
     sink: Sink | None
+    person: Person | None = None
 
 
 @dataclass(frozen=True)
@@ -105,30 +112,40 @@ class Turns:
 
     # Finding the project a turn is on.
 
+    async def read(
+        self,
+        session: AsyncSession,
+        place: Place,
+        now: datetime,
+        *,
+        speaker: Speaker | None = None,
+        project_id: int | None = None,
+    ) -> Opened:
+        """Read at once the workspace, the project (this place's thread's, or of this id), the speaker."""
+        return await open_turn(
+            session=session,
+            platform=place.platform,
+            workspace=place.workspace,
+            now=now,
+            person_id=speaker.id if speaker is not None else None,
+            channel_id=place.channel if project_id is None else None,
+            thread_id=place.thread if project_id is None else None,
+            project_id=project_id,
+        )
+
     async def in_thread(
         self, session: AsyncSession, place: Place, now: datetime
     ) -> tuple[int, Project | None]:
         """Return the workspace's id and the project whose thread this place is, if any."""
-        workspace_id = await workspace_id_of(session, place, now)
-        if place.channel is None or place.thread is None:
-            return workspace_id, None
-        project = await store.project_in_thread(
-            session=session,
-            workspace_id=workspace_id,
-            channel_id=place.channel,
-            thread_id=place.thread,
-        )
-        return workspace_id, project
+        opened = await self.read(session, place, now)
+        return opened.workspace_id, opened.project
 
     async def by_id(
         self, session: AsyncSession, place: Place, project_id: int, now: datetime
     ) -> tuple[int, Project | None]:
         """Return the workspace's id and its project with this id (a button's), if it exists."""
-        workspace_id = await workspace_id_of(session, place, now)
-        project = await store.get_project(
-            session=session, workspace_id=workspace_id, project_id=project_id
-        )
-        return workspace_id, project
+        opened = await self.read(session, place, now, project_id=project_id)
+        return opened.workspace_id, opened.project
 
     async def named(self, session: AsyncSession, workspace_id: int, name: str) -> Project | Outcome:
         """Return the workspace's project of this name, or the reply naming close ones."""
@@ -142,10 +159,18 @@ class Turns:
         self, session: AsyncSession, place: Place, speaker: Speaker, now: datetime, sink
     ) -> TurnContext | None:
         """Open a turn on the project whose thread this place is; None when none lives there."""
-        workspace_id, project = await self.in_thread(session, place, now)
-        if project is None:
+        opened = await self.read(session, place, now, speaker=speaker)
+        return self.context(session, opened, place, speaker, now, sink)
+
+    def context(
+        self, session: AsyncSession, opened: Opened, place: Place, speaker: Speaker, now, sink
+    ) -> TurnContext | None:
+        """Make the turn on the project that was read; None when there is none."""
+        if opened.project is None:
             return None
-        return TurnContext(session, workspace_id, project, place, speaker, now, sink)
+        return TurnContext(
+            session, opened.workspace_id, opened.project, place, speaker, now, sink, opened.person
+        )
 
     # Running a step and storing it.
 
@@ -169,9 +194,12 @@ class Turns:
         speaker = turn.speaker
         if speaker.timezone is not None:
             return turn
-        known = await people.timezone(
-            session=turn.session, workspace_id=turn.workspace_id, person_id=speaker.id
-        )
+        if turn.person is not None:
+            known = turn.person.timezone
+        else:
+            known = await people.timezone(
+                session=turn.session, workspace_id=turn.workspace_id, person_id=speaker.id
+            )
         return replace(turn, speaker=replace(speaker, timezone=known)) if known else turn
 
     async def take(
@@ -243,6 +271,7 @@ class Turns:
             person=speaker.person(),
             now=turn.now,
             timezone=speaker.timezone,
+            known=turn.person,
         )
         stored = await store.save_turn(
             session=session,

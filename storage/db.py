@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from collections.abc import Awaitable
 from importlib import resources
 from typing import TypeVar
@@ -31,6 +32,13 @@ MIGRATION_LOCK = 0x6D6C706C
 # How long to wait for a connection to PostgreSQL, new or from the pool: a request must fail
 # fast enough to be answered within Slack's three seconds (and retried by Slack).
 CONNECT_TIMEOUT = 2
+# Connections kept open to PostgreSQL (and up to ten more while busy). Twenty turns at once
+# hold some fifteen: with SQLAlchemy's default of five, every busy moment opened and closed
+# connections (a server process each), half of PostgreSQL's work per answer.
+POOL_SIZE = 20
+# A pooled PostgreSQL connection idle longer than this is pinged before use (see _ping_when_idle).
+PING_AFTER_IDLE = 1.0
+_IDLE_SINCE = "mlplan_idle_since"
 
 
 def async_url(url: str) -> str:
@@ -60,14 +68,45 @@ def create_engine(url: str, **kwargs) -> AsyncEngine:
     """Create the async engine; on SQLite, turn on foreign keys, WAL and a busy timeout."""
     url = async_url(url)
     if not url.startswith("sqlite"):
-        kwargs.setdefault("pool_pre_ping", True)
         kwargs.setdefault("pool_timeout", CONNECT_TIMEOUT)
+        kwargs.setdefault("pool_size", POOL_SIZE)
         kwargs.setdefault("connect_args", {"connect_timeout": CONNECT_TIMEOUT})
     engine = create_async_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         sa.event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         sa.event.listen(engine.sync_engine, "savepoint", _sqlite_savepoint)
+    elif not kwargs.get("pool_pre_ping"):
+        _ping_when_idle(engine)
     return engine
+
+
+def _ping_when_idle(engine: AsyncEngine) -> None:
+    """Ping a pooled connection before use if it sat idle, and replace it if it is dead.
+
+    What `pool_pre_ping` does, minus a round trip for every checkout: a connection given
+    back a moment ago (under load, every one) is not asked again. One that died while idle
+    (a restarted server, a dropped link) is replaced before a turn can fail on it.
+    """
+    sync = engine.sync_engine
+
+    @sa.event.listens_for(sync, "connect")
+    def _new(_dbapi_connection, record) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    @sa.event.listens_for(sync, "checkin")
+    def _back(_dbapi_connection, record) -> None:
+        if record is not None:
+            record.info[_IDLE_SINCE] = time.monotonic()
+
+    @sa.event.listens_for(sync, "checkout")
+    def _out(dbapi_connection, record, _proxy) -> None:
+        since = record.info.get(_IDLE_SINCE)
+        if since is not None and time.monotonic() - since < PING_AFTER_IDLE:
+            return
+        try:
+            sync.dialect.do_ping(dbapi_connection)
+        except sync.dialect.loaded_dbapi.Error as err:  # the pool connects afresh
+            raise sa.exc.DisconnectionError("the pooled connection is gone") from err
 
 
 def _sqlite_savepoint(connection: sa.Connection, _name: str) -> None:
@@ -97,6 +136,18 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 def sessionmaker(engine: AsyncEngine) -> async_sessionmaker:
     """Make the session factory: one session and one commit per turn."""
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def single_statements(sessions: async_sessionmaker) -> async_sessionmaker:
+    """Make sessions for work that is one statement: each commits by itself (autocommit).
+
+    On PostgreSQL a transaction costs a BEGIN and a COMMIT, a round trip each, on top of its
+    statements; a single statement is atomic without them.
+    """
+    engine: AsyncEngine = sessions.kw["bind"]
+    return async_sessionmaker(
+        engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
+    )
 
 
 def alembic_config() -> Config:

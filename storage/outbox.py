@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Outgoing, ProcessedEvent
@@ -63,13 +63,22 @@ class Message:
 
 
 async def first_time(*, session: AsyncSession, platform: str, event_id: str, now: datetime) -> bool:
-    """Record an event id; tell whether it is new. Commit it with what the event changed."""
-    try:
-        async with session.begin_nested():
-            session.add(ProcessedEvent(platform=platform, event_id=event_id, received_at=now))
-    except IntegrityError:
-        return False
-    return True
+    """Record an event id; tell whether it is new. Commit it with what the event changed.
+
+    One statement (`INSERT … ON CONFLICT DO NOTHING`): a retry's row is simply not inserted.
+    Where another transaction holds the same id uncommitted, the database waits for it.
+    """
+    values = {"platform": platform, "event_id": event_id, "received_at": now}
+    inserted = await session.scalar(_FIRST_TIME[session.bind.dialect.name], values)
+    return inserted is not None
+
+
+_EVENTS = ProcessedEvent.__table__
+# Both PostgreSQL and SQLite say ON CONFLICT; built once per dialect, values bound.
+_FIRST_TIME = {
+    name: insert(_EVENTS).on_conflict_do_nothing().returning(_EVENTS.c.id)
+    for name, insert in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
+}
 
 
 def enqueue(
@@ -155,18 +164,13 @@ async def enqueue_all(
         }
         for workspace_id, options in messages
     ]
-    await session.execute(sa.insert(Outgoing.__table__), rows)
+    await session.execute(sa.insert(Outgoing.__table__), rows[0] if len(rows) == 1 else rows)
 
 
-async def heads(
-    *, session: AsyncSession, platform: str, now: datetime, limit: int = 200
-) -> list[Message]:
-    """List the messages to send now: the oldest pending one of each conversation, if it is due.
+HEADS = 200  # the most messages a pass of the sender takes
 
-    A conversation whose oldest pending message waits (a retry later, a claim by another
-    process) has nothing to send: its later messages never overtake it, across passes,
-    processes and restarts.
-    """
+
+def _heads(platform: str | sa.BindParameter, now: datetime | sa.BindParameter) -> sa.Select:
     # The oldest pending message of each conversation, found by grouping, not by asking of each
     # row whether an earlier one waits: that anti-join is quadratic in the pending messages
     # whenever the planner's statistics predate a large enqueue (the first tick of a day).
@@ -176,16 +180,119 @@ async def heads(
         .group_by(Outgoing.conversation)
         .subquery()
     )
-    query = (
+    return (
         sa.select(Outgoing)
         .join(oldest, oldest.c.id == Outgoing.id)
-        .where(
-            Outgoing.next_attempt_at <= now,
-            sa.or_(Outgoing.claimed_until.is_(None), Outgoing.claimed_until < now),
-        )
+        .where(Outgoing.next_attempt_at <= now, *_claimable(now)[1:])
+        .order_by(Outgoing.id)
     )
-    rows = await session.scalars(query.order_by(Outgoing.id).limit(limit))
+
+
+async def heads(
+    *, session: AsyncSession, platform: str, now: datetime, limit: int = HEADS
+) -> list[Message]:
+    """List the messages to send now: the oldest pending one of each conversation, if it is due.
+
+    A conversation whose oldest pending message waits (a retry later, a claim by another
+    process) has nothing to send: its later messages never overtake it, across passes,
+    processes and restarts.
+    """
+    rows = await session.scalars(_heads(platform, now).limit(limit))
     return [Message.of(row) for row in rows]
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A message claimed to be sent now, with what its sender needs to know of where it goes.
+
+    `workspace`: the platform's id of its workspace; `behind`: another pending message of its
+    conversation waits behind it (so the sender knows to look again once this one is sent);
+    `project`: its project still exists, with its conversation's `channel` and `thread`.
+    """
+
+    message: Message
+    workspace: str | None
+    behind: bool
+    project: bool = False
+    channel: str | None = None
+    thread: str | None = None
+
+
+async def claim_heads(
+    *, session: AsyncSession, platform: str, now: datetime, limit: int = HEADS
+) -> list[Claimed]:
+    """Claim the messages `heads` lists, in one statement; return them in queue order.
+
+    A row another process claimed in the meantime is not claimed again: the claim rechecks it.
+    """
+    values = {"b_platform": platform, "b_now": now, "b_until": now + CLAIM_FOR, "b_limit": limit}
+    rows = await session.execute(_CLAIM_HEADS, values)
+    claimed = [
+        Claimed(
+            Message.of(row),
+            workspace=row.workspace,
+            behind=bool(row.behind),
+            project=bool(row.project_found),
+            channel=row.project_channel,
+            thread=row.project_thread,
+        )
+        for row in rows
+    ]
+    return sorted(claimed, key=lambda c: c.message.id)
+
+
+# What the sender needs of each claimed row, read by the claim itself. Written out: SQLAlchemy
+# renders RETURNING's columns unqualified on SQLite, which would make a correlated subquery
+# compare the inner row's columns with themselves.
+_PROJECT = "FROM projects WHERE projects.id = outbox.project_id AND projects.workspace_id = outbox.workspace_id"
+_WHERE = tuple(
+    sa.literal_column(sql, type_).label(name)
+    for name, sql, type_ in (
+        (
+            "workspace",
+            "(SELECT workspaces.external_id FROM workspaces"
+            " WHERE workspaces.id = outbox.workspace_id)",
+            sa.String,
+        ),
+        (
+            "behind",
+            "EXISTS (SELECT 1 FROM outbox AS later WHERE later.platform = outbox.platform"
+            " AND later.conversation = outbox.conversation AND later.status = 'pending'"
+            " AND later.id > outbox.id)",
+            sa.Boolean,
+        ),
+        ("project_found", f"EXISTS (SELECT 1 {_PROJECT})", sa.Boolean),
+        ("project_channel", f"(SELECT projects.channel_id {_PROJECT})", sa.String),
+        ("project_thread", f"(SELECT projects.thread_id {_PROJECT})", sa.String),
+    )
+)
+
+
+def _claimable(now: datetime | sa.BindParameter) -> tuple[sa.ColumnElement[bool], ...]:
+    return (
+        Outgoing.status == "pending",
+        sa.or_(Outgoing.claimed_until.is_(None), Outgoing.claimed_until < now),
+    )
+
+
+def _claim_heads() -> sa.Update:
+    """Build the claim once (building it costs more than running it); values are bound."""
+    now = sa.bindparam("b_now")
+    due = (
+        _heads(sa.bindparam("b_platform"), now)
+        .with_only_columns(Outgoing.id)
+        .limit(sa.bindparam("b_limit", type_=sa.Integer))
+    )
+    table = Outgoing.__table__
+    return (
+        sa.update(table)
+        .where(table.c.id.in_(due.scalar_subquery()), *_claimable(now))
+        .values(claimed_until=sa.bindparam("b_until"))
+        .returning(*table.c, *_WHERE)
+    )
+
+
+_CLAIM_HEADS = _claim_heads()
 
 
 async def claim_many(*, session: AsyncSession, ids: list[int], now: datetime) -> set[int]:
@@ -223,20 +330,23 @@ async def finish_sent(
     """Record several sends at once: (outbox id, the platform's message id) each."""
     if not sent:
         return
-    table = Outgoing.__table__
-    await session.execute(
-        sa.update(table)
-        .where(table.c.id == sa.bindparam("b_id"))
-        .values(
-            status="sent",
-            sent_id=sa.bindparam("b_sent_id"),
-            sent_at=now,
-            last_error=None,
-            claimed_until=None,
-            attempts=table.c.attempts + 1,
-        ),
-        [{"b_id": i, "b_sent_id": sent_id} for i, sent_id in sent],
+    rows = [{"b_id": i, "b_sent_id": sent_id, "b_now": now} for i, sent_id in sent]
+    await session.execute(_FINISH_SENT, rows[0] if len(rows) == 1 else rows)
+
+
+_OUTBOX = Outgoing.__table__
+_FINISH_SENT = (
+    sa.update(_OUTBOX)
+    .where(_OUTBOX.c.id == sa.bindparam("b_id"))
+    .values(
+        status="sent",
+        sent_id=sa.bindparam("b_sent_id"),
+        sent_at=sa.bindparam("b_now"),
+        last_error=None,
+        claimed_until=None,
+        attempts=_OUTBOX.c.attempts + 1,
     )
+)
 
 
 async def finish(

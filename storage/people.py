@@ -48,8 +48,37 @@ async def remember(
     person: dict[str, Any],
     now: datetime,
     timezone: str | None = None,
+    known: Person | None = None,
 ) -> Person:
-    """Record or refresh what mlplan knows of a person (name, email, time zone)."""
+    """Record or refresh what mlplan knows of a person (name, email, time zone).
+
+    Nothing is written when nothing changed. `known`: the person as just read in this
+    transaction (`storage.turns.open_turn`), so that it is not read again.
+    """
+    if known is None:
+        return await _remember(session, workspace_id, person, now, timezone)
+    name = person.get("name") or known.name
+    email = person.get("email") or known.email
+    zone = timezone if timezone is not None else known.timezone
+    if (name, email, zone) == (known.name, known.email, known.timezone):
+        return known
+    await session.execute(
+        sa.update(models.Person)
+        .where(models.Person.workspace_id == workspace_id, models.Person.external_id == known.id)
+        .values(name=name, email=email, timezone=zone, updated_at=now)
+    )
+    if zone != known.timezone:
+        await _zone_changed(session, workspace_id, known.id, now)
+    return Person(workspace_id=workspace_id, id=known.id, name=name, email=email, timezone=zone)
+
+
+async def _remember(
+    session: AsyncSession,
+    workspace_id: int,
+    person: dict[str, Any],
+    now: datetime,
+    timezone: str | None,
+) -> Person:
     query = _query(workspace_id, person["id"])
     found = await session.scalar(query)
     if found is None:
@@ -61,17 +90,25 @@ async def remember(
                 session.add(found)
         except IntegrityError:
             found = await session.scalar(query)
+    before = (found.name, found.email, found.timezone)
     found.name = person.get("name") or found.name
     found.email = person.get("email") or found.email
     if timezone is not None and timezone != found.timezone:
         found.timezone = timezone
-        # Reminders come at nine in the person's zone: their items' times are to be redone.
-        for kept in (tracked, open_questions, assignments):
-            await kept.look_again_for(
-                session=session, workspace_id=workspace_id, person_id=person["id"], now=now
-            )
-    found.updated_at = now
+        await _zone_changed(session, workspace_id, person["id"], now)
+    if (found.name, found.email, found.timezone) != before:
+        found.updated_at = now
     return Person.of(found)
+
+
+async def _zone_changed(
+    session: AsyncSession, workspace_id: int, person_id: str, now: datetime
+) -> None:
+    # Reminders come at nine in the person's zone: the times of what they own or owe are redone.
+    for kept in (tracked, open_questions, assignments):
+        await kept.look_again_for(
+            session=session, workspace_id=workspace_id, person_id=person_id, now=now
+        )
 
 
 async def find(*, session: AsyncSession, workspace_id: int, person_id: str) -> Person | None:

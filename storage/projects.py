@@ -39,8 +39,8 @@ class Project:
     updated_at: datetime
 
     @classmethod
-    def of(cls, row: models.Project) -> Project:
-        """Copy a project row into a value."""
+    def of(cls, row: models.Project | sa.Row) -> Project:
+        """Copy a project row (an ORM row, or the table's columns selected) into a value."""
         return cls(
             id=row.id,
             workspace_id=row.workspace_id,
@@ -87,6 +87,11 @@ class Answer:
             source_id=row.source_id,
             created_at=row.created_at,
         )
+
+
+# The tables, for statements that need none of the ORM's bookkeeping.
+_ANSWERS = models.Answer.__table__
+_PROJECTS = models.Project.__table__
 
 
 def name_key(name: str) -> str:
@@ -221,16 +226,7 @@ async def latest_answers(*, session: AsyncSession, project_id: int) -> Answers:
 
     `.later` holds the questions whose latest version was left for later (an open question).
     """
-    rows = await session.execute(
-        sa.select(
-            models.Answer.question_id,
-            models.Answer.value,
-            models.Answer.skipped,
-            models.Answer.raw,
-        )
-        .where(models.Answer.project_id == project_id)
-        .order_by(models.Answer.question_id, models.Answer.version)
-    )
+    rows = await session.execute(_LATEST_ANSWERS, {"b_project": project_id})
     answers, later = Answers(), set()
     for question_id, value, skipped, raw in rows:
         answers[question_id] = None if skipped else value
@@ -240,6 +236,14 @@ async def latest_answers(*, session: AsyncSession, project_id: int) -> Answers:
             later.discard(question_id)
     answers.later = frozenset(later)
     return answers
+
+
+# Built once (building a statement costs more than running it); values are bound.
+_LATEST_ANSWERS = (
+    sa.select(_ANSWERS.c.question_id, _ANSWERS.c.value, _ANSWERS.c.skipped, _ANSWERS.c.raw)
+    .where(_ANSWERS.c.project_id == sa.bindparam("b_project"))
+    .order_by(_ANSWERS.c.question_id, _ANSWERS.c.version)
+)
 
 
 async def answer_history(
@@ -297,34 +301,43 @@ async def save_turn(
     if done and project.intake_done_at is None:
         values["intake_done_at"] = now
     claimed = await session.execute(
-        sa.update(models.Project)
-        .where(models.Project.id == project.id, models.Project.turn == expected_turn)
-        .values(**values)
-        .execution_options(synchronize_session=False)
+        _CLAIM_TURN, {"b_project": project.id, "b_turn": expected_turn, **values}
     )
     if claimed.rowcount != 1:
         return False
-    for question_id, value, raw, skipped in recorded:
-        version = await session.scalar(
-            sa.select(sa.func.coalesce(sa.func.max(models.Answer.version), 0)).where(
-                models.Answer.project_id == project.id, models.Answer.question_id == question_id
-            )
-        )
-        session.add(
-            models.Answer(
-                project_id=project.id,
-                question_id=question_id,
-                version=version + 1,
-                value=value,
-                raw=raw,
-                skipped=skipped,
-                author=author,
-                source_id=source_id,
-                created_at=now,
-            )
-        )
-    await session.flush()
+    rows = [
+        {
+            "project_id": project.id,
+            "question_id": question_id,
+            "b_project": project.id,
+            "b_question": question_id,
+            "value": value,
+            "raw": raw,
+            "skipped": skipped,
+            "author": author,
+            "source_id": source_id,
+            "created_at": now,
+        }
+        for question_id, value, raw, skipped in recorded
+    ]
+    if rows:  # each version counted in its INSERT (the turn's claim keeps other turns out)
+        await session.execute(_INSERT_ANSWER, rows[0] if len(rows) == 1 else rows)
     return True
+
+
+# The turn's compare-and-set: what it sets is the parameters' columns.
+_CLAIM_TURN = sa.update(_PROJECTS).where(
+    _PROJECTS.c.id == sa.bindparam("b_project"), _PROJECTS.c.turn == sa.bindparam("b_turn")
+)
+# One statement for every new version, compiled once: the version is the question's next.
+_INSERT_ANSWER = sa.insert(_ANSWERS).values(
+    version=sa.select(sa.func.coalesce(sa.func.max(_ANSWERS.c.version), 0) + 1)
+    .where(
+        _ANSWERS.c.project_id == sa.bindparam("b_project"),
+        _ANSWERS.c.question_id == sa.bindparam("b_question"),
+    )
+    .scalar_subquery()
+)
 
 
 async def set_stage(*, session: AsyncSession, project_id: int, stage: str | None) -> None:

@@ -8,6 +8,7 @@ import logging
 from dataclasses import dataclass
 from urllib.parse import parse_qs
 
+import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
@@ -60,10 +61,16 @@ SLACK = web.AppKey("slack", SlackAdapter)
 
 
 def web_client(
-    token: str | None, base_url: str, *, retry_backoff: float, waits: bool = True
+    token: str | None,
+    base_url: str,
+    *,
+    retry_backoff: float,
+    session: aiohttp.ClientSession | None = None,
+    waits: bool = True,
 ) -> AsyncWebClient:
     """Make the Web API client: retries 5xx and connection errors with a short backoff.
 
+    `session`: the process's kept HTTP session (without one, every call opens its own).
     `waits`: also wait out 429s (for Bolt's own calls). The outbox sender's client does not
     (`waits=False`): it must never sleep on a claimed row, so a 429 comes back to it as an error
     whose Retry-After becomes the row's next attempt time.
@@ -75,7 +82,9 @@ def web_client(
     ]
     if waits:
         handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=3))
-    return AsyncWebClient(token=token, base_url=base_url, timeout=10, retry_handlers=handlers)
+    return AsyncWebClient(
+        token=token, base_url=base_url, timeout=10, retry_handlers=handlers, session=session
+    )
 
 
 def build(
@@ -95,12 +104,15 @@ def build(
         return None
     if not (socket_mode or settings.slack_enabled):
         return None
+    session = runtime.outgoing.get()  # Bolt's per-request clients copy it from `client`
     if settings.slack_oauth and not socket_mode:
-        bolt, client_for = _many_workspaces(runtime, retry_backoff)
+        bolt, client_for = _many_workspaces(runtime, retry_backoff, session)
         client = bolt.client
     else:
         token = settings.slack_bot_token.get_secret_value()
-        client = web_client(token, settings.slack_api_url, retry_backoff=retry_backoff)
+        client = web_client(
+            token, settings.slack_api_url, retry_backoff=retry_backoff, session=session
+        )
         bolt = AsyncApp(
             client=client,
             signing_secret=None
@@ -113,13 +125,17 @@ def build(
         )
 
         sending = web_client(
-            token, settings.slack_api_url, retry_backoff=retry_backoff, waits=False
+            token,
+            settings.slack_api_url,
+            retry_backoff=retry_backoff,
+            session=session,
+            waits=False,
         )
 
         async def client_for(team_id: str, *, waits: bool = True) -> AsyncWebClient:
             return client if waits else sending
 
-    transport = SlackTransport(lambda team_id: client_for(team_id, waits=False))
+    transport = SlackTransport(lambda team_id: client_for(team_id, waits=False), session=session)
     delivery = OutboxSender(
         sessions=runtime.sessions,
         clock=runtime.clock,
@@ -132,6 +148,7 @@ def build(
         client_for=client_for,
         command=settings.mlplan_slash_command,
         clock=runtime.clock,
+        session=session,
     ).register(bolt)
     secret = None if socket_mode else settings.slack_signing_secret.get_secret_value()
     return SlackAdapter(
@@ -143,7 +160,7 @@ def build(
     )
 
 
-def _many_workspaces(runtime, retry_backoff: float):
+def _many_workspaces(runtime, retry_backoff: float, session: aiohttp.ClientSession):
     """Build Bolt for OAuth installs, with installations and states in mlplan's database."""
     settings = runtime.settings
     client_id = settings.slack_client_id
@@ -160,7 +177,7 @@ def _many_workspaces(runtime, retry_backoff: float):
         ),
     )
     # No token here: Bolt gives each request a copy of this client with the team's bot token.
-    client = web_client(None, settings.slack_api_url, retry_backoff=retry_backoff)
+    client = web_client(None, settings.slack_api_url, retry_backoff=retry_backoff, session=session)
     bolt = AsyncApp(
         client=client,
         signing_secret=settings.slack_signing_secret.get_secret_value(),
@@ -176,7 +193,11 @@ def _many_workspaces(runtime, retry_backoff: float):
             raise NotInstalled(team_id)
         if (bot.bot_token, waits) not in clients:
             clients[bot.bot_token, waits] = web_client(
-                bot.bot_token, settings.slack_api_url, retry_backoff=retry_backoff, waits=waits
+                bot.bot_token,
+                settings.slack_api_url,
+                retry_backoff=retry_backoff,
+                session=session,
+                waits=waits,
             )
         return clients[bot.bot_token, waits]
 

@@ -56,8 +56,14 @@ class SlackTransport:
     platform = PLATFORM
     uses_references = False
 
-    def __init__(self, client_for: Callable[[str], Awaitable[AsyncWebClient]]):
+    def __init__(
+        self,
+        client_for: Callable[[str], Awaitable[AsyncWebClient]],
+        *,
+        session: aiohttp.ClientSession | None = None,
+    ):
         self.client_for = client_for
+        self.session = session  # the kept HTTP session, for response URLs too
 
     async def send(self, message: Message, where: Where) -> Outcome:
         arguments = dict(message.payload)
@@ -108,7 +114,7 @@ class SlackTransport:
         if not message.response_url:
             return False
         try:
-            await AsyncWebhookClient(message.response_url).send(
+            await AsyncWebhookClient(message.response_url, session=self.session).send(
                 text=text, response_type="ephemeral"
             )
         except (aiohttp.ClientError, TimeoutError, OSError):

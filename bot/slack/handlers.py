@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
+import aiohttp
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -88,7 +89,9 @@ class SlackListeners:
         client_for: Callable[[str], Awaitable[AsyncWebClient]],
         command: str,
         clock: Callable[[], datetime],
+        session: aiohttp.ClientSession | None = None,
     ):
+        self.session = session  # the kept HTTP session, for response URLs
         self.core = core
         self.delivery = delivery
         self.client_for = client_for
@@ -156,7 +159,12 @@ class SlackListeners:
         if handled.database_down:
             raise DatabaseDown("the database cannot be reached; Slack will deliver this again")
         outcome = handled.outcome
-        if isinstance(translated.event, said.Typed) and outcome and not outcome.duplicate:
+        if (
+            isinstance(translated.event, said.Typed)
+            and outcome
+            and not outcome.duplicate
+            and not handled.knows_timezone
+        ):
             self.delivery.spawn(self.learn_person(translated.place, translated.speaker.id))
 
     async def on_button(self, ack, body: dict[str, Any], action: dict[str, Any]) -> None:
@@ -289,7 +297,7 @@ class SlackListeners:
         """Say privately, through the request's response_url, what the core did not queue."""
         if handled.at_once and response_url:
             text = "\n".join(getattr(reply, "text", "") for reply in handled.at_once)
-            self.delivery.spawn(_say_privately(response_url, text))
+            self.delivery.spawn(_say_privately(response_url, text, self.session))
 
     async def learn_person(self, place: Place, user_id: str) -> None:
         """Ask Slack once for a person's name, email and time zone (dates are read in it)."""
@@ -323,10 +331,14 @@ def _reminder_title(message: dict[str, Any], ref: str) -> str:
     return "This item"
 
 
-async def _say_privately(response_url: str, text: str) -> None:
+async def _say_privately(
+    response_url: str, text: str, session: aiohttp.ClientSession | None = None
+) -> None:
     from slack_sdk.webhook.async_client import AsyncWebhookClient
 
     try:
-        await AsyncWebhookClient(response_url).send(text=text, response_type="ephemeral")
+        await AsyncWebhookClient(response_url, session=session).send(
+            text=text, response_type="ephemeral"
+        )
     except Exception:
         log.warning("could not answer privately through a response_url")
