@@ -35,7 +35,11 @@ While a project is open, type the answer to its question, or skip, back, status 
 # `@ann` in the terminal names the person who signs in as `mlplan chat --user ann`: it becomes
 # the neutral mention (`@{ann|ann}`) that Slack's and Teams' mentions become, so that owners
 # and assignees typed here are people mlplan can find again. Emails stay emails.
-_HANDLE = re.compile(r"(?<![\w@.{|])@(?P<id>[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)")
+# `@here`, `@channel` and `@everyone` stay as typed, and are refused as groups as elsewhere.
+_HANDLE = re.compile(
+    r"(?<![\w@.{|])@(?!(?:channel|here|everyone)\b)(?P<id>[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)",
+    re.IGNORECASE,
+)
 
 
 def terminal_people(text: str) -> str:

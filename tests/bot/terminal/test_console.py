@@ -258,3 +258,4 @@ async def test_an_at_name_in_the_terminal_is_a_person_and_an_email_stays_an_emai
     assert terminal_people("assign Alpha data @ann") == "assign Alpha data @{ann|ann}"
     assert terminal_people("mail ann@example.com") == "mail ann@example.com"
     assert terminal_people("@{U1|Ann} stays") == "@{U1|Ann} stays"
+    assert terminal_people("owner @here") == "owner @here"  # a group, refused as elsewhere
