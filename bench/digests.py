@@ -147,7 +147,7 @@ async def run(database_url: str, projects: int, subscribers: int) -> dict:
         digest_cron="0 9 * * MON",
     )
     started = time.perf_counter()
-    queued = await scheduler._digests(MONDAY)
+    queued = await scheduler.due_digests.queue(MONDAY)
     elapsed = time.perf_counter() - started
     sa.event.remove(engine.sync_engine, "before_cursor_execute", count)
     async with sessions() as session:

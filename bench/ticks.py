@@ -11,7 +11,9 @@ in-process, sending through a fake Slack Web API on 127.0.0.1, at two moments:
 
 Run it from the repository root (the database is emptied first: give it one of its own):
 
-    python -m bench.ticks [--database-url URL] [--sizes 100,1000,10000]
+    python -m bench.ticks [--database-url URL] [--sizes 100,1000,10000] [--owed]
+
+`--owed` gives each project two questions left for later and a section owed as well.
 
 The default database is a SQLite file in a temporary folder; for PostgreSQL pass e.g.
 `--database-url postgresql://postgres@127.0.0.1:5432/bench`.
@@ -34,7 +36,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from flows.reminders import Tracked, due_items, next_day
 from storage import db
-from storage.models import Base, DocItem, Milestone, Project, Workspace
+from storage.models import (
+    Assignment,
+    Base,
+    DocItem,
+    Milestone,
+    OpenQuestion,
+    Project,
+    Workspace,
+)
 from storage.projects import name_key
 
 UTC_ZONE = ZoneInfo("UTC")
@@ -51,8 +61,13 @@ async def populate(
     now: datetime = MORNING,
     tz: ZoneInfo = UTC_ZONE,
     team: str = "T1",
+    owed: bool = False,
 ) -> None:
-    """Add `projects` projects of ten items each to workspace `team`, as settled by earlier ticks."""
+    """Add `projects` projects of ten items each to workspace `team`, as settled by earlier ticks.
+
+    `owed`: each project also has two questions left for later (one reminded already, one to
+    revisit in the weeks to come) and a section assigned, settled the same way.
+    """
     today = now.astimezone(tz).date()
     async with engine.begin() as connection:
         workspace_id = await connection.scalar(
@@ -124,9 +139,60 @@ async def populate(
                     if day is not None
                     else None
                 )
-        for model, rows in ((Milestone, milestones), (DocItem, docs)):
+        tables = [(Milestone, milestones), (DocItem, docs)]
+        if owed:
+            tables += _owed_rows(ids, now, tz)
+        for model, rows in tables:
             for start in range(0, len(rows), CHUNK):
                 await connection.execute(sa.insert(model), rows[start : start + CHUNK])
+
+
+def _owed_rows(ids: list[int], now: datetime, tz: ZoneInfo) -> list[tuple[type, list[dict]]]:
+    """Write each project's open questions and owed section as earlier ticks leave them."""
+    today = now.astimezone(tz).date()
+    questions, sections = [], []
+    for project_id in ids:
+        person = {"id": f"U{project_id % 200}"}
+        ahead = today + timedelta(days=1 + project_id % 20)
+        for question_id, revisit, reminded in (
+            ("target_users", today - timedelta(days=2), now - timedelta(days=2)),
+            ("value_proposition", ahead, None),
+        ):
+            questions.append(
+                {
+                    "project_id": project_id,
+                    "question_id": question_id,
+                    "owner": person,
+                    "owner_id": person["id"],
+                    "revisit_on": revisit,
+                    "remind_at": None
+                    if reminded
+                    else datetime.combine(revisit, clock_time(9), tzinfo=tz).astimezone(UTC),
+                    "reminded_at": reminded,
+                    "created_at": now - timedelta(days=7),
+                    "updated_at": now,
+                }
+            )
+        assigned = now - timedelta(days=project_id % 6)
+        first = assigned.astimezone(tz).date() + timedelta(days=3)
+        next_day = first if first > today else today + timedelta(days=7)
+        sections.append(
+            {
+                "project_id": project_id,
+                "section_id": "data",
+                "assignee_id": person["id"],
+                "assignee": person,
+                "assigned_by": person,
+                "current_question_id": "data_availability",
+                "created_at": assigned,
+                "updated_at": assigned,
+                "assigned_at": assigned,
+                "remind_at": datetime.combine(next_day, clock_time(9), tzinfo=tz).astimezone(UTC),
+                "reminded": 0 if first > today else 1,
+                "reminded_at": None if first > today else now,
+            }
+        )
+    return [(OpenQuestion, questions), (Assignment, sections)]
 
 
 @dataclass
@@ -179,8 +245,11 @@ async def reset(engine: AsyncEngine) -> None:
     await db.upgrade(engine)
 
 
-async def measure(database_url: str, sizes: list[int]) -> list[dict]:
-    """Build each size afresh and time a quiet tick and the first tick of the next day."""
+async def measure(database_url: str, sizes: list[int], *, owed: bool = False) -> list[dict]:
+    """Build each size afresh and time a quiet tick and the first tick of the next day.
+
+    `owed`: each project also has two open questions and a section owed (see `populate`).
+    """
     from bot.app import build_platforms, build_runtime
     from bot.settings import load_settings
     from tests.bot.slack.conftest import SECRET, TOKEN, Clock
@@ -200,7 +269,7 @@ async def measure(database_url: str, sizes: list[int]) -> list[dict]:
             try:
                 await reset(runtime.engine)
                 built = time.perf_counter()
-                await populate(runtime.engine, projects=size)
+                await populate(runtime.engine, projects=size, owed=owed)
                 await analyze(runtime.engine)
                 built = time.perf_counter() - built
                 scheduler = build_platforms(runtime, socket_mode=False).scheduler
@@ -252,6 +321,9 @@ if __name__ == "__main__":
         "--database-url", default=f"sqlite:///{Path(tempfile.mkdtemp()) / 'bench.db'}"
     )
     parser.add_argument("--sizes", default="100,1000,10000")
+    parser.add_argument(
+        "--owed", action="store_true", help="give each project open questions and a section owed"
+    )
     options = parser.parse_args()
     sizes = [int(s) for s in options.sizes.split(",")]
-    print(table(asyncio.run(measure(options.database_url, sizes))))
+    print(table(asyncio.run(measure(options.database_url, sizes, owed=options.owed))))

@@ -17,10 +17,11 @@ from bot.conversation import Conversations
 from bot.core import Core
 from bot.digests import Digests
 from bot.notify import Notifier
-from bot.scheduler import Scheduler, ThreadTicker, Ticker, start_ticking, start_ticking_in_thread
+from bot.scheduler import Scheduler
 from bot.settings import Settings
 from bot.slack import app as slack
 from bot.teams import app as teams
+from bot.ticker import ThreadTicker, Ticker, start_ticking, start_ticking_in_thread
 from bot.tracking import Tracking
 from flows.model import Flow, default_flow
 from storage import db

@@ -8,9 +8,10 @@ from dataclasses import replace
 from datetime import datetime
 
 from bot.context import Place, Speaker, workspace_id_of
-from bot.outcome import Outcome, Sink
+from bot.outcome import Outcome, ProjectInfo, Sink
 from bot.turns import Position, TurnContext, Turns
 from flows import engine
+from flows.counting import counted
 from flows.display import person_name
 from flows.parse import ParseError, parse_user
 from flows.replies import Ask, DeepDives, IntakeDone, Say, SectionDone
@@ -88,25 +89,46 @@ class Assigning:
                 current=first.state.current,
                 now=now,
             )
-            who, by = person_name(assignee), person_name(speaker.person())
-            owes = Say(
-                f"{who} owes “{chosen.title}” ({ask.total} questions), assigned by {by}:"
-                " I asked them in a direct message."
-            )
-            hello = Say(
-                f"{by} asked you to answer “{chosen.title}” of the plan {project.name!r}."
-                " Reply here (or in this message's thread) to answer; `skip`, `back` and `help`"
-                " work as in the project's thread."
-            )
-            outcome = Outcome(
-                (owes,),
-                self.turns.info(project, answers),
-                stored=True,
-                direct=(hello, ask),
-                assignee=assignee,
-            )
+            info = self.turns.info(project, answers)
+            outcome = _handed(chosen.title, ask, assignee, speaker, info)
             turn = TurnContext(session, workspace_id, project, place, speaker, now, sink)
             return await self.turns.finish(turn, outcome)
+
+    async def owed(self, *, place: Place, speaker: Speaker, now: datetime) -> Outcome | None:
+        """Ask again the open question of the section this person owes, if they owe one.
+
+        For a place with no direct messages (the terminal): the person reads it when they come.
+        """
+        async with self.turns.sessions() as session:
+            workspace_id = await workspace_id_of(session, place, now)
+            owed = await assignments.open_for(
+                session=session, workspace_id=workspace_id, person_id=speaker.id
+            )
+            if owed is None:
+                return None
+            project = await store.get_project(
+                session=session, workspace_id=workspace_id, project_id=owed.project_id
+            )
+            if project is None:
+                return None
+            answers = await store.latest_answers(session=session, project_id=project.id)
+        state = State(
+            name=project.name,
+            sections=(owed.section_id,),
+            answers=answers,
+            current=owed.current_question_id,
+            walk=owed.section_id,
+        )
+        title = self.flow.section(owed.section_id).title
+        by = person_name(owed.assigned_by)
+        hello = Say(
+            f"{by} asked you to answer “{title}” of the plan {project.name!r}. Type your answers"
+            " here; `skip`, `back` and `help` work as in the project's conversation."
+        )
+        asked = engine.start(self.flow, state).replies
+        if not any(isinstance(reply, Ask) for reply in asked):
+            return None  # nothing of it applies any more, given the plan's other answers
+        return Outcome((hello, *asked), self.turns.info(project, answers))
 
     async def owed_here(
         self, session, workspace_id: int, speaker: Speaker, here: TurnContext | None
@@ -161,7 +183,9 @@ class Assigning:
             return await self.turns.finish(turn, Outcome(result.replies, info, in_direct=True))
         # The project's own position stays: only the answers are the project's.
         kept = Position(project.current_question_id, project.walking_section)
-        if not await self.turns.save(turn, result, kept, source_id=source_id):
+        if not await self.turns.save(
+            turn, result, kept, source_id=source_id, before=before.answers
+        ):
             again = "Someone changed the plan at the same moment: please send that again."
             return await self.turns.finish(turn, Outcome((Say(again),), info, in_direct=True))
         finished = result.state.current is None or result.state.walk != owed.section_id
@@ -195,3 +219,20 @@ class Assigning:
             f"Thank you: that was the last question of “{title}”. The project's thread has it."
         )
         return (*done, thanks), (Say(f"{who} answered “{title}”."), *done, *intake)
+
+
+def _handed(
+    title: str, ask: Ask, assignee: dict, speaker: Speaker, project: ProjectInfo
+) -> Outcome:
+    """Say in the thread who owes the section, and ask the assignee its first question directly."""
+    who, by = person_name(assignee), person_name(speaker.person())
+    owes = Say(
+        f"{who} owes “{title}” ({counted(ask.total, 'question')}), assigned by {by}:"
+        " I asked them in a direct message."
+    )
+    hello = Say(
+        f"{by} asked you to answer “{title}” of the plan {project.name!r}."
+        " Reply here (or in this message's thread) to answer; `skip`, `back` and `help`"
+        " work as in the project's thread."
+    )
+    return Outcome((owes,), project, stored=True, direct=(hello, ask), assignee=assignee)

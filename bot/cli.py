@@ -11,11 +11,14 @@ import os
 import signal
 import socket
 import sys
-from datetime import UTC, datetime
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.redaction import RedactingFormatter, redact
 from bot.settings import Settings, SettingsError, load_settings
+from flows.counting import counted
 
 log = logging.getLogger("mlplan")
 
@@ -28,6 +31,14 @@ def _moment(text: str) -> datetime:
             f"not an ISO 8601 moment such as 2026-11-30T09:00:00+01:00: {text!r}"
         ) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _running_from(start: datetime | None) -> Callable[[], datetime] | None:
+    """Return a clock that reads `start` now and runs on at the real pace (None: the real clock)."""
+    if start is None:
+        return None
+    origin = time.monotonic()
+    return lambda: start + timedelta(seconds=time.monotonic() - origin)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -44,12 +55,22 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--no-scheduler", action="store_true", help="do not run the scheduler in this process"
     )
+    serve.add_argument(
+        "--now",
+        type=_moment,
+        help="start the clock at this moment, ISO 8601 (tests, rehearsals); it runs on from there",
+    )
 
     commands.add_parser(
         "socket", help="serve Slack over Socket Mode (needs SLACK_APP_TOKEN), with the scheduler"
     )
-    commands.add_parser(
+    worker = commands.add_parser(
         "worker", help="run the scheduler alone: reminders and digests, every minute"
+    )
+    worker.add_argument(
+        "--now",
+        type=_moment,
+        help="start the clock at this moment, ISO 8601 (tests, rehearsals); it runs on from there",
     )
     tick = commands.add_parser("tick", help="do, once, everything due at a moment")
     tick.add_argument(
@@ -315,9 +336,13 @@ async def _import(settings: Settings, args: argparse.Namespace) -> int:
         await runtime.close()
     replaced = f" ({done.replaced} replaced)" if done.replaced else ""
     print(
-        f"Imported {done.projects} project(s) into {', '.join(done.workspaces) or 'no workspace'}{replaced}:"
-        f" {done.answers} answer version(s), {done.items} milestone(s) and documentation item(s);"
-        f" {done.told} owner notice(s) and reminder occasion(s) up to now count as already sent."
+        f"Imported {counted(done.projects, 'project')} into"
+        f" {', '.join(done.workspaces) or 'no workspace'}{replaced}:"
+        f" {counted(done.answers, 'answer version')},"
+        f" {counted(done.items, 'milestone or documentation item')},"
+        f" {counted(done.owed, 'open question or section owed', 'open questions and sections owed')};"
+        f" {counted(done.told, 'owner notice or reminder occasion')} up to now count as already"
+        " sent."
     )
     return 0
 
@@ -381,7 +406,7 @@ async def _serve(settings: Settings, args: argparse.Namespace) -> int:
     if sock is None:
         return 1
     with sock:  # closed here too if mlplan stops before the server owns it
-        runtime = await build_runtime(settings)
+        runtime = await build_runtime(settings, clock=_running_from(args.now))
         app = build_web_app(runtime, run_scheduler=not args.no_scheduler)
         runner = web.AppRunner(app, access_log=None)
         try:
@@ -418,7 +443,7 @@ async def _socket(settings: Settings, args: argparse.Namespace) -> int:
 async def _worker(settings: Settings, args: argparse.Namespace) -> int:
     from bot.app import build_platforms, build_runtime
 
-    runtime = await build_runtime(settings)
+    runtime = await build_runtime(settings, clock=_running_from(args.now))
     platforms = build_platforms(runtime)
     ticker = platforms.start_ticking(runtime)
     print("mlplan worker is running: reminders and digests, checked every minute.", flush=True)
@@ -440,7 +465,8 @@ async def _tick(settings: Settings, args: argparse.Namespace) -> int:
     finally:
         await runtime.close()
     print(
-        f"{report.reminders} reminder(s), {report.digests} digest(s) and {report.assignments}"
-        f" new-owner notice(s) queued; {report.sent} message(s) sent."
+        f"{counted(report.reminders, 'reminder')}, {counted(report.digests, 'digest')} and"
+        f" {counted(report.assignments, 'new-owner notice')} queued;"
+        f" {counted(report.sent, 'message')} sent."
     )
     return 0

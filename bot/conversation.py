@@ -8,7 +8,7 @@ three on one `Turns` and is what the core and the commands call.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -16,16 +16,20 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from bot.assigning import Assigning
 from bot.context import Place, Speaker, workspace_id_of
 from bot.outcome import Outcome, Sink
+from bot.owing import Owing
 from bot.sections import Sections
 from bot.turns import TurnContext, Turns
 from flows import engine, summary
+from flows.counting import counted
+from flows.dates import format_day
 from flows.display import person_name
 from flows.model import Flow
 from flows.progress import progress
 from flows.replies import Card, Field, Say, Show
 from flows.state import State, Turn
-from storage import assignments, people
+from storage import assignments, open_questions, people
 from storage import projects as store
+from storage.assignments import Assignment
 
 MAX_NAME = 80
 
@@ -39,6 +43,7 @@ class Conversations:
         self.turns = Turns(sessions=sessions, flow=flow, default_timezone=default_timezone)
         self.sections = Sections(self.turns)
         self.assigning = Assigning(self.turns)
+        self.owing = Owing(self.turns)
 
     async def asking_here(
         self,
@@ -47,10 +52,12 @@ class Conversations:
         now: datetime,
         speaker: Speaker | None = None,
         direct: bool = False,
+        text: str = "",
     ) -> bool:
         """Tell whether a question is open at this place (a reply answers it).
 
-        In a direct conversation, a section the speaker owes counts too.
+        In a direct conversation, a section the speaker owes counts too; in a project's
+        conversation, `edit <question>` (the `text`) is for it even with no question open.
         """
         async with self.sessions() as session:
             workspace_id, project = await self.turns.in_thread(session, place, now)
@@ -60,7 +67,13 @@ class Conversations:
                     session=session, workspace_id=workspace_id, person_id=speaker.id
                 )
             await session.commit()
+        if project is not None and self._edits_a_question(text):
+            return True
         return owed is not None or (project is not None and project.current_question_id is not None)
+
+    def _edits_a_question(self, text: str) -> bool:
+        verb, _, rest = text.strip().partition(" ")
+        return verb.lower() == "edit" and self.flow.find_question(rest) is not None
 
     async def new_project(
         self, *, place: Place, speaker: Speaker, name: str, now: datetime, sink: Sink | None = None
@@ -240,30 +253,25 @@ class Conversations:
             if isinstance(project, Outcome):
                 return project
             answers = await store.latest_answers(session=session, project_id=project.id)
-            left = await store.left_for_later(
-                session=session, project_id=project.id, marker=engine.LATER
-            )
-            later = {
-                qid: (
-                    person_name(answer.author),
-                    answer.created_at.date() + timedelta(days=engine.REVISIT_DAYS),
-                )
-                for qid, answer in left.items()
-            }
+            left = await open_questions.of_project(session=session, project_id=project.id)
+            later = {q.question_id: (person_name(q.owner), q.revisit_on) for q in left}
             card = summary.status_card(self.flow, self.turns.state(project, answers), later)
             owed = await assignments.of_project(session=session, project_id=project.id)
             if owed:
-                fields = [
-                    Field(
-                        f"Owed: {self.flow.section(a.section_id).title}",
-                        person_name(a.assignee),
-                        person=a.assignee,
-                    )
-                    for a in owed
-                    if a.section_id in {s.id for s in self.flow.sections}
-                ]
+                known = {s.id for s in self.flow.sections}
+                fields = [self._owed(a) for a in owed if a.section_id in known]
                 card = replace(card, fields=(*card.fields, *fields))
             return Outcome((Show(card),), self.turns.info(project, answers))
+
+    def _owed(self, owed: Assignment) -> Field:
+        """Say who owes a section, since when, and the question they are at."""
+        value = f"{person_name(owed.assignee)}, since {format_day(owed.assigned_at.date())}"
+        question = self.flow.questions.get(owed.current_question_id or "")
+        if question is not None:
+            value += f", at “{question.label}”"
+        return Field(
+            f"Owed: {self.flow.section(owed.section_id).title}", value, person=owed.assignee
+        )
 
     async def list_projects(self, *, place: Place, now: datetime) -> Outcome:
         """List the workspace's projects with stage and progress."""
@@ -275,7 +283,9 @@ class Conversations:
                 answers = await store.latest_answers(session=session, project_id=project.id)
                 done, total = progress(self.flow, answers)
                 stage = project.stage or "stage not set"
-                fields.append(Field(project.name, f"{stage}, {done} of {total} questions"))
+                fields.append(
+                    Field(project.name, f"{stage}, {done} of {counted(total, 'question')}")
+                )
         if not fields:
             return Outcome((Say("No projects yet. Start one with `new <project name>`."),))
-        return Outcome((Show(Card(title=f"{len(fields)} project(s)", fields=tuple(fields))),))
+        return Outcome((Show(Card(title=counted(len(fields), "project"), fields=tuple(fields))),))

@@ -43,11 +43,14 @@ WELCOME = (
     " canvas, a cost estimate, success metrics) and remind owners of milestones and documents."
 )
 GONE_ITEM = "That item no longer exists."
+# Reminder items that are not milestones or documents: a question left for later, a section owed.
+OWED_KINDS = ("question", "owed")
 # A turn that has not finished by then is given up (and rolled back): the person is told, and
 # Slack, answered with a 500, delivers the event again.
 DB_TIMEOUT = 2.0
 # What a pressed button says it did, in the answered question's place.
-PRESSED_SHOWN = {"skip": "skipped", "later": "left for later"}
+# (A follow-up's Keep button sends `keep` as its answer.)
+PRESSED_SHOWN = {"skip": "skipped", "later": "left for later", "keep": "kept"}
 # What a saved form's message says in its place.
 FORM_SAVED = "saved from the form"
 
@@ -168,7 +171,11 @@ class _Turn:
     async def typed(self, event: said.Typed) -> Handled:
         conversations = self.core.conversations
         if event.or_command and not await conversations.asking_here(
-            place=self.place, now=self.core.clock(), speaker=self.speaker, direct=event.direct
+            place=self.place,
+            now=self.core.clock(),
+            speaker=self.speaker,
+            direct=event.direct,
+            text=event.text,
         ):
             return await self.command(event.text)
         outcome = await conversations.reply(
@@ -200,7 +207,7 @@ class _Turn:
         if question is None:
             return self.handled()
         text = {"answer": event.value, "later": "later"}.get(event.action, "skip")
-        shown = PRESSED_SHOWN.get(event.action) or event.shown or text
+        shown = PRESSED_SHOWN.get(event.action) or event.shown or PRESSED_SHOWN.get(text, text)
         message = (
             PressedMessage(event.message_id, question.label, shown) if event.message_id else None
         )
@@ -287,6 +294,8 @@ class _Turn:
         return self.handled(outcome)
 
     async def acted(self, event: said.ActedOnItem) -> Handled:
+        if event.kind in OWED_KINDS:
+            return await self.acted_on_owed(event)
         try:
             acted = await self.core.tracking.act(
                 place=Place(self.place.platform, self.place.workspace),
@@ -306,6 +315,27 @@ class _Turn:
             await self.privately(Outcome((Say(GONE_ITEM),)))
             return self.handled(refusal=GONE_ITEM)
         return self.handled()
+
+    async def acted_on_owed(self, event: said.ActedOnItem) -> Handled:
+        """A reminder's button for an open question or an owed section: answer, snooze, skip."""
+        try:
+            outcome = await self.core.conversations.owing.act(
+                place=Place(self.place.platform, self.place.workspace),
+                speaker=self.speaker,
+                kind=event.kind,
+                item_id=event.item_id,
+                action=event.action,
+                now=self.core.clock(),
+                sink=self.sink(),
+                on_acted=self.reminder_sink(event) if event.message_id else None,
+            )
+        except ValueError as err:
+            outcome = Outcome((Say(f"{err}."),), private=True)
+        if not outcome.private:
+            return self.handled(outcome)
+        await self.privately(outcome)
+        refusal = " ".join(str(getattr(r, "text", "")) for r in outcome.replies).strip()
+        return self.handled(outcome, refusal=refusal or None)
 
     async def acted_on_project(self, event: said.ActedOnProject) -> Handled:
         """A digest's button: the project's status, or a week's snooze; answered privately."""

@@ -13,19 +13,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.context import Place, Speaker, workspace_id_of, zone
 from bot.outcome import Outcome, unknown_project
 from flows.dates import format_day
-from flows.digest import (
-    SNOOZE_DAYS,
-    Assessment,
-    Digest,
-    ProjectSnapshot,
-    TrackedItem,
-    assess_all,
-    build_digest,
-)
+from flows.digest import SNOOZE_DAYS, Assessment, Digest, ProjectSnapshot, TrackedItem
+from flows.digest_build import build_digest
+from flows.digest_facts import assess_all, owing
 from flows.model import Flow
+from flows.owed import OpenAsk, OwedSection
 from flows.replies import Say
+from storage import digest_facts, people
 from storage import digests as store
-from storage import people
 from storage import projects as project_store
 
 PERIODS = {1: "weekly", 2: "fortnightly"}
@@ -70,11 +65,11 @@ class Scope:
         return "every project here"
 
 
-def snapshot_of(loaded: store.DigestProject) -> ProjectSnapshot:
+def snapshot_of(loaded: digest_facts.DigestProject) -> ProjectSnapshot:
     """Turn what storage read of a project into what the digest builder reads."""
     project = loaded.project
 
-    def item(i: store.DigestItem) -> TrackedItem:
+    def item(i: digest_facts.DigestItem) -> TrackedItem:
         return TrackedItem(i.title, i.owner, i.due, i.status, i.link, i.key, i.id)
 
     return ProjectSnapshot(
@@ -93,6 +88,8 @@ def snapshot_of(loaded: store.DigestProject) -> ProjectSnapshot:
         tags=loaded.tags,
         link=loaded.link,
         snoozed_until=loaded.snoozed_until,
+        open_questions=tuple(OpenAsk(*q) for q in loaded.open_questions),
+        owed=tuple(OwedSection(*o) for o in loaded.owed),
     )
 
 
@@ -225,7 +222,7 @@ class Digests:
 
     async def facts(self, session: AsyncSession, *, workspace_id: int) -> list[ProjectSnapshot]:
         """Read every project of a workspace once, for all of its digests."""
-        loaded = await store.workspace_projects(session=session, workspace_id=workspace_id)
+        loaded = await digest_facts.workspace_projects(session=session, workspace_id=workspace_id)
         return [snapshot_of(p) for p in loaded]
 
     def assess(
@@ -243,8 +240,12 @@ class Digests:
         tz: ZoneInfo,
         previous: dict | None,
         every_weeks: int = 1,
+        person: str | None = None,
     ) -> Digest:
-        """Build one subscriber's digest from the shared ranking, limited to their scope."""
+        """Build one subscriber's digest from the shared ranking, limited to their scope.
+
+        `person`: the subscriber, when what they owe is late (see `owing`).
+        """
         mine = [a for a in assessed if scope.covers(a.project)]
         return build_digest(
             self.flow,
@@ -253,7 +254,12 @@ class Digests:
             assessed=mine,
             previous=previous,
             every_weeks=every_weeks,
+            person=person,
         )
+
+    def owing(self, assessed: Sequence[Assessment], *, now: datetime, tz: ZoneInfo) -> set[str]:
+        """Name who owes something late among a ranking's projects (their digest differs)."""
+        return owing(assessed, today=now.astimezone(tz).date(), now=now)
 
     async def preview(self, *, place: Place, speaker: Speaker, now: datetime) -> Digest:
         """Assemble this workspace's digest now, as the speaker would receive it."""
@@ -268,5 +274,10 @@ class Digests:
             projects = await self.facts(session, workspace_id=workspace_id)
             await session.commit()
         return self.build(
-            self.assess(projects, now=now, tz=tz), scope=Scope(), now=now, tz=tz, previous=None
+            self.assess(projects, now=now, tz=tz),
+            scope=Scope(),
+            now=now,
+            tz=tz,
+            previous=None,
+            person=speaker.id,
         )

@@ -42,34 +42,11 @@ async def run_command(
     if parsed.name == "status":
         return await conversations.status(place=place, name=parsed.project, now=now)
     if parsed.name in ("milestone", "doc"):
-        run = {"add": tracking.add, "done": tracking.finish}.get(parsed.action)
-        if run is None:
-            return await tracking.listing(
-                place=place, kind=parsed.name, project=parsed.project, now=now
-            )
-        return await run(
-            place=place,
-            speaker=speaker,
-            kind=parsed.name,
-            project=parsed.project,
-            fields=parsed.fields,
-            now=now,
-        )
-    if parsed.name == "digest" and parsed.action == "tag":
-        return await digests.tag(place=place, project=parsed.project, tags=parsed.fields, now=now)
-    if parsed.name == "digest" and parsed.action == "subscribe":
-        return await digests.subscribe(
-            place=place,
-            speaker=speaker,
-            channel=parsed.channel,
-            now=now,
-            scope=Scope(*parsed.scope) if parsed.scope else Scope(),
-            every_weeks=parsed.every_weeks,
+        return await _tracking_command(
+            parsed, place=place, speaker=speaker, now=now, tracking=tracking
         )
     if parsed.name == "digest":
-        return await digests.unsubscribe(
-            place=place, speaker=speaker, channel=parsed.channel, now=now
-        )
+        return await _digest_command(parsed, place=place, speaker=speaker, now=now, digests=digests)
     if parsed.name == "new":
         return await conversations.new_project(
             place=place, speaker=speaker, name=parsed.project, now=now, sink=sink
@@ -98,3 +75,40 @@ async def run_command(
             place=place, speaker=speaker, text=parsed.project, now=now, sink=sink
         )
     raise ValueError(f"run_command cannot run {parsed.name!r}")
+
+
+async def _tracking_command(
+    parsed: Command, *, place: Place, speaker: Speaker, now: datetime, tracking: Tracking
+) -> Outcome:
+    """List, add or finish a project's milestones or documentation items."""
+    run = {"add": tracking.add, "done": tracking.finish}.get(parsed.action)
+    if run is None:
+        return await tracking.listing(
+            place=place, kind=parsed.name, project=parsed.project, now=now
+        )
+    return await run(
+        place=place,
+        speaker=speaker,
+        kind=parsed.name,
+        project=parsed.project,
+        fields=parsed.fields,
+        now=now,
+    )
+
+
+async def _digest_command(
+    parsed: Command, *, place: Place, speaker: Speaker, now: datetime, digests: Digests
+) -> Outcome:
+    """Tag a project for the digest, or subscribe to it or unsubscribe."""
+    if parsed.action == "tag":
+        return await digests.tag(place=place, project=parsed.project, tags=parsed.fields, now=now)
+    if parsed.action == "subscribe":
+        return await digests.subscribe(
+            place=place,
+            speaker=speaker,
+            channel=parsed.channel,
+            now=now,
+            scope=Scope(*parsed.scope) if parsed.scope else Scope(),
+            every_weeks=parsed.every_weeks,
+        )
+    return await digests.unsubscribe(place=place, speaker=speaker, channel=parsed.channel, now=now)

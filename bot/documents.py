@@ -11,6 +11,8 @@ from flows import export
 from flows.model import Flow
 from storage import backup
 from storage import projects as store
+from storage.assignments import Assignment
+from storage.open_questions import OpenQuestion
 from storage.projects import Answer, Project
 from storage.tracked import Item
 from storage.workspaces import Workspace
@@ -39,6 +41,34 @@ def _item(row: Item) -> dict[str, Any]:
     }
 
 
+def _open_question(row: OpenQuestion) -> dict[str, Any]:
+    """Write an open question with when it is next due a look and when it was reminded."""
+    return {
+        "question": row.question_id,
+        "owner": row.owner,
+        "revisit_on": row.revisit_on.isoformat(),
+        "remind_at": _moment(row.remind_at),
+        "reminded_at": _moment(row.reminded_at),
+        "created_at": _moment(row.created_at),
+    }
+
+
+def _assignment(row: Assignment) -> dict[str, Any]:
+    """Write a section owed with its reminders: when next due, how many went, the last one."""
+    return {
+        "section": row.section_id,
+        "assignee": row.assignee,
+        "assigned_by": row.assigned_by,
+        "current_question": row.current_question_id,
+        "assigned_at": _moment(row.assigned_at),
+        "created_at": _moment(row.created_at),
+        "updated_at": _moment(row.updated_at),
+        "remind_at": _moment(row.remind_at),
+        "reminded": row.reminded,
+        "reminded_at": _moment(row.reminded_at),
+    }
+
+
 def assemble(
     flow: Flow,
     *,
@@ -46,6 +76,8 @@ def assemble(
     workspace: Workspace,
     answers: tuple[Answer, ...],
     items: Mapping[str, tuple[Item, ...]],
+    open_questions: tuple[OpenQuestion, ...] = (),
+    assignments: tuple[Assignment, ...] = (),
 ) -> dict[str, Any]:
     """Build one project's document from its stored rows: the plan and what a restore needs."""
     latest: dict[str, Any] = {}
@@ -85,6 +117,8 @@ def assemble(
         history=history,
         milestones=[_item(r) for r in items.get("milestone", ())],
         docs=[_item(r) for r in items.get("doc", ())],
+        open_questions=[_open_question(r) for r in open_questions],
+        assignments=[_assignment(r) for r in assignments],
     )
 
 
@@ -170,6 +204,8 @@ class Documents:
                 workspace=workspace,
                 answers=batch.answers.get(project.id, ()),
                 items=batch.items.get(project.id, {}),
+                open_questions=batch.open_questions.get(project.id, ()),
+                assignments=batch.assignments.get(project.id, ()),
             )
             for project, workspace in batch.projects
         ]

@@ -118,15 +118,17 @@ class Ran:
 
 @dataclass(frozen=True)
 class ActedOnItem:
-    """A person acted on a milestone or documentation item: done, snoozed, or a new date.
+    """A person acted on an item of a reminder: a milestone or documentation item done,
+    snoozed, or given a new date; a question left for later answered now, snoozed or skipped;
+    a section owed continued.
 
     `message` is the reminder as the platform showed it when pressed (None: find the latest
     version mlplan sent of `message_id`).
     """
 
-    kind: str
+    kind: str  # "milestone", "doc", "question" or "owed"
     item_id: int
-    action: str  # "done", "snooze1", "snooze7" or "due"
+    action: str  # "done", "snooze1", "snooze7" or "due"; "answer", "snooze7" or "skip"
     due: date | None = None
     message_id: str | None = None
     message: Any = None

@@ -32,7 +32,8 @@ MAX_BACKOFF = timedelta(hours=1)
 MAX_ATTEMPTS = 8
 # A send that takes longer is abandoned and retried: a claim always outlives the send holding it.
 SEND_WITHIN = CLAIM_FOR.total_seconds() / 3
-# Conversations sent to at the same time; each one's messages still go out one by one.
+# Conversations sent to at the same time; each one's messages still go out one by one. Also
+# the most messages a sender has ever handed over and not yet recorded: all a crash can resend.
 AT_ONCE = 8
 # A retry the platform asked for within this long is tried at its time, not at the next flush.
 WAKE_WITHIN = timedelta(seconds=10)
@@ -275,6 +276,8 @@ class OutboxSender:
         recorder: _Recorder,
         last_start: float,
     ) -> Outcome | None:
+        # The slot is held until the outcome is recorded: a message the platform took but
+        # mlplan has not recorded is sent again after a crash, and so at most AT_ONCE are.
         async with limit:
             if asyncio.get_running_loop().time() > last_start:
                 return None
@@ -292,10 +295,10 @@ class OutboxSender:
             except Exception as error:  # one bad row must not stop the others: retry it later
                 log.exception("sending a %s message failed", self.platform)
                 result = Retry(type(error).__name__)
-        if isinstance(result, Sent):
-            await recorder.record((row, result, now))
-        else:
-            await self._record(row, result, now)
+            if isinstance(result, Sent):
+                await recorder.record((row, result, now))
+            else:
+                await self._record(row, result, now)
         return result
 
     async def _wheres(self, session: AsyncSession, claimed: list[Claimed]) -> dict[int, Where]:

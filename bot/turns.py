@@ -9,9 +9,9 @@ walked, edited or filled in as a form) and `bot.assigning` (a section someone el
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -19,13 +19,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.context import Place, Speaker, zone
 from bot.outcome import Outcome, ProjectInfo, Sink, unknown_project
-from flows import summary
+from flows import engine, summary
 from flows.display import person_name
 from flows.model import Flow, Section
 from flows.progress import progress
 from flows.replies import Say
 from flows.state import State, Turn
-from storage import outbox, people, tracked
+from storage import open_questions, outbox, people, tracked
 from storage import projects as store
 from storage.people import Person
 from storage.projects import Project
@@ -93,6 +93,8 @@ class Turns:
             current=project.current_question_id,
             answers=answers,
             walk=project.walking_section,
+            later=getattr(answers, "later", frozenset()),
+            intake_done=project.intake_done_at is not None,
         )
 
     def no_longer_open(self, question_id: str) -> str:
@@ -240,7 +242,7 @@ class Turns:
             return await self.finish(turn, Outcome(result.replies, info_before, done=result.done))
         after = result.state
         position = Position(after.current, after.walk, tuple(after.sections))
-        if not await self.save(turn, result, position, source_id=source_id):
+        if not await self.save(turn, result, position, source_id=source_id, before=before.answers):
             return await self.conflict(turn, info_before, before, text, dedupe)
         answers = dict(after.answers)
         outcome = Outcome(
@@ -249,11 +251,18 @@ class Turns:
         return await self.finish(turn, outcome)
 
     async def save(
-        self, turn: TurnContext, result: Turn, position: Position, *, source_id: str | None
+        self,
+        turn: TurnContext,
+        result: Turn,
+        position: Position,
+        *,
+        source_id: str | None,
+        before: Mapping[str, Any] | None = None,
     ) -> bool:
         """Write a turn's answers as versions by the speaker, and the project's new position.
 
         False (and the transaction rolled back) when another turn on the project came first.
+        `before`: the answers the turn started from (None: not known).
         """
         session, project, speaker = turn.session, turn.project, turn.speaker
         await people.remember(
@@ -281,7 +290,36 @@ class Turns:
             await session.rollback()
             return False
         await self.track(turn, result, dict(result.state.answers))
+        await self.keep_open_questions(turn, result, before)
         return True
+
+    async def keep_open_questions(
+        self, turn: TurnContext, result: Turn, before: Mapping[str, Any] | None
+    ) -> None:
+        """Open a question left for later, the speaker's to revisit; close one answered otherwise.
+
+        Only a question that had no answer before (skipped or left) can be open: the others
+        cost no statement.
+        """
+        later = [r for r in result.recorded if r.skipped and r.raw == engine.LATER]
+        closing = [
+            r.question_id
+            for r in result.recorded
+            if r not in later and (before is None or before.get(r.question_id, False) is None)
+        ]
+        await open_questions.close(
+            session=turn.session, project_id=turn.project.id, question_ids=closing, now=turn.now
+        )
+        revisit = self.local(turn.now, turn.speaker).date() + timedelta(days=engine.REVISIT_DAYS)
+        for left in later:
+            await open_questions.leave(
+                session=turn.session,
+                project_id=turn.project.id,
+                question_id=left.question_id,
+                owner=turn.speaker.person(),
+                revisit_on=revisit,
+                now=turn.now,
+            )
 
     async def track(self, turn: TurnContext, result: Turn, answers: dict[str, Any]) -> None:
         """Keep the project's stage and its milestones and documentation items as answered."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from flows import summary
+from flows import confirm, summary
 from flows.dates import format_day
 from flows.display import display
 from flows.model import Flow, Question
@@ -47,15 +47,19 @@ def next_open(flow: Flow, state: State) -> Question | None:
     return next((q for q in in_scope(flow, state) if q.id not in state.answers), None)
 
 
-def start(flow: Flow, state: State) -> Turn:
-    """Ask the open question, or the first unanswered one; report the plan if none is left."""
+def start(flow: Flow, state: State, *, was_complete: bool = False) -> Turn:
+    """Ask the open question, or the first unanswered one; report the plan if none is left.
+
+    `was_complete`: the intake had ended before this turn, so its end is not announced again.
+    """
     questions = in_scope(flow, state)
     open_ids = {q.id for q in questions}
     current = state.current if state.current in open_ids else None
     question = flow.questions[current] if current else next_open(flow, state)
     if question is None:
         final = replace(state, current=None)
-        return Turn(final, _finish(flow, final), done=_complete(flow, final))
+        ended = _finish(flow, final, was_complete=was_complete)
+        return Turn(final, ended, done=_complete(flow, final))
     state = replace(state, current=question.id)
     return Turn(state, (_ask(flow, state, question, opens=True),))
 
@@ -66,7 +70,10 @@ def advance(flow: Flow, state: State, text: str, *, now: datetime) -> Turn:
     if command == "help":
         return Turn(state, (Say(_help(flow, state)),))
     if command == "status":
-        return Turn(state, (Show(summary.status_card(flow, state)),))
+        shown: tuple[Reply, ...] = (Show(summary.status_card(flow, state)),)
+        if state.current is not None:  # and the open question again, to answer it from here
+            shown += (_ask(flow, state, flow.questions[state.current]),)
+        return Turn(state, shown)
     if command == "back":
         return _back(flow, state)
     if command.startswith("edit "):
@@ -100,7 +107,38 @@ def advance(flow: Flow, state: State, text: str, *, now: datetime) -> Turn:
         value = question.parse(text, now=now)
     except ParseError as err:
         return Turn(state, (_ask(flow, state, question, refusal=str(err)),))
-    return _move_on(flow, state, question, (Recorded(question.id, value, text),))
+    return _take(flow, state, question, Recorded(question.id, value, text))
+
+
+def _take(flow: Flow, state: State, question: Question, recorded: Recorded) -> Turn:
+    """Store an answer; confirm how it was understood, and ask about it once if it is doubtful.
+
+    A follow-up is the same question again, its answer saved: `keep` (or `skip`) keeps it.
+    """
+    saved = confirm.confirmation(question, recorded.value)
+    doubt = confirm.doubt(flow, question, recorded.value, state.answers)
+    if doubt is not None:
+        asking = replace(
+            state,
+            answers={**state.answers, question.id: recorded.value},
+            later=state.later - {question.id},  # answered now: no longer an open question
+            # Resolved now, before the answer counts: the core's last answer, followed up,
+            # ends the intake only once the person keeps or changes it.
+            intake_done=_intake_done(flow, state),
+        )
+        ask = _ask(flow, asking, question)
+        ask = replace(ask, confirmation=saved, follow_up=doubt.text)
+        return Turn(asking, (ask,), (recorded,))
+    moved = _move_on(flow, state, question, (recorded,))
+    first = moved.replies[0] if moved.replies else None
+    if saved is not None and isinstance(first, Ask):  # a card shows the answer itself
+        moved = replace(moved, replies=(replace(first, confirmation=saved), *moved.replies[1:]))
+    return moved
+
+
+def _intake_done(flow: Flow, state: State) -> bool:
+    """Tell whether the intake's end has come: as the state says, else by its answers."""
+    return _complete(flow, state) if state.intake_done is None else state.intake_done
 
 
 def revise(flow: Flow, state: State, question_id: str, text: str, *, now: datetime) -> Turn:
@@ -112,7 +150,9 @@ def revise(flow: Flow, state: State, question_id: str, text: str, *, now: dateti
         return Turn(state, (Say(f"Your change to “{question.label}” was not saved. {err}"),))
     revised = replace(state, answers={**state.answers, question_id: value})
     shown = display(flow, question, value, revised.answers)
-    reply = Say(f"Updated “{question.label}” to {shown}.")
+    said = f"Updated “{question.label}” to {shown}."
+    doubt = confirm.doubt(flow, question, value, state.answers)
+    reply = Say(said if doubt is None else f"{said} {doubt.finding}")
     return Turn(
         revised, (reply,), (Recorded(question_id, value, text),), done=_complete(flow, revised)
     )
@@ -152,9 +192,14 @@ def _next_in_walk(flow: Flow, state: State, question: Question) -> Question | No
 
 def _move_on(flow: Flow, state: State, question: Question, recorded: tuple[Recorded, ...]) -> Turn:
     answers = dict(state.answers)
+    later = set(state.later)
     for item in recorded:
         answers[item.question_id] = item.value
-    moved = replace(state, answers=answers)
+        if item.skipped and item.raw == LATER:
+            later.add(item.question_id)
+        else:
+            later.discard(item.question_id)
+    moved = replace(state, answers=answers, later=frozenset(later))
     if moved.walk:  # a section walked again: its next question, or the end of the sitting
         following = _next_in_walk(flow, moved, question)
         moved = moved if following is not None else replace(moved, walk=None)
@@ -165,11 +210,15 @@ def _move_on(flow: Flow, state: State, question: Question, recorded: tuple[Recor
     section_visited = all(q.id in answers for q in section.questions if q.applies(answers))
     leaves_section = following is None or flow.section_of[following.id] is not section
     if section_visited and leaves_section:
-        replies.append(SectionDone(section.id, summary.section_card(flow, section, answers)))
+        card = summary.section_card(flow, section, answers, later=moved.later)
+        replies.append(SectionDone(section.id, card))
     if following is None:
         final = replace(moved, current=None)
-        ended = _finish(flow, final, was_complete=_complete(flow, state))
-        return Turn(final, (*replies, *ended), recorded, done=_complete(flow, final))
+        ended = _finish(flow, final, was_complete=_intake_done(flow, state))
+        done = _complete(flow, final)
+        if done and final.intake_done is not None:
+            final = replace(final, intake_done=True)
+        return Turn(final, (*replies, *ended), recorded, done=done)
     moved = replace(moved, current=following.id)
     replies.append(_ask(flow, moved, following, opens=leaves_section))
     return Turn(moved, tuple(replies), recorded)
@@ -253,6 +302,9 @@ def _ask(
     refusal: str | None = None,
 ) -> Ask:
     questions = in_scope(flow, state)
+    if state.walk is not None and flow.section_of[question.id].id == state.walk:
+        # Walking one section (`ask`, an assignment): count within it, "2 of 3", not the plan's.
+        questions = [q for q in questions if flow.section_of[q.id].id == state.walk]
     number = next(i for i, q in enumerate(questions, 1) if q.id == question.id)
     current = None
     if question.id in state.answers:

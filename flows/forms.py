@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from flows import engine, summary
+from flows.counting import counted
 from flows.display import answer_field, person_name
 from flows.model import Flow, Question, Section
 from flows.parse import ParseError, mention_token
@@ -161,11 +162,13 @@ def _stored(
 ) -> Turn:
     """Make the turn of an accepted form: what changed, the section's card, and what comes next."""
     sections = state.sections if section.id in state.sections else (*state.sections, section.id)
-    moved = replace(state, answers=answers, sections=sections)
+    later = state.later - {r.question_id for r in recorded if r.value is not None}
+    moved = replace(state, answers=answers, sections=sections, later=later)
     replies: list[Reply] = [_changes(flow, section, answers, recorded, author)]
     applying = [q for q in section.questions if q.applies(answers)]
     if all(q.id in answers for q in applying):
-        replies.append(SectionDone(section.id, summary.section_card(flow, section, answers)))
+        card = summary.section_card(flow, section, answers, later=later)
+        replies.append(SectionDone(section.id, card))
     current = state.current
     answered = {r.question_id for r in recorded}
     was_complete = _complete(flow, state.answers)
@@ -173,7 +176,9 @@ def _stored(
         current in answered or not flow.questions[current].applies(answers)
     ):
         walk = None if moved.walk == section.id else moved.walk
-        following = engine.start(flow, replace(moved, current=None, walk=walk))
+        following = engine.start(
+            flow, replace(moved, current=None, walk=walk), was_complete=was_complete
+        )
         replies += following.replies
         return Turn(following.state, tuple(replies), recorded, done=following.done)
     done = _complete(flow, answers)
@@ -183,7 +188,8 @@ def _stored(
 
 
 def _complete(flow: Flow, answers: Mapping[str, Any]) -> bool:
-    done, total = progress(flow, answers)
+    """Tell whether the core is visited (the intake is done), as the engine does."""
+    done, total = progress(flow, answers, flow.core)
     return done == total
 
 
@@ -196,7 +202,7 @@ def _changes(
 ) -> Show:
     """Show what a form changed, and who filled it in, for the project's conversation."""
     count = len(recorded)
-    title = f"{section.title}: {count} answer{'s' if count != 1 else ''} saved from a form"
+    title = f"{section.title}: {counted(count, 'answer')} saved from a form"
     who = Field("Filled in by", person_name(author), person=dict(author))
     changed = tuple(answer_field(flow, flow.questions[r.question_id], answers) for r in recorded)
     still_open = [q.label for q in section.questions if q.applies(answers) and q.id not in answers]

@@ -12,6 +12,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from flows.measurable import Need, missing
 from flows.parse import parse_answer
 
 Kind = Literal["text", "number", "money", "percent", "date", "user", "choice", "yesno"]
@@ -33,7 +34,8 @@ class Condition(_Strict):
     """Test earlier answers: one question's answer, or all or any of several conditions.
 
     `equals`, `in` and `not_in` hold only for an answer given (a skip never matches them);
-    `is` tests the visit itself: `skipped`, `unanswered` (skipped or not yet asked), `visited`.
+    `is` tests the visit itself: `skipped`, `unanswered` (skipped or not yet asked), `visited`;
+    `lacks` holds for a text answer that names no figure or no time frame (flows.measurable).
     """
 
     question: str | None = Field(default=None, pattern=_ID)
@@ -41,12 +43,13 @@ class Condition(_Strict):
     one_of: tuple[Any, ...] | None = Field(default=None, alias="in")
     not_in: tuple[Any, ...] | None = None
     state: Literal["skipped", "unanswered", "visited"] | None = Field(default=None, alias="is")
+    lacks: tuple[Need, ...] | None = Field(default=None, min_length=1)
     every: tuple[Condition, ...] | None = Field(default=None, alias="all", min_length=1)
     some: tuple[Condition, ...] | None = Field(default=None, alias="any", min_length=1)
 
     @model_validator(mode="after")
     def _one_test(self) -> Condition:
-        tests = [self.equals, self.one_of, self.not_in, self.state]
+        tests = [self.equals, self.one_of, self.not_in, self.state, self.lacks]
         given = sum(test is not None for test in tests)
         groups = sum(group is not None for group in (self.every, self.some))
         if self.question is None:
@@ -54,7 +57,7 @@ class Condition(_Strict):
                 raise ValueError("a condition needs a `question` with one test, or `all` or `any`")
         elif given != 1 or groups:
             raise ValueError(
-                "a condition needs exactly one of `equals` or `in` (or `not_in`, or `is`)"
+                "a condition needs exactly one of `equals` or `in` (or `not_in`, `is`, `lacks`)"
             )
         return self
 
@@ -74,6 +77,8 @@ class Condition(_Strict):
             }[self.state]
         if value is None:
             return False
+        if self.lacks is not None:
+            return isinstance(value, str) and bool(missing(value, self.lacks))
         if self.one_of is not None:
             return value in self.one_of
         if self.not_in is not None:
@@ -89,7 +94,7 @@ class Condition(_Strict):
 
     def values(self) -> tuple[Any, ...]:
         """Return the answer values a single-question test compares with."""
-        if self.state is not None:
+        if self.state is not None or self.lacks is not None:
             return ()
         for values in (self.one_of, self.not_in):
             if values is not None:
@@ -103,6 +108,19 @@ class Tracked(_Strict):
     key: str = Field(pattern=_ID)
     field: Literal["owner", "due"]
     title: str = Field(min_length=1)
+
+
+class FollowUp(_Strict):
+    """Ask once more when an answer names no figure or no time frame: what it needs, and how."""
+
+    needs: tuple[Need, ...] = Field(min_length=1)
+    ask: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _distinct(self) -> FollowUp:
+        if len(set(self.needs)) != len(self.needs):
+            raise ValueError("a follow-up names each need once")
+        return self
 
 
 class Question(_Strict):
@@ -124,6 +142,8 @@ class Question(_Strict):
     # An earlier question whose answer stands in while this one has none (a document due with
     # its milestone): the plan uses it and says so.
     default: str | None = Field(default=None, pattern=_ID)
+    # Asked once more, after the answer is saved, when it lacks what a measurable one names.
+    follow_up: FollowUp | None = None
 
     @model_validator(mode="after")
     def _coherent(self) -> Question:
@@ -139,6 +159,8 @@ class Question(_Strict):
             if tracked and {"owner": "user", "due": "date"}[tracked.field] != self.kind:
                 wanted = {"owner": "user", "due": "date"}[tracked.field]
                 raise ValueError(f"a tracked `{tracked.field}` must be a {wanted} question")
+        if self.follow_up and self.kind != "text":
+            raise ValueError("`follow_up` applies to text questions only")
         if self.milestone and self.doc:
             raise ValueError("a question tracks a milestone or a document, not both")
         if self.seed[:3] not in SEEDS:
@@ -180,6 +202,9 @@ class Section(_Strict):
     intro: str = Field(min_length=1)
     questions: tuple[Question, ...] = Field(min_length=1)
     warnings: tuple[SectionWarning, ...] = ()
+    # Date questions whose answers should come in this order (the milestones'): a date out of
+    # order is asked about once, "X is before Y: is that right?".
+    dates_in_order: tuple[str, ...] = ()
 
 
 class Flow:
@@ -194,6 +219,7 @@ class Flow:
             for question in section.questions:
                 self._add(section, question)
         self._check_warnings()
+        self._check_dates_in_order()
         # A flow that marks no section as core is all core (one intake, no deep dives).
         marked = tuple(s.id for s in self.sections if s.core)
         self.core: tuple[str, ...] = marked or tuple(s.id for s in self.sections)
@@ -232,6 +258,26 @@ class Flow:
                 seen.add(warning.id)
                 self._check_condition(f"warning {warning.id!r}", warning.when, "a question")
 
+    def _check_dates_in_order(self) -> None:
+        for section in self.sections:
+            named = section.dates_in_order
+            if len(set(named)) != len(named):
+                raise FlowError(f"section {section.id!r} names a date twice in `dates_in_order`")
+            for question_id in named:
+                question = self.questions.get(question_id)
+                if question is None or question.kind != "date":
+                    raise FlowError(
+                        f"section {section.id!r} orders {question_id!r}, which is not a date"
+                        " question"
+                    )
+
+    def date_order(self, question_id: str) -> tuple[str, ...]:
+        """Return the dates declared in order with this one (itself among them), else ()."""
+        for section in self.sections:
+            if question_id in section.dates_in_order:
+                return section.dates_in_order
+        return ()
+
     def _check_condition(self, owner: str, condition: Condition, known: str) -> None:
         """Refuse a condition on an unknown question, or on a value its question cannot have."""
         for test in condition.tests():
@@ -239,6 +285,10 @@ class Flow:
             if target is None:
                 raise FlowError(
                     f"{owner} has a condition on {test.question!r}, which is not {known}"
+                )
+            if test.lacks is not None and target.kind != "text":
+                raise FlowError(
+                    f"{owner} tests what {target.id!r} lacks, which only a text question can"
                 )
             wanted = test.values()
             if target.kind == "choice" and not set(wanted) <= set(target.choices):

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
 from flows.costs import (
+    TCO_YEARS,
     CostInputs,
     Estimate,
     Range,
@@ -14,6 +16,7 @@ from flows.costs import (
     format_months,
     format_range,
 )
+from flows.counting import counted
 from flows.model import Flow
 from flows.replies import Field
 
@@ -69,8 +72,21 @@ def plan_estimate(answers: Mapping[str, Any]) -> Estimate:
 
 
 def cost_fields(answers: Mapping[str, Any]) -> tuple[Field, ...]:
-    """Summarise the estimate: one-time, yearly running, three-year cost, unit cost, payback."""
-    est = plan_estimate(answers)
+    """Summarise the estimate (see cost_totals), saying when the maintenance share is assumed."""
+    fields = cost_totals(answers)
+    if answers.get("maintenance_share") is None:
+        fields += (Field("Maintenance", DEFAULT_MAINTENANCE),)
+    return fields
+
+
+def cost_totals(answers: Mapping[str, Any]) -> tuple[Field, ...]:
+    """Total the estimate: one-time, yearly running, three-year cost, unit cost, payback.
+
+    The unit cost and the payback say what they are based on; the payback is counted from
+    go-live (when the benefit starts) and from the project's start (the build first).
+    """
+    inputs = cost_inputs(answers)[0]
+    est = estimate(inputs)
     cur = est.currency
     fields = [
         Field("One-time cost", format_money(est.one_time, cur)),
@@ -78,20 +94,90 @@ def cost_fields(answers: Mapping[str, Any]) -> tuple[Field, ...]:
         Field("3-year cost of ownership", format_range(est.tco_3y, cur)),
     ]
     if est.cost_per_1000_predictions is not None:
-        fields.append(
-            Field("Cost per 1,000 predictions", format_range(est.cost_per_1000_predictions, cur))
-        )
-    if est.payback_months is not None:
-        fields.append(Field("Payback time", format_months(est.payback_months)))
-    if answers.get("maintenance_share") is None:
-        fields.append(Field("Maintenance", DEFAULT_MAINTENANCE))
+        volume = counted(inputs.predictions_per_day, "prediction")
+        basis = f"the 3-year cost over {TCO_YEARS} years of {volume} a day"
+        shown = format_range(est.cost_per_1000_predictions, cur)
+        fields.append(Field("Cost per 1,000 predictions", f"{shown} ({basis})"))
+    fields.extend(_payback(inputs, est))
     return tuple(fields)
 
 
+def _payback(inputs: CostInputs, est: Estimate) -> list[Field]:
+    """Say when the one-time cost is repaid, from go-live and from the project's start."""
+    if est.payback_months is None or inputs.benefit_per_year is None:
+        return []
+    cur = est.currency
+    basis = (
+        f"the one-time {format_money(est.one_time, cur)} repaid by the yearly benefit of"
+        f" {format_money(inputs.benefit_per_year, cur)} less the running cost"
+    )
+    fields = [Field("Payback from go-live", f"{format_months(est.payback_months)} ({basis})")]
+    build = inputs.build_months
+    if build is not None and not math.isinf(est.payback_months.low):
+        started = Range(est.payback_months.low + build, est.payback_months.high + build)
+        months = counted(build, "month")
+        shown = f"{format_months(started)} ({months} of build first)"
+        fields.append(Field("Payback from project start", shown))
+    return fields
+
+
+def cost_breakdown(answers: Mapping[str, Any]) -> tuple[Field, ...]:
+    """Break the estimate down: staff, experts, infrastructure, change management (one-time);
+    maintenance, monitoring, data (a year). A line with no answer says it is not estimated."""
+    inputs = cost_inputs(answers)[0]
+    est = estimate(inputs)
+    cur = est.currency
+
+    def money(amount: float | None) -> str:
+        return NOT_ESTIMATED if amount is None else format_money(amount, cur)
+
+    staff = NOT_ESTIMATED
+    if not {"team_size", "build_months", "monthly_cost_per_person"} & set(est.missing):
+        people = counted(inputs.team_size, "person")
+        months = counted(inputs.build_months, "month")
+        rate = format_money(inputs.monthly_cost_per_person, cur)
+        staff = f"{format_money(est.staff, cur)} ({people} × {months} × {rate})"
+    change = NOT_ESTIMATED
+    if inputs.integration is not None or inputs.training is not None:
+        parts = f"integration {money(inputs.integration)}, training {money(inputs.training)}"
+        change = f"{format_money(est.change_management, cur)} ({parts})"
+    share = inputs.maintenance_share
+    low, high = round(share.low * 100, 1), round(share.high * 100, 1)
+    shown_share = f"{low:g}%" if low == high else f"{low:g}–{high:g}%"
+    initial = format_money(est.initial_development, cur)
+    maintenance = format_range(est.maintenance_per_year, cur)
+    maintenance += f" ({shown_share} of the initial development, {initial}"
+    assumed = answers.get("maintenance_share") is None
+    maintenance += ": the usual range, assumed)" if assumed else ")"
+    return (
+        Field("Staff (one-time)", staff),
+        Field("Domain experts (one-time)", money(inputs.domain_expert_cost)),
+        Field("Infrastructure (one-time)", money(inputs.infrastructure)),
+        Field("Change management (one-time)", change),
+        Field("Maintenance (a year)", maintenance),
+        Field("Monitoring (a year)", money(inputs.monitoring_per_year)),
+        Field("External data (a year)", money(inputs.external_data_per_year)),
+    )
+
+
+# The answers that the breakdown shows in its lines (the section card leaves them out).
+BROKEN_DOWN = (
+    "team_size",
+    "build_months",
+    "monthly_cost_per_person",
+    "domain_expert_cost",
+    "infrastructure",
+    "integration_cost",
+    "training_cost",
+    "maintenance_share",
+    "monitoring_per_year",
+    "external_data_per_year",
+)
+NOT_ESTIMATED = "not estimated yet"
 # What the estimate assumes while the plan names no maintenance share of its own.
 DEFAULT_MAINTENANCE = (
-    "10–30% of the initial development a year (the usual range, assumed: no share of your own"
-    " given)"
+    "10–30% of the initial development a year (the usual range, assumed until you give your own"
+    " share)"
 )
 
 

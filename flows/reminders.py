@@ -145,3 +145,50 @@ def _document_as_you_go(items: list[Tracked], *, today: date) -> list[Due]:
             reason = f"“{done[stage].title}” is done: document it as you go (no link yet)"
             found.append(Due(doc, reason, f"doc:{doc.id}:after:{stage}"))
     return found
+
+
+# What people owe the plan: a question they left for later, a section assigned to them.
+# A question is reminded once per day to revisit it by (a snooze gives a new day); a section
+# owed 3 days after it was handed over, then weekly, until it is answered or handed on.
+OWED_FIRST_DAYS = 3
+OWED_EVERY_DAYS = 7
+
+
+def question_occasion(open_id: int, revisit_on: date) -> str:
+    """Name the one reminder of an open question for a revisit day."""
+    return f"question:{open_id}:{revisit_on.isoformat()}"
+
+
+def question_day(revisit_on: date, *, reminded: bool, start: date) -> date | None:
+    """Return the day from `start` on when an open question is reminded; None once it was."""
+    return None if reminded else max(start, revisit_on)
+
+
+def owed_occasion(assignment_id: int, assigned_at: str, count: int) -> str:
+    """Name the `count`-th reminder (from 0) of a section since it was handed over at a moment."""
+    return f"owed:{assignment_id}:{assigned_at}:{count}"
+
+
+def owed_day(assigned_on: date, *, last_reminded_on: date | None, start: date) -> date:
+    """Return the day from `start` on of an owed section's next reminder.
+
+    The first comes OWED_FIRST_DAYS after it was handed over, each next one OWED_EVERY_DAYS
+    after the last (so a reminder missed while mlplan was down comes once, then weekly again).
+    """
+    if last_reminded_on is None:
+        return max(start, assigned_on + timedelta(days=OWED_FIRST_DAYS))
+    return max(start, last_reminded_on + timedelta(days=OWED_EVERY_DAYS))
+
+
+def owed_reason(assigned_on: date, today: date, by: str, at: str | None) -> str:
+    """Say, in a reminder, since when a section is owed and where its assignee stands."""
+    days = (today - assigned_on).days
+    where = f"; next: “{at}”" if at else ""
+    return f"assigned by {by} {_days(days)} ago ({format_day(assigned_on)}){where}"
+
+
+def question_reason(left_on: date, revisit_on: date, prompt: str) -> str:
+    """Say, in a reminder, what an open question asks and since when it waits."""
+    return (
+        f"left for later on {format_day(left_on)}, to revisit by {format_day(revisit_on)}: {prompt}"
+    )

@@ -54,7 +54,12 @@ class Card:
 
 @dataclass(frozen=True)
 class Ask:
-    """Ask one question; `refusal` says why the previous answer to it was not taken."""
+    """Ask one question; `refusal` says why the previous answer to it was not taken.
+
+    `confirmation` says how the answer just saved was understood ("Saved: Fri 11 Dec 2026.").
+    `follow_up` marks the same question asked again about its saved answer ("That target names
+    no figure…"): `keep` keeps that answer, a new one replaces it.
+    """
 
     question: Question
     section: Section
@@ -63,6 +68,8 @@ class Ask:
     opens_section: bool = False
     current: str | None = None
     refusal: str | None = None
+    confirmation: str | None = None
+    follow_up: str | None = None
 
     def metadata(self, project_id: int) -> dict[str, Any]:
         """Describe the question as the contract's `mlplan_question` payload."""
@@ -124,7 +131,10 @@ class DeepDives:
 
 @dataclass(frozen=True)
 class RemindItem:
-    """One milestone or documentation item in a reminder, and why it is mentioned today."""
+    """One thing in a reminder, and why it is mentioned today.
+
+    `kind`: "milestone", "doc", "question" (an open question) or "owed" (a section assigned).
+    """
 
     kind: str
     id: int
@@ -134,13 +144,18 @@ class RemindItem:
 
 @dataclass(frozen=True)
 class Reminder:
-    """Remind an owner of a project's due items, batched into one message; buttons act on each."""
+    """Remind an owner of a project's due items, batched into one message; buttons act on each.
+
+    `about` is "items" (milestones and documentation) or "owed" (questions left for later and
+    sections assigned: items of kind "question" and "owed").
+    """
 
     project_id: int
     project: str
     items: tuple[RemindItem, ...]
     note: str | None = None
     new_owner: bool = False
+    about: str = "items"
 
 
 Reply = Ask | Say | Show | SectionDone | IntakeDone | DeepDives | Reminder

@@ -9,7 +9,7 @@ from typing import Any
 from flows.dates import format_day
 from flows.display import answer_field, person_name
 from flows.model import Flow, Section
-from flows.plan_costs import cost_fields
+from flows.plan_costs import BROKEN_DOWN, cost_breakdown, cost_fields, cost_totals
 from flows.progress import progress, visited_sections
 from flows.replies import Card, Field
 from flows.state import State
@@ -19,11 +19,27 @@ from flows.warnings import warnings
 COST_SECTIONS = ("costs", "costs_detail")
 
 
-def section_card(flow: Flow, section: Section, answers: Mapping[str, Any]) -> Card:
-    """Summarise one finished section: every applicable answer, and for costs the estimate."""
-    fields = [answer_field(flow, q, answers) for q in section.questions if q.applies(answers)]
+# How a card shows a question left for later: open, not skipped.
+OPEN_LATER = "open question: answer later"
+
+
+def section_card(
+    flow: Flow, section: Section, answers: Mapping[str, Any], *, later: frozenset[str] = frozenset()
+) -> Card:
+    """Summarise one finished section: every applicable answer; for costs the estimate first.
+
+    A question in `later` (left for later, not answered since) is shown as open, not skipped.
+    """
+    shown = [q for q in section.questions if q.applies(answers)]
+    fields = []
     if section.id in COST_SECTIONS:
-        fields.extend(cost_fields(answers))
+        # The totals first, then the lines they add up (from the answers), then the rest.
+        fields = [*cost_totals(answers), *cost_breakdown(answers)]
+        shown = [q for q in shown if q.id not in BROKEN_DOWN]
+    fields.extend(
+        Field(q.label, OPEN_LATER) if q.id in later else answer_field(flow, q, answers)
+        for q in shown
+    )
     if section.id in flow.core:
         title = (
             f"Section {flow.core.index(section.id) + 1} of {len(flow.core)} done: {section.title}"
@@ -78,14 +94,14 @@ def plan_card(flow: Flow, state: State) -> Card:
 
 
 def status_card(
-    flow: Flow, state: State, later: Mapping[str, tuple[str, date]] | None = None
+    flow: Flow, state: State, later: Mapping[str, tuple[str, date] | None] | None = None
 ) -> Card:
     """Show how far each section is (the core, then the deep dives) and which question is open.
 
     `later` maps each question left for later to its owner's name and its revisit date: those
     are open questions, listed after the sections, not skips.
     """
-    later = later or {}
+    later = later or {qid: None for qid in state.later}
     fields = []
     for section in flow.sections:
         done, total = progress(flow, state.answers, (section.id,))
@@ -98,15 +114,25 @@ def status_card(
         note += f", {open_later} for later" if open_later else ""
         where = "" if section.id in flow.core else "deep dive: "
         fields.append(Field(f"{section.order}. {where}{section.title}", f"{done} of {total}{note}"))
+    skipped_labels = [
+        q.label
+        for q in flow.walk(tuple(s.id for s in flow.sections))
+        if q.id in state.answers
+        and state.answers[q.id] is None
+        and q.id not in later
+        and q.id != state.current
+        and q.applies(state.answers)
+    ]
+    if skipped_labels:
+        fields.append(Field("Skipped (does not apply)", ", ".join(skipped_labels)))
     if state.current is not None:
         question = flow.questions[state.current]
         fields.append(Field("Open question", question.label))
-    for qid, (owner, revisit) in later.items():
+    for qid, due in later.items():
         if qid in flow.questions and state.answers.get(qid, "") is None:
             label = flow.questions[qid].label
-            fields.append(
-                Field(f"Answer later: {label}", f"{owner}, revisit {format_day(revisit)}")
-            )
+            shown = f"{due[0]}, revisit {format_day(due[1])}" if due else "open"
+            fields.append(Field(f"Answer later: {label}", shown))
     # The bar counts the core while it is open (the intake's "question n of 29"), then it all.
     core = progress(flow, state.answers, tuple(flow.core))
     return Card(

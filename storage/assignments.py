@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -9,7 +10,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage import models
+from storage import models, tracked
+from storage.projects import Project
+
+TABLE = models.Assignment.__table__
 
 
 @dataclass(frozen=True)
@@ -25,10 +29,14 @@ class Assignment:
     created_at: datetime
     updated_at: datetime
     done_at: datetime | None
+    assigned_at: datetime | None = None
+    remind_at: datetime | None = None
+    reminded: int = 0
+    reminded_at: datetime | None = None
 
     @classmethod
-    def of(cls, row: models.Assignment) -> Assignment:
-        """Copy an assignment row into a value."""
+    def of(cls, row: Any) -> Assignment:
+        """Copy an assignment row (ORM or Core) into a value."""
         return cls(
             id=row.id,
             project_id=row.project_id,
@@ -39,7 +47,20 @@ class Assignment:
             created_at=row.created_at,
             updated_at=row.updated_at,
             done_at=row.done_at,
+            assigned_at=row.assigned_at,
+            remind_at=row.remind_at,
+            reminded=row.reminded,
+            reminded_at=row.reminded_at,
         )
+
+
+@dataclass(frozen=True)
+class DueAssignment:
+    """A section owed whose reminder time has come, with its project and platform."""
+
+    assignment: Assignment
+    project: Project
+    platform: str
 
 
 def _select() -> sa.Select:
@@ -56,7 +77,10 @@ async def assign(
     current: str | None,
     now: datetime,
 ) -> Assignment:
-    """Make a person owe a section; an open assignment of that section passes to them."""
+    """Make a person owe a section; an open assignment of that section passes to them.
+
+    Either way it is a new assignment: its reminders start over, 3 days on, from the next tick.
+    """
     row = await session.scalar(
         _select().where(
             models.Assignment.project_id == project_id,
@@ -71,8 +95,10 @@ async def assign(
     row.assignee = assignee
     row.assigned_by = assigned_by
     row.current_question_id = current
-    row.updated_at = now
+    row.updated_at = row.assigned_at = now
     row.done_at = None if current is not None else now
+    row.remind_at = now if current is not None else None
+    row.reminded, row.reminded_at = 0, None
     await session.flush()
     return Assignment.of(row)
 
@@ -115,3 +141,92 @@ async def move(
         .values(current_question_id=current, updated_at=now, done_at=None if current else now)
         .execution_options(synchronize_session=False)
     )
+    if current is None:  # answered: no more reminders
+        await session.execute(
+            sa.update(TABLE).where(TABLE.c.id == assignment_id).values(remind_at=None)
+        )
+
+
+async def find(
+    *, session: AsyncSession, workspace_id: int, assignment_id: int
+) -> tuple[Assignment, Project] | None:
+    """Return an assignment of a project of this workspace by id, with its project, or None."""
+    row = (
+        await session.execute(
+            sa.select(TABLE, models.Project)
+            .join(models.Project, models.Project.id == TABLE.c.project_id)
+            .where(TABLE.c.id == assignment_id, models.Project.workspace_id == workspace_id)
+            .execution_options(populate_existing=True)
+        )
+    ).first()
+    return (Assignment.of(row), Project.of(row.Project)) if row is not None else None
+
+
+async def due(
+    *, session: AsyncSession, project_ids: Collection[int], now: datetime
+) -> list[DueAssignment]:
+    """List the open assignments of these projects whose reminder time has come (an index finds them)."""
+    if not project_ids:
+        return []
+    rows = await session.execute(
+        sa.select(TABLE, models.Project, models.Workspace.platform)
+        .join(models.Project, models.Project.id == TABLE.c.project_id)
+        .join(models.Workspace, models.Workspace.id == models.Project.workspace_id)
+        .where(
+            TABLE.c.remind_at <= now,
+            TABLE.c.done_at.is_(None),
+            TABLE.c.project_id.in_(sorted(project_ids)),
+        )
+        .order_by(TABLE.c.project_id, TABLE.c.id)
+    )
+    return [
+        DueAssignment(Assignment.of(row), Project.of(row.Project), row.platform) for row in rows
+    ]
+
+
+async def reminded(
+    *,
+    session: AsyncSession,
+    marks: list[tuple[int, datetime, int, datetime]],
+    now: datetime,
+) -> None:
+    """Record reminders sent: (id, assigned at, reminders before, next time), unless it changed.
+
+    A reassignment or an answer since the tick read the row wins: its count is left alone.
+    """
+    if not marks:
+        return
+    await session.execute(
+        sa.update(TABLE)
+        .where(
+            TABLE.c.id == sa.bindparam("b_id"),
+            TABLE.c.assigned_at == sa.bindparam("b_assigned"),
+            TABLE.c.reminded == sa.bindparam("b_count"),
+            TABLE.c.done_at.is_(None),
+        )
+        .values(reminded=TABLE.c.reminded + 1, reminded_at=now, remind_at=sa.bindparam("b_next")),
+        [
+            {"b_id": i, "b_assigned": assigned, "b_count": count, "b_next": at}
+            for i, assigned, count, at in marks
+        ],
+    )
+
+
+async def look_again_for(
+    *, session: AsyncSession, workspace_id: int, person_id: str, now: datetime
+) -> None:
+    """Have the next tick look again at the sections a person owes (their time zone changed)."""
+    await tracked.look_again_at_rows(
+        session=session,
+        person=TABLE.c.assignee_id,
+        workspace_id=workspace_id,
+        person_id=person_id,
+        now=now,
+    )
+
+
+async def advance(
+    *, session: AsyncSession, times: list[tuple[int, datetime | None, datetime | None]]
+) -> None:
+    """Set rows' next reminder time in one statement: (id, time read, new time), unless changed."""
+    await tracked.advance_rows(session=session, table=TABLE, times=times)

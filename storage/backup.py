@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -15,7 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows.reminders import LEAD_DAYS, STAGE_DOCS
 from storage import models
+from storage.assignments import Assignment
 from storage.deliveries import recipient
+from storage.open_questions import OpenQuestion
 from storage.projects import Answer, Project, name_key
 from storage.tracked import MODELS, Item
 from storage.workspaces import Workspace
@@ -24,15 +26,20 @@ PROJECTS = models.Project.__table__
 ANSWERS = models.Answer.__table__
 WORKSPACES = models.Workspace.__table__
 DELIVERIES = models.Delivery.__table__
+OPEN_QUESTIONS = models.OpenQuestion.__table__
+ASSIGNMENTS = models.Assignment.__table__
 
 
 @dataclass(frozen=True)
 class Batch:
-    """Projects read together, with every version of their answers and their items."""
+    """Projects read together, with every version of their answers, their items, and what is
+    owed them (open questions, sections assigned and not answered)."""
 
     projects: tuple[tuple[Project, Workspace], ...]
     answers: Mapping[int, tuple[Answer, ...]]
     items: Mapping[int, Mapping[str, tuple[Item, ...]]]
+    open_questions: Mapping[int, tuple[OpenQuestion, ...]] = field(default_factory=dict)
+    assignments: Mapping[int, tuple[Assignment, ...]] = field(default_factory=dict)
 
 
 def _project(row: sa.Row) -> Project:
@@ -131,11 +138,37 @@ async def project_batch(
             )
             for row in rows:
                 items[row.project_id][kind].append(_item(kind, row))
+    asks, owed = await _owed(session, ids)
     return Batch(
         projects=projects,
         answers={k: tuple(v) for k, v in answers.items()},
         items={k: {kind: tuple(v) for kind, v in lists.items()} for k, lists in items.items()},
+        open_questions=asks,
+        assignments=owed,
     )
+
+
+async def _owed(
+    session: AsyncSession, ids: list[int]
+) -> tuple[dict[int, tuple[OpenQuestion, ...]], dict[int, tuple[Assignment, ...]]]:
+    """Read the open questions and the sections owed of these projects: one statement each."""
+    if not ids:
+        return {}, {}
+    asks: dict[int, list[OpenQuestion]] = defaultdict(list)
+    owed: dict[int, list[Assignment]] = defaultdict(list)
+    for row in await session.execute(
+        sa.select(OPEN_QUESTIONS)
+        .where(OPEN_QUESTIONS.c.project_id.in_(ids), OPEN_QUESTIONS.c.closed_at.is_(None))
+        .order_by(OPEN_QUESTIONS.c.project_id, OPEN_QUESTIONS.c.id)
+    ):
+        asks[row.project_id].append(OpenQuestion.of(row))
+    for row in await session.execute(
+        sa.select(ASSIGNMENTS)
+        .where(ASSIGNMENTS.c.project_id.in_(ids), ASSIGNMENTS.c.done_at.is_(None))
+        .order_by(ASSIGNMENTS.c.project_id, ASSIGNMENTS.c.id)
+    ):
+        owed[row.project_id].append(Assignment.of(row))
+    return {k: tuple(v) for k, v in asks.items()}, {k: tuple(v) for k, v in owed.items()}
 
 
 async def taken_names(
@@ -219,6 +252,14 @@ async def insert_answers(*, session: AsyncSession, rows: list[dict[str, Any]]) -
 async def insert_items(*, session: AsyncSession, kind: str, rows: list[dict[str, Any]]) -> None:
     """Insert milestones (`kind` "milestone") or documentation items ("doc") in bulk."""
     await _bulk(session, sa.insert(MODELS[kind].__table__), rows)
+
+
+async def insert_owed(
+    *, session: AsyncSession, questions: list[dict[str, Any]], sections: list[dict[str, Any]]
+) -> None:
+    """Insert open questions and owed sections in bulk, with when they are due and were sent."""
+    await _bulk(session, sa.insert(OPEN_QUESTIONS), questions)
+    await _bulk(session, sa.insert(ASSIGNMENTS), sections)
 
 
 def _occasions_until(item: Item, today: date) -> list[str]:

@@ -1,8 +1,10 @@
-"""Keep digest subscriptions and what digests remember, and read a workspace's digest facts at once."""
+"""Keep digest subscriptions, projects' snoozes, tags and links, and what digests remember.
+
+What a digest reads of a workspace's projects is in `storage.digest_facts`.
+"""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -12,7 +14,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import models
-from storage.projects import Project
 
 
 @dataclass(frozen=True)
@@ -37,34 +38,6 @@ class Subscription:
     every_weeks: int = 1
     last_snapshot_id: int | None = None
     last_sent_at: datetime | None = None
-
-
-@dataclass(frozen=True)
-class DigestItem:
-    """A milestone or documentation item as a digest reads it."""
-
-    kind: str
-    id: int
-    key: str | None
-    title: str
-    owner: dict[str, Any] | None
-    due: date | None
-    status: str
-    link: str | None
-
-
-@dataclass(frozen=True)
-class DigestProject:
-    """What a digest needs of one project: latest answers, tracked items, last activity, extras."""
-
-    project: Project
-    answers: dict[str, Any]
-    milestones: tuple[DigestItem, ...]
-    docs: tuple[DigestItem, ...]
-    last_activity: datetime
-    link: str | None = None
-    snoozed_until: date | None = None
-    tags: tuple[str, ...] = ()
 
 
 async def subscribe(
@@ -153,101 +126,6 @@ async def subscriptions(*, session: AsyncSession, platforms: tuple[str, ...]) ->
         )
         for row, platform, external_id in rows
     ]
-
-
-async def workspace_projects(*, session: AsyncSession, workspace_id: int) -> list[DigestProject]:
-    """Read what every digest of a workspace needs, in a fixed number of statements.
-
-    The database picks each question's latest answer and each project's last activity; the
-    statement count does not grow with the number of projects.
-    """
-    projects = list(
-        await session.scalars(
-            sa.select(models.Project)
-            .where(models.Project.workspace_id == workspace_id)
-            .order_by(models.Project.id)
-        )
-    )
-    if not projects:
-        return []
-    answers: dict[int, dict[str, Any]] = defaultdict(dict)
-    last_activity = {p.id: p.updated_at for p in projects}
-    answer = models.Answer
-    latest = (
-        sa.select(
-            answer.project_id,
-            answer.question_id,
-            sa.func.max(answer.version).label("version"),
-            sa.func.max(answer.created_at).label("at"),
-        )
-        .join(models.Project, models.Project.id == answer.project_id)
-        .where(models.Project.workspace_id == workspace_id)
-        .group_by(answer.project_id, answer.question_id)
-        .subquery()
-    )
-    rows = await session.execute(
-        sa.select(
-            answer.project_id, answer.question_id, answer.value, answer.skipped, latest.c.at
-        ).join(
-            latest,
-            sa.and_(
-                latest.c.project_id == answer.project_id,
-                latest.c.question_id == answer.question_id,
-                latest.c.version == answer.version,
-            ),
-        )
-    )
-    for project_id, question_id, value, skipped, at in rows:
-        answers[project_id][question_id] = None if skipped else value
-        if at > last_activity[project_id]:
-            last_activity[project_id] = at
-    items: dict[tuple[int, str], list[DigestItem]] = defaultdict(list)
-    for kind, model in (("milestone", models.Milestone), ("doc", models.DocItem)):
-        link = model.link if model is models.DocItem else sa.null()
-        rows = await session.execute(
-            sa.select(
-                model.project_id,
-                model.id,
-                model.key,
-                model.title,
-                model.owner,
-                model.due,
-                model.status,
-                link,
-                model.updated_at,
-            )
-            .join(models.Project, models.Project.id == model.project_id)
-            .where(models.Project.workspace_id == workspace_id)
-            .order_by(model.id)
-        )
-        for project_id, item_id, key, title, owner, due, status, url, updated in rows:
-            items[(project_id, kind)].append(
-                DigestItem(kind, item_id, key, title, owner, due, status, url)
-            )
-            if updated > last_activity[project_id]:
-                last_activity[project_id] = updated
-    extras = {
-        row.project_id: row
-        for row in await session.scalars(
-            sa.select(models.DigestProject).where(models.DigestProject.workspace_id == workspace_id)
-        )
-    }
-    loaded = []
-    for p in projects:
-        extra = extras.get(p.id)
-        loaded.append(
-            DigestProject(
-                project=Project.of(p),
-                answers=answers[p.id],
-                milestones=tuple(items[(p.id, "milestone")]),
-                docs=tuple(items[(p.id, "doc")]),
-                last_activity=last_activity[p.id],
-                link=extra.link if extra else None,
-                snoozed_until=extra.snoozed_until if extra else None,
-                tags=tuple(extra.tags or ()) if extra else (),
-            )
-        )
-    return loaded
 
 
 async def _extra(session: AsyncSession, workspace_id: int, project_id: int) -> models.DigestProject:

@@ -339,7 +339,10 @@ class Assignment(Base):
     """A section of a project that one person owes, asked in a direct conversation with them."""
 
     __tablename__ = "assignments"
-    __table_args__ = (sa.Index("ix_assignments_assignee", "assignee_id", "done_at"),)
+    __table_args__ = (
+        sa.Index("ix_assignments_assignee", "assignee_id", "done_at"),
+        sa.Index("ix_assignments_remind_at", "remind_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(sa.ForeignKey("projects.id", ondelete="CASCADE"))
@@ -352,3 +355,39 @@ class Assignment(Base):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     done_at: Mapped[datetime | None]
+    # When the section was handed to its assignee (again: a reassignment starts over).
+    assigned_at: Mapped[datetime]
+    # When the scheduler next looks at it: nine on the day of the assignee's next reminder
+    # (3 days after the assignment, then weekly), or the moment of a change; None once answered.
+    remind_at: Mapped[datetime | None]
+    # How many reminders went to this assignee, and when the last one did.
+    reminded: Mapped[int] = mapped_column(default=0, server_default="0")
+    reminded_at: Mapped[datetime | None]
+
+
+class OpenQuestion(Base):
+    """A question left for later (`Answer later`): whose it is, and the day to revisit it by.
+
+    One row per time it was left; the row closes when the question gets any other answer.
+    """
+
+    __tablename__ = "open_questions"
+    __table_args__ = (
+        sa.Index("ix_open_questions_project", "project_id", "question_id"),
+        sa.Index("ix_open_questions_remind_at", "remind_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(sa.ForeignKey("projects.id", ondelete="CASCADE"))
+    question_id: Mapped[str] = mapped_column(sa.String(64))
+    owner: Mapped[dict[str, Any]]
+    owner_id: Mapped[str] = mapped_column(sa.String(128))
+    revisit_on: Mapped[date]
+    # When the scheduler next looks at it: nine on the revisit day in the owner's zone, or the
+    # moment of a change; None once its owner was reminded for this revisit day, or it closed.
+    remind_at: Mapped[datetime | None]
+    # When the reminder for this revisit day went out (a snooze sets a new day and clears it).
+    reminded_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None]

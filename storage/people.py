@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage import models, tracked
+from storage import assignments, models, open_questions, tracked
 
 
 @dataclass(frozen=True)
@@ -104,10 +104,11 @@ async def _remember(
 async def _zone_changed(
     session: AsyncSession, workspace_id: int, person_id: str, now: datetime
 ) -> None:
-    # Reminders come at nine in the person's zone: their items' times are to be redone.
-    await tracked.look_again_for(
-        session=session, workspace_id=workspace_id, person_id=person_id, now=now
-    )
+    # Reminders come at nine in the person's zone: the times of what they own or owe are redone.
+    for kept in (tracked, open_questions, assignments):
+        await kept.look_again_for(
+            session=session, workspace_id=workspace_id, person_id=person_id, now=now
+        )
 
 
 async def find(*, session: AsyncSession, workspace_id: int, person_id: str) -> Person | None:

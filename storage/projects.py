@@ -211,15 +211,36 @@ async def list_projects(*, session: AsyncSession, workspace_id: int) -> list[Pro
     return [Project.of(row) for row in result]
 
 
-async def latest_answers(*, session: AsyncSession, project_id: int) -> dict[str, Any]:
-    """Map each answered or skipped question to the value of its latest version."""
+# What an answer left for later is stored as: skipped, with this as what was typed.
+LATER = "later"
+
+
+class Answers(dict[str, Any]):
+    """The latest value of each answered or skipped question, and which were left for later."""
+
+    later: frozenset[str] = frozenset()
+
+
+async def latest_answers(*, session: AsyncSession, project_id: int) -> Answers:
+    """Map each answered or skipped question to the value of its latest version.
+
+    `.later` holds the questions whose latest version was left for later (an open question).
+    """
     rows = await session.execute(_LATEST_ANSWERS, {"b_project": project_id})
-    return {question_id: None if skipped else value for question_id, value, skipped in rows}
+    answers, later = Answers(), set()
+    for question_id, value, skipped, raw in rows:
+        answers[question_id] = None if skipped else value
+        if skipped and raw == LATER:
+            later.add(question_id)
+        else:
+            later.discard(question_id)
+    answers.later = frozenset(later)
+    return answers
 
 
 # Built once (building a statement costs more than running it); values are bound.
 _LATEST_ANSWERS = (
-    sa.select(_ANSWERS.c.question_id, _ANSWERS.c.value, _ANSWERS.c.skipped)
+    sa.select(_ANSWERS.c.question_id, _ANSWERS.c.value, _ANSWERS.c.skipped, _ANSWERS.c.raw)
     .where(_ANSWERS.c.project_id == sa.bindparam("b_project"))
     .order_by(_ANSWERS.c.question_id, _ANSWERS.c.version)
 )
@@ -385,32 +406,3 @@ async def answer_from_source(
         .limit(1)
     )
     return Answer.of(row) if row is not None else None
-
-
-async def left_for_later(
-    *, session: AsyncSession, project_id: int, marker: str
-) -> dict[str, Answer]:
-    """Map each question whose latest version was left for later (`marker`) to that version."""
-    latest = (
-        sa.select(models.Answer.question_id, sa.func.max(models.Answer.version).label("version"))
-        .where(models.Answer.project_id == project_id)
-        .group_by(models.Answer.question_id)
-        .subquery()
-    )
-    rows = await session.scalars(
-        sa.select(models.Answer)
-        .join(
-            latest,
-            sa.and_(
-                models.Answer.question_id == latest.c.question_id,
-                models.Answer.version == latest.c.version,
-            ),
-        )
-        .where(
-            models.Answer.project_id == project_id,
-            models.Answer.skipped.is_(True),
-            models.Answer.raw == marker,
-        )
-        .order_by(models.Answer.created_at, models.Answer.id)
-    )
-    return {row.question_id: Answer.of(row) for row in rows}

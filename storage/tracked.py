@@ -279,6 +279,25 @@ async def by_project(
     ]
 
 
+@dataclass(frozen=True)
+class DueProject:
+    """A project with something to look at now: items, open questions, owed sections."""
+
+    id: int
+    items: bool = False
+    questions: bool = False
+    owed: bool = False
+
+
+def _due_rows(table: sa.Table, what: str, due: sa.ColumnElement[bool], after: int, platforms):
+    return (
+        sa.select(table.c.project_id.label("project_id"), sa.literal(what).label("what"))
+        .join(models.Project, models.Project.id == table.c.project_id)
+        .join(models.Workspace, models.Workspace.id == models.Project.workspace_id)
+        .where(due, table.c.project_id > after, models.Workspace.platform.in_(platforms))
+    )
+
+
 async def due_projects(
     *,
     session: AsyncSession,
@@ -286,28 +305,40 @@ async def due_projects(
     now: datetime,
     after: int = 0,
     limit: int = 200,
-) -> list[int]:
-    """List the ids (above `after`, ascending) of projects with an item to look at now.
+) -> list[DueProject]:
+    """List the projects (ids above `after`, ascending) with something to look at now.
 
-    An item is to be looked at when its reminder time has come or its owner is to be told;
-    both columns are indexed, so this costs what is due, not what exists.
+    An item is to be looked at when its reminder time has come or its owner is to be told; an
+    open question or an owed section when its reminder time has come. Every one of these
+    columns is indexed, so this one statement costs what is due, not what exists.
     """
     queries = [
-        sa.select(model.project_id.label("project_id"))
-        .join(models.Project, models.Project.id == model.project_id)
-        .join(models.Workspace, models.Workspace.id == models.Project.workspace_id)
-        .where(
+        _due_rows(
+            model.__table__,
+            "items",
             sa.or_(model.remind_at <= now, model.owner_notice_at.is_not(None)),
-            model.project_id > after,
-            models.Workspace.platform.in_(platforms),
+            after,
+            platforms,
         )
         for model in MODELS.values()
     ]
+    for table, what in (
+        (models.OpenQuestion.__table__, "questions"),
+        (models.Assignment.__table__, "owed"),
+    ):
+        queries.append(_due_rows(table, what, table.c.remind_at <= now, after, platforms))
     union = sa.union(*queries).subquery()
-    rows = await session.scalars(
-        sa.select(union.c.project_id).order_by(union.c.project_id).limit(limit)
+
+    def has(what: str):
+        return sa.func.max(sa.case((union.c.what == what, 1), else_=0)).label(what)
+
+    rows = await session.execute(
+        sa.select(union.c.project_id, has("items"), has("questions"), has("owed"))
+        .group_by(union.c.project_id)
+        .order_by(union.c.project_id)
+        .limit(limit)
     )
-    return list(rows)
+    return [DueProject(pid, bool(i), bool(q), bool(o)) for pid, i, q, o in rows]
 
 
 async def advance(
@@ -317,9 +348,21 @@ async def advance(
 
     A person's act between the tick's read and this write wins: its item is looked at again.
     """
+    await advance_rows(session=session, table=_model(kind).__table__, times=times)
+
+
+async def advance_rows(
+    *,
+    session: AsyncSession,
+    table: sa.Table,
+    times: list[tuple[int, datetime | None, datetime | None]],
+) -> None:
+    """Set rows' `remind_at` in one statement: (id, time read, new time), unless changed since.
+
+    Shared by every table the tick reminds from (items, open questions, owed sections).
+    """
     if not times:
         return
-    table = _model(kind).__table__
     await session.execute(
         sa.update(table)
         .where(
@@ -370,3 +413,20 @@ async def look_again_for(
             .values(remind_at=now)
             .execution_options(synchronize_session=False)
         )
+
+
+async def look_again_at_rows(
+    *, session: AsyncSession, person: sa.Column, workspace_id: int, person_id: str, now: datetime
+) -> None:
+    """Bring forward to now the next reminder time of a person's rows of `person`'s table.
+
+    Shared by the tables reminded per person (open questions, owed sections), whose rows
+    belong to a project of the workspace.
+    """
+    table = person.table
+    of_workspace = sa.select(models.Project.id).where(models.Project.workspace_id == workspace_id)
+    await session.execute(
+        sa.update(table)
+        .where(person == person_id, table.c.remind_at > now, table.c.project_id.in_(of_workspace))
+        .values(remind_at=now)
+    )

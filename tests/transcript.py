@@ -103,7 +103,8 @@ def plan_inputs(flow, now: datetime = NOW) -> tuple[list[str], State, list[str]]
         if isinstance(last, Ask) and last.refusal:
             refusals.append(last.refusal)
         if not pending and isinstance(last, Ask):
-            pending = script.inputs_for(last.question)
+            # A follow-up asks about the answer just saved: the scripted person keeps it.
+            pending = ["keep"] if last.follow_up else script.inputs_for(last.question)
     assert isinstance(turn.replies[-2], IntakeDone), "the oracle should finish the intake"
     assert isinstance(turn.replies[-1], DeepDives), "and offer the deep dives"
     return inputs, turn.state, refusals

@@ -18,7 +18,8 @@ from bot.context import Place, Speaker
 from bot.core import Core, Handled
 from bot.dispatch import posts_in_thread
 from bot.sender import OutboxSender
-from bot.slack import render
+from bot.slack import blocks as bk
+from bot.slack import digest_blocks, modals, reminder_blocks, render
 from bot.slack.placement import SlackPlacement
 from bot.slack.translate import (
     DIGEST_ACTION,
@@ -61,15 +62,15 @@ def _ephemeral(handled: Handled, slash_command: str) -> dict[str, Any]:
         blocks.extend(message.get("blocks", []))
         texts.append(message["text"])
     return {
-        "text": "\n".join(texts)[: render.TEXT_LIMIT],
-        "blocks": blocks[: render.MAX_BLOCKS],
+        "text": "\n".join(texts)[: bk.TEXT_LIMIT],
+        "blocks": blocks[: bk.MAX_BLOCKS],
         "response_type": "ephemeral",
     }
 
 
 def _preview(digest: Digest, slash_command: str) -> dict[str, Any]:
     """Show the digest the speaker would get now, privately: its first message."""
-    messages = render.digest_messages(digest, slash_command=slash_command)
+    messages = digest_blocks.digest_messages(digest, slash_command=slash_command)
     first = messages[0]
     more = (
         f" This preview shows the first of {len(messages)} messages." if len(messages) > 1 else ""
@@ -107,7 +108,7 @@ class SlackListeners:
         bolt.action(re.compile(r"^deep:"))(self.on_deep_dive)
         bolt.view("mlplan_new_date")(self.on_new_date)
         bolt.action(re.compile(r"^form:"))(self.on_form_button)
-        bolt.view(render.FORM_CALLBACK)(self.on_form)
+        bolt.view(modals.FORM_CALLBACK)(self.on_form)
 
     async def handle(self, translated: Translated, **placement: Any) -> Handled:
         """Hand a translated payload to the core, placed in its channel; kick the sender."""
@@ -227,7 +228,7 @@ class SlackListeners:
             }
         )
         title = _reminder_title(message, f"{kind}:{item_id}")
-        modal = render.new_date_modal(
+        modal = reminder_blocks.new_date_modal(
             ref=f"{kind}:{item_id}", title=title, due=None, context=context
         )
         await client.views_open(trigger_id=body["trigger_id"], view=modal)
@@ -270,7 +271,7 @@ class SlackListeners:
         )
         # The trigger lasts three seconds: the form is opened at once, before anything else.
         await client.views_open(
-            trigger_id=trigger_id, view=render.section_modal(form, context=context)
+            trigger_id=trigger_id, view=modals.section_modal(form, context=context)
         )
 
     async def on_form(self, ack, body: dict[str, Any], view: dict[str, Any]) -> None:

@@ -14,7 +14,7 @@ from bot.context import Speaker
 from bot.notify import LinkTarget
 from bot.outcome import Outcome
 from bot.placement import PressedMessage, Row
-from bot.slack import render
+from bot.slack import digest_blocks, reminder_blocks, render
 from flows.digest import Digest
 from flows.replies import Reply
 
@@ -129,7 +129,7 @@ class SlackPlacement:
 
     def reminder_update(self, current: Any, acted: Any, speaker: Speaker, message_id: str) -> Row:
         """Replace the reminder's buttons for the item acted on with what was done."""
-        payload = render.reminder_after_action(
+        payload = reminder_blocks.reminder_after_action(
             current,
             ref=f"{acted.kind}:{acted.item_id}",
             title=acted.title,
@@ -168,7 +168,7 @@ class SlackDirections:
         """Render a digest once for all the subscribers who get the same one (the last one kept)."""
         last = _LAST_DIGEST.get(self.slash_command)
         if last is None or last[0] is not digest:
-            last = (digest, render.digest_messages(digest, slash_command=self.slash_command))
+            last = (digest, digest_blocks.digest_messages(digest, slash_command=self.slash_command))
             _LAST_DIGEST[self.slash_command] = last
         return last[1]
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from bot import inbound as said
 from bot.context import Place, Speaker
-from bot.slack import render
+from bot.slack import modals, render
 from bot.slack.placement import PLATFORM
 from flows.parse import mention_token
 
@@ -23,7 +23,10 @@ from flows.parse import mention_token
 # deletions, topic changes) is not an answer.
 PERSON_SUBTYPES = {None, "thread_broadcast", "file_share"}
 DIGEST_ACTION = re.compile(r"^digest:(status|snooze7):[0-9]+$")
-REMINDER_ACTION = re.compile(r"^remind:(done|snooze1|snooze7|date):(milestone|doc):[0-9]+$")
+REMINDER_ACTION = re.compile(
+    r"^remind:(?:(?:done|snooze1|snooze7|date):(?:milestone|doc)"
+    r"|(?:answer|snooze7|skip):question|answer:owed):[0-9]+$"
+)
 
 
 # What a payload Slack would never send raises while it is translated: it is logged and
@@ -166,7 +169,7 @@ def deep_dive_inbound(body: dict[str, Any], action: dict[str, Any]) -> Translate
 
 
 def reminder_inbound(body: dict[str, Any], action: dict[str, Any]) -> Translated:
-    """Translate a reminder's Done, Snooze a day or Snooze a week."""
+    """Translate a reminder's Done, Snooze a day or Snooze a week; Answer now, Skip, Continue."""
     _, verb, kind, item_id = required_str(action, "action_id").split(":")
     message = body.get("message") or {}
     acted = said.ActedOnItem(
@@ -231,7 +234,7 @@ def form_inbound(body: dict[str, Any], view: dict[str, Any]) -> Translated:
     context = json.loads(view.get("private_metadata") or "{}")
     values = {}
     for block_id, actions in view["state"]["values"].items():
-        text = _field_text(actions.get(render.FORM_ACTION) or {})
+        text = _field_text(actions.get(modals.FORM_ACTION) or {})
         if text:
             values[block_id] = text
     submitted = said.SubmittedForm(

@@ -21,7 +21,7 @@ from bot import inbound as said
 from bot.context import Place, Speaker
 from bot.core import Core, Handled
 from bot.sender import OutboxSender
-from bot.teams import render
+from bot.teams import reminder_card, render
 from bot.teams.delivery import PLATFORM, Connector, conversation_key, person_key
 from bot.teams.placement import TeamsPlacement
 from flows.parse import mention_token
@@ -322,13 +322,14 @@ def _digest_press(value: dict[str, Any]) -> said.Inbound | None:
 
 
 def _reminder_press(body: dict[str, Any], value: dict[str, Any]) -> said.Inbound | None:
-    """Translate a reminder card's button: done, snooze a day or a week, or a new date."""
+    """Translate a reminder card's button: done, snooze a day or a week, a new date; answer, skip."""
     data = value.get("mlplan_remind")
-    if not isinstance(data, dict) or data.get("verb") not in ("done", "snooze1", "snooze7", "due"):
+    verbs = ("done", "snooze1", "snooze7", "due", "answer", "skip")
+    if not isinstance(data, dict) or data.get("verb") not in verbs:
         return None
     due = None
     if data["verb"] == "due":
-        chosen = render.submitted_due(value)
+        chosen = reminder_card.submitted_due(value)
         try:
             due = date.fromisoformat(chosen) if chosen else None
         except ValueError:

@@ -11,7 +11,7 @@ from bot.context import Speaker
 from bot.notify import LinkTarget
 from bot.outcome import Outcome
 from bot.placement import PressedMessage, Row
-from bot.teams import render
+from bot.teams import adaptive, digest_card, reminder_card, render
 from bot.teams.delivery import PLATFORM, digest_key, person_key, project_key
 from flows.digest import Digest
 from flows.replies import Reply
@@ -68,7 +68,7 @@ class TeamsPlacement:
         project_id = project.id if project else None
         there = project_key(project.id) if project is not None else self.here_key
         if kind == "private" and isinstance(reply, Digest):
-            return [to(self.here_key, activity) for activity in render.digest_messages(reply)]
+            return [to(self.here_key, activity) for activity in digest_card.digest_messages(reply)]
         if kind == "direct":  # their personal chat (the sender opens one if need be)
             name = project.name if project is not None else None
             activity = render.render(reply, project_id=project_id or 0, project=name)
@@ -97,13 +97,13 @@ class TeamsPlacement:
     def shown_of(self, payload: dict[str, Any]) -> dict[str, Any] | None:
         """Read the Adaptive Card of a queued activity."""
         for attachment in payload.get("activity", {}).get("attachments") or []:
-            if attachment.get("contentType") == render.CARD_CONTENT_TYPE:
+            if attachment.get("contentType") == adaptive.CARD_CONTENT_TYPE:
                 return attachment["content"]
         return None
 
     def reminder_update(self, current: Any, acted: Any, speaker: Speaker, message_id: str) -> Row:
         """Replace the reminder card's buttons for the item acted on with what was done."""
-        activity = render.reminder_after_action(
+        activity = reminder_card.reminder_after_action(
             current,
             ref=f"{acted.kind}:{acted.item_id}",
             title=acted.title,
@@ -132,7 +132,7 @@ class TeamsDirections:
     def digest(self, target_id: str, digest: Digest) -> list[Row]:
         """Place a digest, in as few messages as Teams' size limit allows."""
         if _LAST_DIGEST.get("digest") is not digest:  # one rendering for the same digest
-            _LAST_DIGEST.update(digest=digest, activities=render.digest_messages(digest))
+            _LAST_DIGEST.update(digest=digest, activities=digest_card.digest_messages(digest))
         return [to(digest_key(target_id), activity) for activity in _LAST_DIGEST["activities"]]
 
     async def links(self, workspace: str, targets: Sequence[LinkTarget]) -> dict[int, str]:

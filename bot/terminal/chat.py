@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from typing import TextIO
@@ -15,6 +16,7 @@ from bot.terminal.placement import PLACEMENT
 from bot.terminal.render import TerminalRenderer
 from flows import export
 from flows.digest import Digest
+from flows.parse import mention_token
 
 WORKSPACE = "local"
 CHANNEL = "terminal"
@@ -23,9 +25,26 @@ HELP = """Commands:
   /list                      list the projects
   /status [<project>]        show how far a project is
   /ask <project> <section>   answer one section of a project (again)
+  /assign <project> <section> @name
+                             hand a section to the person who signs in as `name`
   /export <project> [json]   print a project's plan as Markdown or JSON
   /quit                      leave; every answer is saved as you give it
 While a project is open, type the answer to its question, or skip, back, status or help."""
+
+
+# `@ann` in the terminal names the person who signs in as `mlplan chat --user ann`: it becomes
+# the neutral mention (`@{ann|ann}`) that Slack's and Teams' mentions become, so that owners
+# and assignees typed here are people mlplan can find again. Emails stay emails.
+# `@here`, `@channel` and `@everyone` stay as typed, and are refused as groups as elsewhere.
+_HANDLE = re.compile(
+    r"(?<![\w@.{|])@(?!(?:channel|here|everyone)\b)(?P<id>[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)",
+    re.IGNORECASE,
+)
+
+
+def terminal_people(text: str) -> str:
+    """Make each `@name` typed in the terminal a mention of the person signed in as `name`."""
+    return _HANDLE.sub(lambda m: mention_token(m["id"], m["id"]), text)
 
 
 class Chat:
@@ -71,6 +90,12 @@ class Chat:
             place=self.place(), speaker=self.speaker, now=self.clock()
         )
         if resumed is None:
+            owed = await self.conversations.assigning.owed(
+                place=self.place(), speaker=self.speaker, now=self.clock()
+            )
+            if owed is not None:
+                self.show(owed.replies)
+                return
             print("Start a project with `/new <project name>`.", file=self.out, flush=True)
             return
         self.project = str(resumed.project.id)
@@ -99,12 +124,24 @@ class Chat:
             command, _, rest = text[1:].partition(" ")
             await self.command(command.lower(), rest.strip())
             return
+        text = terminal_people(text)
         if self.project is None:
-            print(
-                "No project is open. Start one with `/new <project name>` (or /help).",
-                file=self.out,
-                flush=True,
+            # No intake open: the terminal is this person's direct conversation with mlplan,
+            # where a section they were assigned is answered.
+            handled = await self.core.handle(
+                said.Typed(text, direct=True),
+                place=self.place(),
+                speaker=self.speaker,
+                out=PLACEMENT,
             )
+            if handled.outcome is None and not handled.database_down:
+                print(
+                    "No project is open. Start one with `/new <project name>` (or /help).",
+                    file=self.out,
+                    flush=True,
+                )
+                return
+            self.show(handled.at_once)
             return
         handled = await self.core.handle(
             said.Typed(text), place=self.place(), speaker=self.speaker, out=PLACEMENT
@@ -131,7 +168,7 @@ class Chat:
             await self.handle("status")  # the open intake's status, as `status` in its thread
             return
         place = Place("terminal", WORKSPACE, CHANNEL) if command == "new" else self.place()
-        text = f"{command} {rest}".strip()
+        text = terminal_people(f"{command} {rest}".strip())
         handled = await self.core.handle(
             said.Ran(text), place=place, speaker=self.speaker, out=PLACEMENT
         )
@@ -151,6 +188,13 @@ class Chat:
         elif command == "ask" and outcome is not None and outcome.project is not None:
             self.project = str(outcome.project.id)
         self.show(handled.at_once)
+        if command == "assign" and outcome is not None and outcome.assignee:
+            who = strip_controls(str(outcome.assignee.get("id", "")))
+            print(
+                f"They read it when they next run `mlplan chat --user {who}`.",
+                file=self.out,
+                flush=True,
+            )
 
     async def export(self, rest: str) -> None:
         """Print a project's plan of this terminal workspace."""

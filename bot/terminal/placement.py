@@ -38,7 +38,13 @@ class TerminalPlacement:
         speaker: Speaker,
         pressed: PressedMessage | None,
     ) -> None:
-        """Print every reply at once (the parent message and card updates have no place here)."""
+        """Print every reply at once (the parent message and card updates have no place here).
+
+        A message to someone else (the section handed to an assignee) is not for this reader:
+        nothing is printed, and that person is asked when they sign in (`Assigning.owed`).
+        """
+        if kind == "direct" and (outcome.assignee or {}).get("id") != speaker.id:
+            return []
         return None
 
     def shown_of(self, payload: dict[str, Any]) -> None:

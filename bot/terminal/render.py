@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from typing import TextIO
 
+from flows.counting import counted
 from flows.replies import (
     Ask,
     Card,
@@ -70,9 +71,13 @@ class TerminalRenderer:
 
     def _ask(self, ask: Ask) -> str:
         lines = []
+        if ask.confirmation:
+            lines.append(self._c("green", f"✓ {ask.confirmation}"))
         if ask.refusal:
             lines.append(self._c("red", ask.refusal))
-        if ask.opens_section and not ask.refusal:
+        elif ask.follow_up:
+            lines.append(self._c("yellow", f"👉 {ask.follow_up}"))
+        if ask.opens_section and not ask.refusal and not ask.follow_up:
             section = ask.section
             lines += [
                 "",
@@ -104,7 +109,8 @@ class TerminalRenderer:
         if card.progress:
             done, total = card.progress
             filled = round(20 * done / total) if total else 0
-            lines.append(f"  [{'#' * filled}{'.' * (20 - filled)}] {done} of {total} questions")
+            bar = f"[{'#' * filled}{'.' * (20 - filled)}]"
+            lines.append(f"  {bar} {done} of {counted(total, 'question')}")
         for field in card.fields:
             lines.append(f"  {field.label}: {field.value}")
         for warning in card.warnings:

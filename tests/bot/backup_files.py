@@ -11,6 +11,8 @@ from typing import Any
 
 from bot.documents import assemble
 from flows.model import Flow
+from storage.assignments import Assignment
+from storage.open_questions import OpenQuestion
 from storage.projects import Answer, Project
 from storage.tracked import Item
 from storage.workspaces import Workspace
@@ -45,8 +47,11 @@ def project_line(
     owner: dict[str, Any],
     items: Iterable[Planned] = (),
     name: str | None = None,
+    open_questions: Iterable[OpenQuestion] = (),
+    assignments: Iterable[Assignment] = (),
 ) -> str:
-    """Return one JSON line: a whole answered plan (a few answers in two versions) with items."""
+    """Return one JSON line: a whole answered plan (a few answers in two versions) with items,
+    and what is owed it (questions left for later, sections assigned) as given."""
     platform, _, external_id = workspace.partition(":")
     made = now - timedelta(days=30)
     versions = []
@@ -109,5 +114,7 @@ def project_line(
         workspace=Workspace(0, platform, external_id),
         answers=tuple(versions),
         items={k: tuple(v) for k, v in rows.items()},
+        open_questions=tuple(open_questions),
+        assignments=tuple(assignments),
     )
     return json.dumps(document, ensure_ascii=False)

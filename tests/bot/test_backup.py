@@ -10,9 +10,9 @@ from datetime import date, timedelta
 
 import sqlalchemy as sa
 
+from storage import assignments, open_questions, tracked, workspaces
 from storage import projects as store
-from storage import tracked, workspaces
-from storage.models import Answer, DocItem, Milestone, Project
+from storage.models import Answer, Assignment, DocItem, Milestone, OpenQuestion, Project
 from tests.bot.backup_files import Planned, project_line
 from tests.bot.test_chat_cli import MLPLAN, run_mlplan
 from tests.conftest import NOW, empty_tables
@@ -119,7 +119,41 @@ async def seed(sessions, flow) -> None:
                     now=NOW,
                     link="https://wiki/x",
                 )
+                await owe(session, project.id)
         await session.commit()
+
+
+async def owe(session, project_id: int) -> None:
+    """Give a project an open question reminded already, one not yet, and a section owed."""
+    for question_id, revisit in (("target_users", date(2026, 11, 20)), ("value_proposition", None)):
+        await open_questions.leave(
+            session=session,
+            project_id=project_id,
+            question_id=question_id,
+            owner=ANA,
+            revisit_on=revisit or date(2026, 12, 2),
+            now=NOW,
+        )
+    reminded = await session.scalar(
+        sa.select(OpenQuestion.id).where(
+            OpenQuestion.project_id == project_id, OpenQuestion.question_id == "target_users"
+        )
+    )
+    await open_questions.reminded(session=session, marks=[(reminded, date(2026, 11, 20))], now=NOW)
+    await assignments.assign(
+        session=session,
+        project_id=project_id,
+        section_id="metrics_detail",
+        assignee=BOB,
+        assigned_by=ANA,
+        current="baseline_kind",
+        now=NOW - timedelta(days=4),
+    )
+    await session.execute(
+        sa.update(Assignment)
+        .where(Assignment.project_id == project_id)
+        .values(reminded=1, reminded_at=NOW - timedelta(days=1), remind_at=NOW + timedelta(days=6))
+    )
 
 
 def without_ids(lines: list[str]) -> list[dict]:
@@ -134,7 +168,7 @@ async def counts(engine) -> tuple[int, ...]:
         return tuple(
             [
                 await connection.scalar(sa.select(sa.func.count()).select_from(model))
-                for model in (Project, Answer, Milestone, DocItem)
+                for model in (Project, Answer, Milestone, DocItem, OpenQuestion, Assignment)
             ]
         )
 
@@ -156,6 +190,16 @@ async def test_export_all_then_import_into_an_empty_database_round_trips(
     assert churn["project"]["walking_section"] == "intake"
     review = next(m for m in churn["milestones"] if m["title"] == "Review")
     assert review["key"] is None and review["snoozed_until"] == "2026-11-29"
+    assert [(q["question"], q["reminded_at"] is not None) for q in churn["open_questions"]] == [
+        ("target_users", True),
+        ("value_proposition", False),
+    ]
+    [owed] = churn["assignments"]
+    assert (owed["section"], owed["reminded"], owed["remind_at"]) == (
+        "metrics_detail",
+        1,
+        (NOW + timedelta(days=6)).isoformat(),
+    )
     [card] = churn["documentation"]
     assert card["status"] == "done" and card["done_by"] == BOB and card["link"] == "https://wiki/x"
     problem = next(q for s in churn["sections"] for q in s["questions"] if q["id"] == "problem")
@@ -172,7 +216,7 @@ async def test_export_all_then_import_into_an_empty_database_round_trips(
     await empty_tables(engine)
     restored = run_mlplan(database_url, "import", str(file))
     assert restored.returncode == 0 and restored.stderr == "", restored.stderr
-    assert restored.stdout.startswith("Imported 3 project(s) into slack:T1, msteams:t-9:")
+    assert restored.stdout.startswith("Imported 3 projects into slack:T1, msteams:t-9:")
     assert await counts(engine) == before
     again = run_mlplan(database_url, "export", "--all", "--format", "jsonl")
     assert without_ids(again.stdout.splitlines()) == without_ids(lines)
@@ -199,6 +243,18 @@ async def test_a_malformed_line_stops_the_import_with_its_number_and_imports_not
             '"workspace": "slack:T1"', '"workspace": "irc:T1"'
         ): "line 2: project.workspace:",
         good[0]: "line 2: the project 'Project 00000' of slack:T1 is also on line 1",
+        good[1].replace(
+            '"open_questions": []',
+            '"open_questions": [{"question": "nope", "owner": {"id": "U1"}, "revisit_on": "2026-12-01"}]',
+        ): "line 2: open_questions: mlplan has no question 'nope'",
+        good[1].replace(
+            '"assignments": []', '"assignments": [{"section": "data", "assignee": {"id": "U2"}}]'
+        ): "line 2: assignments.0.assigned_at: Field required",
+        good[1].replace(
+            '"assignments": []',
+            '"assignments": [{"section": "data", "assignee": {"id": "U2"},'
+            ' "current_question": "problem", "assigned_at": "2026-11-20T09:00:00+00:00"}]',
+        ): "line 2: assignments: the question 'problem' is not of the section 'data'",
     }
     for bad, said in cases.items():
         file = tmp_path / "bad.jsonl"
@@ -209,7 +265,7 @@ async def test_a_malformed_line_stops_the_import_with_its_number_and_imports_not
         assert line.startswith(f"mlplan: {file}: {said}") and line.endswith(
             "nothing was imported"
         ), line
-        assert await counts(engine) == (0, 0, 0, 0)
+        assert await counts(engine) == (0, 0, 0, 0, 0, 0)
 
 
 async def test_a_taken_name_is_refused_naming_it_unless_replace(
@@ -247,7 +303,7 @@ async def test_a_taken_name_is_refused_naming_it_unless_replace(
 
     replaced = run_mlplan(database_url, "import", str(both), "--replace")
     assert replaced.returncode == 0, replaced.stderr
-    assert "Imported 2 project(s) into slack:T1 (1 replaced)" in replaced.stdout
+    assert "Imported 2 projects into slack:T1 (1 replaced)" in replaced.stdout
     assert (await counts(engine))[0] == 2
     exported = without_ids(run_mlplan(database_url, "export", "--all").stdout.splitlines())
     assert [d["project"]["name"] for d in exported] == ["Project 00002", "Project 00001"]

@@ -125,6 +125,7 @@ async def test_status_list_and_unknown_project(conversations):
     assert status.replies[0].card.progress[0] == 1
     listed = await conversations.list_projects(place=place(), now=NOW)
     assert [f.label for f in listed.replies[0].card.fields] == ["Churn model"]
+    assert listed.replies[0].card.title == "1 project"  # not "1 project(s)"
     unknown = await conversations.status(place=place(), name="churn modle", now=NOW)
     assert unknown.private and "'Churn model'" in unknown.replies[0].text
     elsewhere = await conversations.list_projects(place=place(workspace="T2"), now=NOW)

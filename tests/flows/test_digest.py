@@ -3,15 +3,9 @@
 from dataclasses import replace
 from datetime import timedelta
 
-from flows.digest import (
-    NEEDS_MAX,
-    SHOWN_MAX,
-    TrackedItem,
-    assess_all,
-    build_digest,
-    memory_of,
-    safe,
-)
+from flows.digest import TrackedItem, safe
+from flows.digest_build import NEEDS_MAX, SHOWN_MAX, build_digest
+from flows.digest_facts import assess_all, memory_of
 from flows.model import default_flow
 from flows.progress import progress
 from tests.flows.portfolio import NOW, TODAY, snapshots
@@ -52,7 +46,7 @@ def test_the_ranking_puts_decisions_first_a_stalled_intake_above_plans_and_the_f
 
 def test_a_finished_project_gets_no_idle_warning_and_no_repeated_progress():
     last = digest().projects[-1]
-    assert last.delivered and last.facts == ("Growth",)
+    assert last.delivered and last.facts == ("stage: Growth",)
     text = str(digest())
     flow = default_flow()
     total = progress(flow, {}, tuple(flow.core))[1]  # the core: deep dives are not owed

@@ -149,8 +149,14 @@ def test_the_costs_hold_the_estimate_with_ranges():
         "One-time cost": "$286k",
         "Yearly running cost": "$44.6k–$97.8k",
         "3-year cost of ownership": "$420k–$579k",
-        "Cost per 1,000 predictions": "$38.3–$52.9",
-        "Payback time": "22–34 months",
+        "Cost per 1,000 predictions": (
+            "$38.3–$52.9 (the 3-year cost over 3 years of 10,000 predictions a day)"
+        ),
+        "Payback from go-live": (
+            "22–34 months (the one-time $286k repaid by the yearly benefit of $200k less the"
+            " running cost)"
+        ),
+        "Payback from project start": "28–40 months (6 months of build first)",
     }
 
 
@@ -158,7 +164,8 @@ def test_a_payback_that_may_never_come_has_no_upper_bound():
     # Net benefit 50,000 − 44,600 = 5,400 a year at best: 286,000 × 12 / 5,400 = 635.56 months.
     costs = document({**ANSWERS, "benefit_per_year": usd(50_000)})["costs"]
     assert costs["payback_months"] == {"low": 635.56, "high": None}
-    assert costs["summary"]["Payback time"] == "636 months to never"
+    assert costs["summary"]["Payback from go-live"].startswith("636 months to never (")
+    assert costs["summary"]["Payback from project start"].startswith("642 months to never (")
 
 
 def test_a_payback_that_never_comes_has_no_bounds():
@@ -173,7 +180,7 @@ def test_unknown_volume_and_benefit_have_no_unit_cost_or_payback():
     }
     costs = document(answers)["costs"]
     assert costs["cost_per_1000_predictions"] is None and costs["payback_months"] is None
-    assert "Payback time" not in costs["summary"]
+    assert not any(label.startswith("Payback") for label in costs["summary"])
 
 
 def test_missing_cost_lines_are_named():
@@ -238,7 +245,7 @@ def test_markdown_has_the_cost_summary():
     text = to_markdown(document())
     assert "## Cost estimate\n\n- **One-time cost**: $286k\n" in text
     assert "- **3-year cost of ownership**: $420k–$579k\n" in text
-    assert "- **Payback time**: 22–34 months\n" in text
+    assert "- **Payback from go-live**: 22–34 months (the one-time $286k" in text
 
 
 def test_markdown_has_milestones_and_docs_with_checkboxes():

@@ -262,6 +262,10 @@ def test_a_section_declares_warnings_on_its_answers():
         ({"question": "q", "is": "visited"}, {"q": None}, True),
         ({"question": "q", "not_in": ["x"]}, {"q": "y"}, True),
         ({"question": "q", "not_in": ["x"]}, {"q": None}, False),  # a skip matches no value
+        ({"question": "q", "lacks": ["figure"]}, {"q": "Better"}, True),
+        ({"question": "q", "lacks": ["figure"]}, {"q": "Up 5%"}, False),
+        ({"question": "q", "lacks": ["figure", "time_frame"]}, {"q": "Up 5%"}, True),
+        ({"question": "q", "lacks": ["figure"]}, {"q": None}, False),  # nor does it lack
         (
             {"any": [{"question": "q", "equals": "x"}, {"question": "q", "is": "skipped"}]},
             {"q": None},
@@ -297,6 +301,56 @@ def test_a_condition_tests_a_visit_or_a_value(when, answers, holds):
 def test_a_bad_warning_condition_is_refused(when, expected):
     mode = question("mode", "choice", choices=["Batch", "Real time"])
     assert expected in refusal(warned(when, mode))
+
+
+@pytest.mark.parametrize(
+    ("when", "expected"),
+    [
+        ({"question": "mode", "lacks": ["figure"]}, "only a text question can"),
+        ({"question": "goal", "lacks": ["colour"]}, "'figure' or 'time_frame'"),
+        ({"question": "goal", "lacks": []}, "at least 1 item"),
+        ({"question": "goal", "lacks": ["figure"], "is": "skipped"}, "exactly one of"),
+    ],
+)
+def test_a_bad_lacks_condition_is_refused(when, expected):
+    mode = question("mode", "choice", choices=["Batch", "Real time"])
+    assert expected in refusal(warned(when, mode, question("goal")))
+
+
+@pytest.mark.parametrize(
+    ("follow_up", "kind", "expected"),
+    [
+        ({"needs": ["figure"], "ask": "How much?"}, "number", "text questions only"),
+        ({"needs": ["figure", "figure"], "ask": "How much?"}, "text", "each need once"),
+        ({"needs": ["size"], "ask": "How much?"}, "text", "'figure' or 'time_frame'"),
+        ({"needs": [], "ask": "How much?"}, "text", "at least 1 item"),
+        ({"needs": ["figure"]}, "text", "Field required"),
+        ({"needs": ["figure"], "ask": "How?", "twice": True}, "text", "Extra inputs"),
+    ],
+)
+def test_a_bad_follow_up_is_refused(follow_up, kind, expected):
+    files = {"01_a.yaml": section("a", 1, question("goal", kind, follow_up=follow_up))}
+    assert expected in refusal(files)
+
+
+@pytest.mark.parametrize(
+    ("order", "expected"),
+    [
+        (["start", "nope"], "orders 'nope', which is not a date question"),
+        (["start", "goal"], "orders 'goal', which is not a date question"),
+        (["start", "start"], "names a date twice"),
+    ],
+)
+def test_dates_in_order_must_name_date_questions_once(order, expected):
+    questions = (question("start", "date"), question("goal"))
+    files = {"01_a.yaml": section("a", 1, *questions, dates_in_order=order)}
+    assert expected in refusal(files)
+
+
+def test_the_milestones_declare_the_order_of_their_due_dates():
+    order = ("ms_data_pipeline_due", "ms_baseline_due", "ms_deploy_due", "ms_review_due")
+    assert FLOW.section("milestones").dates_in_order == order
+    assert FLOW.date_order("ms_baseline_due") == order and FLOW.date_order("doc_runbook_due") == ()
 
 
 def test_a_warning_needs_an_id_a_condition_and_a_text_and_no_more():
@@ -583,3 +637,43 @@ def test_walk_yields_the_questions_of_the_given_sections_in_flow_order():
     assert len(ids) == len(FLOW.section("intake").questions) + len(
         FLOW.section("milestones").questions
     )
+
+
+# Words a person reads in the flow's texts, and in the texts the flows compute from them.
+JARGON = (
+    "seed",
+    "rule of thumb",
+    "north star",
+    "irreducible",
+    "skew",
+    "event storming",
+    "tactical planning",
+    "strategic planning",
+    "p95",
+    "taxonomy",
+    "business understanding",
+)
+
+
+def _read_texts():
+    for section in FLOW.sections:
+        yield section.id, section.intro
+        yield from ((f"{section.id} warning", w.text) for w in section.warnings)
+        for q in section.questions:
+            for name in ("label", "prompt", "example", "help"):
+                yield f"{q.id} {name}", getattr(q, name)
+            if q.follow_up is not None:
+                yield f"{q.id} follow_up", q.follow_up.ask
+    yield "default maintenance", plan_costs.DEFAULT_MAINTENANCE
+
+
+def test_the_texts_people_read_are_in_plain_words():
+    from flows import engine
+
+    found = [
+        (where, word)
+        for where, text in [*_read_texts(), ("commands", engine.COMMAND_HELP)]
+        for word in JARGON
+        if word in text.lower()
+    ]
+    assert found == []

@@ -6,7 +6,7 @@ from flows import summary
 from flows.costs import Range
 from flows.display import display
 from flows.model import default_flow
-from flows.plan_costs import cost_fields, cost_inputs, currency_of
+from flows.plan_costs import cost_breakdown, cost_fields, cost_inputs, currency_of
 from flows.progress import progress
 from flows.state import State
 from flows.warnings import CHECKS, warnings
@@ -223,14 +223,51 @@ def test_cost_inputs_read_the_plan_currency():
     assert inputs.currency == "EUR" and seen == {"EUR"}
 
 
-def test_cost_fields_of_the_worked_example():
+def test_cost_fields_of_the_worked_example_say_what_the_unit_cost_and_payback_rest_on():
     assert fields(cost_fields(WORKED)) == {
         "One-time cost": "$286k",
         "Yearly running cost": "$44.6k–$97.8k",
         "3-year cost of ownership": "$420k–$579k",
-        "Cost per 1,000 predictions": "$38.3–$52.9",
-        "Payback time": "22–34 months",
+        "Cost per 1,000 predictions": (
+            "$38.3–$52.9 (the 3-year cost over 3 years of 10,000 predictions a day)"
+        ),
+        "Payback from go-live": (
+            "22–34 months (the one-time $286k repaid by the yearly benefit of $200k less the"
+            " running cost)"
+        ),
+        "Payback from project start": "28–40 months (6 months of build first)",
     }
+
+
+def test_a_payback_that_never_comes_has_no_date_from_the_projects_start():
+    shown = fields(cost_fields({**WORKED, "benefit_per_year": usd(10_000)}))
+    assert shown["Payback from go-live"].startswith("never (running cost exceeds benefit)")
+    assert "Payback from project start" not in shown
+    without_build = fields(cost_fields({**WORKED, "build_months": None}))
+    assert "Payback from go-live" in without_build
+    assert "Payback from project start" not in without_build
+
+
+def test_the_breakdown_lists_every_line_and_how_staff_and_maintenance_are_worked_out():
+    assert fields(cost_breakdown(WORKED)) == {
+        "Staff (one-time)": "$216k (3 people × 6 months × $12k)",
+        "Domain experts (one-time)": "$20k",
+        "Infrastructure (one-time)": "$30k",
+        "Change management (one-time)": "$20k (integration $15k, training $5k)",
+        "Maintenance (a year)": "$26.6k–$79.8k (10–30% of the initial development, $266k)",
+        "Monitoring (a year)": "$12k",
+        "External data (a year)": "$6k",
+    }
+    lean = {
+        "currency": "EUR",
+        "team_size": 1,
+        "build_months": 1,
+        "monthly_cost_per_person": usd(9000),
+    }
+    shown = fields(cost_breakdown(lean))
+    assert shown["Staff (one-time)"] == "€9k (1 person × 1 month × €9k)"
+    assert shown["Domain experts (one-time)"] == "not estimated yet"
+    assert shown["Maintenance (a year)"].endswith(": the usual range, assumed)")
 
 
 def test_cost_fields_leave_out_unit_cost_and_payback_without_volume_or_benefit():
@@ -304,16 +341,30 @@ def test_progress_counts_applicable_questions_visited():
     assert progress(FLOW, {"prediction_mode": "Real time"}, FLOW.core) == (1, 30)
 
 
-def test_section_card_of_the_costs_holds_the_answers_and_the_estimate():
+def test_section_card_of_the_costs_starts_with_the_totals_then_the_breakdown():
     card = summary.section_card(FLOW, FLOW.section("costs"), WORKED)
     assert card.title == "Section 3 of 4 done: Costs (back of the envelope)"
+    assert [f.label for f in card.fields] == [
+        "One-time cost",
+        "Yearly running cost",
+        "3-year cost of ownership",
+        "Cost per 1,000 predictions",
+        "Payback from go-live",
+        "Payback from project start",
+        "Staff (one-time)",
+        "Domain experts (one-time)",
+        "Infrastructure (one-time)",
+        "Change management (one-time)",
+        "Maintenance (a year)",
+        "Monitoring (a year)",
+        "External data (a year)",
+        # The answers the breakdown does not show already.
+        "Currency",
+        "Expected yearly benefit",
+    ]
     shown = fields(card.fields)
-    assert shown["Cost per person-month"] == "$12k"
-    assert shown["Maintenance (share of development)"] == "10–30%"
+    assert shown["Staff (one-time)"] == "$216k (3 people × 6 months × $12k)"
     assert shown["Expected yearly benefit"] == "$200k"
-    assert shown["One-time cost"] == "$286k"
-    assert shown["Payback time"] == "22–34 months"
-    assert len(card.fields) == 7 + 5
     assert card.progress == (13, 67)
     assert card.warnings == ()
 
@@ -322,8 +373,9 @@ def test_section_card_of_the_cost_deep_dive_holds_its_lines_and_the_estimate():
     card = summary.section_card(FLOW, FLOW.section("costs_detail"), WORKED)
     assert card.title == "Deep dive done: Costs in detail"
     shown = fields(card.fields)
-    assert shown["System integration"] == "$15k" and shown["One-time cost"] == "$286k"
-    assert len(card.fields) == 5 + 5
+    assert shown["Change management (one-time)"] == "$20k (integration $15k, training $5k)"
+    assert shown["One-time cost"] == "$286k"
+    assert len(card.fields) == 6 + 7  # every answer of it is a line of the breakdown
 
 
 def test_section_card_keeps_only_its_own_warnings():
@@ -351,7 +403,7 @@ def test_plan_card_holds_stage_costs_metrics_and_milestones():
         "stage": "MVP",
         **WORKED,
         "outcome_metric": "Churn rate",
-        "outcome_target": "Down 2 points",
+        "outcome_target": "Down 2 points within a year",
         "output_metric": "Recall",
         "baseline_kind": "Heuristic",
         "output_baseline": "Recall 0.4",
@@ -366,8 +418,8 @@ def test_plan_card_holds_stage_costs_metrics_and_milestones():
     assert shown["Project stage"] == "MVP"
     assert shown["Problem statement"] == "Customers leave"
     assert shown["One-time cost"] == "$286k"
-    assert shown["Payback time"] == "22–34 months"
-    assert shown["Outcome metric"] == "Churn rate → Down 2 points"
+    assert shown["Payback from go-live"].startswith("22–34 months")
+    assert shown["Outcome metric"] == "Churn rate → Down 2 points within a year"
     assert shown["Output metric"] == "Recall"
     assert shown["Baseline to beat"] == "Heuristic: Recall 0.4"
     assert shown["Success sign-off"] == "@ana"
@@ -408,6 +460,7 @@ def test_status_card_lists_the_sections_and_the_open_question():
         ("9. deep dive: Costs in detail", "5 of 5"),
         ("10. deep dive: Metrics in detail", "0 of 4"),
         ("11. deep dive: Documentation due dates", "0 of 3"),
+        ("Skipped (does not apply)", "Target users"),
         ("Open question", "Value proposition"),
     ]
     assert card.progress == (9, 29)  # the core while it is open, as the intake counts it

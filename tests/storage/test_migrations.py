@@ -90,3 +90,81 @@ async def test_pending_messages_get_their_conversation_when_the_outbox_learns_of
         ("to:C1", "C1", 1),
         ("", "C1", 1),
     ]
+
+
+async def test_questions_left_for_later_become_open_questions_and_assignments_get_due_times(
+    tmp_path,
+):
+    """0011 makes an open question of each question whose latest version says `later`."""
+    import json
+
+    import sqlalchemy as sa
+    from alembic import command
+
+    engine = db.create_engine(f"sqlite:///{tmp_path / 'old.db'}")
+
+    def to(revision):
+        def run(connection):
+            config = db.alembic_config()
+            config.attributes["connection"] = connection
+            command.upgrade(config, revision)
+
+        return run
+
+    ada = json.dumps({"id": "U1", "name": "ada"})
+    async with engine.begin() as connection:
+        await connection.run_sync(to("0010"))
+        await connection.execute(
+            sa.text(
+                "INSERT INTO workspaces (id, platform, external_id, created_at)"
+                " VALUES (1, 'slack', 'T1', '2026-12-01 09:00:00');"
+            )
+        )
+        await connection.execute(
+            sa.text(
+                "INSERT INTO projects (id, workspace_id, name, name_key, owner, sections, turn,"
+                " created_at, updated_at) VALUES (1, 1, 'Churn', 'churn', :owner, '[]', 0,"
+                " '2026-12-01 09:00:00', '2026-12-01 09:00:00')"
+            ),
+            {"owner": ada},
+        )
+        for question, version, raw, skipped in (
+            ("problem", 1, "later", 1),  # left, then answered: not open
+            ("problem", 2, "Churn", 0),
+            ("target_users", 1, "later", 1),  # left for later: open
+            ("value_proposition", 1, "skip", 1),  # skipped: does not apply
+        ):
+            await connection.execute(
+                sa.text(
+                    "INSERT INTO answers (project_id, question_id, version, value, raw, skipped,"
+                    " author, created_at) VALUES (1, :q, :v, NULL, :raw, :skipped, :author,"
+                    " '2026-12-01 09:00:00')"
+                ),
+                {"q": question, "v": version, "raw": raw, "skipped": skipped, "author": ada},
+            )
+        await connection.execute(
+            sa.text(
+                "INSERT INTO assignments (project_id, section_id, assignee_id, assignee,"
+                " assigned_by, current_question_id, created_at, updated_at) VALUES (1, 'data',"
+                " 'U2', :bob, :ada, 'data_availability', '2026-12-01 09:00:00',"
+                " '2026-12-02 10:00:00')"
+            ),
+            {"bob": json.dumps({"id": "U2"}), "ada": ada},
+        )
+        await connection.run_sync(to("head"))
+        left = (
+            await connection.execute(
+                sa.text("SELECT question_id, owner_id, revisit_on, remind_at FROM open_questions")
+            )
+        ).all()
+        owed = (
+            await connection.execute(
+                sa.text("SELECT assigned_at, remind_at, reminded FROM assignments")
+            )
+        ).all()
+    await engine.dispose()
+    [(question, owner, revisit, remind_at)] = left
+    assert (question, owner, str(revisit)) == ("target_users", "U1", "2026-12-08")
+    assert remind_at is not None  # the first tick looks at it and sets its time
+    [(assigned_at, due, reminded)] = owed
+    assert str(assigned_at).startswith("2026-12-02 10:00:00") and due is not None and reminded == 0

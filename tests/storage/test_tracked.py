@@ -152,3 +152,60 @@ async def test_a_new_time_zone_has_the_next_tick_look_again_at_that_persons_item
         "Unowned": later + timedelta(minutes=1),
         "Theirs": much_later,
     }
+
+
+async def test_a_new_time_zone_has_the_next_tick_look_again_at_what_that_person_owes(sessions):
+    """Open questions and owed sections are reminded at nine in their person's zone too."""
+    from storage import assignments, open_questions, people
+    from storage.models import Assignment, OpenQuestion
+
+    later, much_later = NOW + timedelta(hours=1), NOW + timedelta(days=5)
+    async with sessions() as session:
+        project = await _project(session)
+        other = await _project(session, workspace="T2")
+        for where in (project, other):
+            for who in ({"id": "U2"}, {"id": "U3"}):
+                await open_questions.leave(
+                    session=session,
+                    project_id=where.id,
+                    question_id=f"q-{who['id']}",
+                    owner=who,
+                    revisit_on=date(2026, 12, 1),
+                    now=NOW,
+                )
+                await assignments.assign(
+                    session=session,
+                    project_id=where.id,
+                    section_id=f"s-{who['id']}",
+                    assignee=who,
+                    assigned_by=ALICE,
+                    current="first",
+                    now=NOW,
+                )
+        await session.execute(sa.update(OpenQuestion).values(remind_at=much_later))
+        await session.execute(sa.update(Assignment).values(remind_at=much_later))
+        await people.remember(
+            session=session, workspace_id=project.workspace_id, person={"id": "U2"}, now=NOW
+        )
+        await people.remember(
+            session=session,
+            workspace_id=project.workspace_id,
+            person={"id": "U2"},
+            timezone="Asia/Tokyo",
+            now=later,
+        )
+        await session.commit()
+        for model, person in (
+            (OpenQuestion, OpenQuestion.owner_id),
+            (Assignment, Assignment.assignee_id),
+        ):
+            rows = (
+                await session.execute(sa.select(model.project_id, person, model.remind_at))
+            ).all()
+            brought = {
+                (p, who)
+                for p, who, at in rows
+                if at.replace(tzinfo=None) == later.replace(tzinfo=None)
+            }
+            # Only U2's, and only in the workspace whose person changed zone.
+            assert brought == {(project.id, "U2")}, model.__name__

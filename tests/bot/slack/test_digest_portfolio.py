@@ -115,10 +115,10 @@ async def test_the_monday_digest_of_eight_projects_reads_in_a_minute(slack):
     fraud = ids["Fraud alerts"]
     link = f"https://{PERMALINK_HOST}/archives/C1/p{threads[fraud].replace('.', '')}"
     assert rows[0] == (
-        f"*1. <{link}|Fraud alerts>* · Deploy 3 days late, 4 overdue\nGrowth · owner <@U0CHEN>"
+        f"*1. <{link}|Fraud alerts>* · Deploy 3 days late, 4 overdue\nstage: Growth · owner <@U0CHEN>"
     )
     assert rows[-1].startswith("*8. <") and rows[-1].endswith(
-        "|Invoice OCR>* · delivered\nGrowth · owner <@U0ANN>"
+        "|Invoice OCR>* · delivered\nstage: Growth · owner <@U0ANN>"
     )
     assert len(slack.fake.sent("chat.getPermalink")) == 8
     # Buttons: status and snooze, routed by project id.

@@ -111,8 +111,10 @@ async def test_the_next_digest_says_what_changed_since_the_last(slack):
 def test_a_digest_of_300_projects_stays_within_slacks_limits(flow):
     import json
 
-    from bot.slack.render import BLOCKS_TEXT_BUDGET, MAX_BLOCKS, digest_messages
-    from flows.digest import ProjectSnapshot, TrackedItem, build_digest
+    from bot.slack.blocks import BLOCKS_TEXT_BUDGET, MAX_BLOCKS
+    from bot.slack.digest_blocks import digest_messages
+    from flows.digest import ProjectSnapshot, TrackedItem
+    from flows.digest_build import build_digest
 
     now = BEFORE_DST_END
     projects = [

@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 import sqlalchemy as sa
 from slack_sdk.models.views import View
 
-from bot.slack.render import section_modal
+from bot.slack.modals import section_modal
 from flows import engine, forms
 from flows.model import default_flow, load_flow
 from flows.parse import mention_token, parse_answer

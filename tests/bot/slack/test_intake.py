@@ -134,10 +134,19 @@ async def test_skip_back_status_and_help_in_the_thread(slack):
     await slack.say("help", thread=thread)
     await slack.say("status", thread=thread)
     await slack.settle()
-    texts = [m["text"] for m in slack.posted()[-2:]]
+    texts = [m["text"] for m in slack.posted()[-3:]]
     assert "Reply to answer the open question" in texts[0]
     assert texts[1].startswith("Status: Churn model")
+    # Status names what was skipped and asks the open question again, to answer it there.
+    assert "Skipped (does not apply)" not in json_text(slack.posted()[-2])  # back undid it
+    assert slack.posted()[-1]["metadata"]["event_payload"]["question_id"] == "problem"
     assert await answers(slack) == [("problem", None, 1)]
+    await slack.say("skip", thread=thread)
+    await slack.say("status", thread=thread)
+    await slack.settle()
+    status, again = slack.posted()[-2:]
+    assert "*Skipped (does not apply)*\\nProblem statement" in json_text(status)
+    assert again["metadata"]["event_payload"]["question_id"] == "target_users"
 
 
 async def test_buttons_answer_the_open_question_and_stale_buttons_do_nothing(slack):

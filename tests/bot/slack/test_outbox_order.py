@@ -12,8 +12,10 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from bot.app import build_runtime, build_web_app
-from bot.sender import MAX_ATTEMPTS
+from bot.placement import Row
+from bot.sender import AT_ONCE, MAX_ATTEMPTS
 from bot.slack.app import SLACK
+from storage import workspaces
 from storage.models import Outgoing
 from tests.fakes.slack_api import Failure
 
@@ -115,3 +117,38 @@ async def test_a_channel_mlplan_was_removed_from_fails_its_thread_and_tells_the_
     direct = [m for m in slack.posted() if "not_in_channel" in m.get("text", "")]
     assert len(direct) == 1 and direct[0]["channel"].startswith("U")  # the owner, directly
     assert "thread_ts" not in direct[0] and "/invite @mlplan" in direct[0]["text"]
+
+
+async def test_no_more_messages_than_a_senders_batch_are_ever_sent_and_not_yet_recorded(slack):
+    """What a kill can make the next process send again is bounded by AT_ONCE, even with slow commits.
+
+    A send is recorded after the platform took it; a message in between is sent again after a
+    crash. Held to AT_ONCE (the sends a sender runs at once), the resends after a SIGKILL are too.
+    """
+    delivery = slack.adapter.delivery
+    async with slack.runtime.sessions() as session:
+        workspace = await workspaces.get_or_create(
+            session=session, platform="slack", external_id="T1", now=slack.clock.now
+        )
+        for n in range(3 * AT_ONCE):  # a conversation each: one pass takes them all
+            row = Row({"text": f"Hello {n}"}, channel=f"U{n}")
+            delivery.enqueue(session, workspace_id=workspace.id, row=row, now=slack.clock.now)
+        await session.commit()
+    handed = recorded = most = 0
+    send, record = delivery.transport.send, delivery._sent_all
+
+    async def counted_send(message, where):
+        nonlocal handed, most
+        handed += 1
+        most = max(most, handed - recorded)
+        return await send(message, where)
+
+    async def slow_record(records):
+        nonlocal recorded
+        await asyncio.sleep(0.2)  # a database slow to commit
+        await record(records)
+        recorded += len(records)
+
+    delivery.transport.send, delivery._sent_all = counted_send, slow_record
+    assert await delivery.deliver() == 3 * AT_ONCE
+    assert recorded == 3 * AT_ONCE and most == AT_ONCE

@@ -1,8 +1,9 @@
-"""Real `mlplan serve` processes on one database: two of them under a 429 storm, one SIGKILLed.
+"""Real `mlplan serve` processes on one database: two under a 429 storm, one SIGKILLed twice over.
 
 Issue 11's fault runs, kept: nothing may be lost (every acknowledged answer stored once, every
 next question posted or still queued) and nothing posted twice, whichever process takes a
-request and whichever sends its reply.
+request and whichever sends its reply; a server killed in the middle of a tick's sends posts
+again, after a restart, only what was in flight at the kill, and nothing out of order.
 """
 
 from __future__ import annotations
@@ -15,15 +16,20 @@ import socket
 import subprocess
 import sys
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import aiohttp
 import pytest
 import sqlalchemy as sa
 
+from bot.backup import restore
+from bot.sender import AT_ONCE
 from storage.models import Answer, Outgoing
+from tests.bot.backup_files import Planned, project_line
 from tests.bot.slack.conftest import SECRET, TOKEN, SlackHarness
+from tests.conftest import NOW
 from tests.fakes.slack_api import Failure
 
 ANSWERS = 3  # a project's first questions are all text: any answer is taken
@@ -38,8 +44,9 @@ def free_port() -> int:
 class Server:
     """One `mlplan serve` process (with its scheduler) against the test database and fake Slack."""
 
-    def __init__(self, database_url: str, api_url: str):
+    def __init__(self, database_url: str, api_url: str, now: datetime | None = None):
         self.database_url, self.api_url = database_url, api_url
+        self.now = now  # the moment its clock starts at (`serve --now`), else the real one
         self.port = free_port()
         self.process: asyncio.subprocess.Process | None = None
 
@@ -59,6 +66,7 @@ class Server:
             "serve",
             "--host",
             "127.0.0.1",
+            *(["--now", self.now.isoformat()] if self.now else []),
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -242,3 +250,117 @@ async def test_a_server_killed_during_a_burst_of_answers_loses_none_and_posts_no
             posted[call.args["thread_ts"]].append(meta["event_payload"]["question_id"])
     for asked in posted.values():
         assert len(set(asked)) == len(asked), asked  # nothing posted twice
+
+
+PEOPLE = [f"U{n}" for n in range(10, 20)]
+PROJECTS = 6
+WEEK_LATER = NOW + timedelta(days=7, hours=1)  # Monday 10:00: the reminders and digests are due
+
+
+async def outbox(engine) -> list[tuple[int, str, str, str, bool]]:
+    """Every queued message: (id, channel, text, status, claimed), in outbox order."""
+    async with engine.connect() as connection:
+        rows = await connection.execute(
+            sa.select(
+                Outgoing.id,
+                Outgoing.channel,
+                Outgoing.payload,
+                Outgoing.status,
+                Outgoing.claimed_until,
+            ).order_by(Outgoing.id)
+        )
+        return [(i, channel, p["text"], status, c is not None) for i, channel, p, status, c in rows]
+
+
+async def a_week_of_projects(slack, flow, tmp_path) -> None:
+    """Import projects whose items fall due in a week; each person subscribes to the digest."""
+    file = tmp_path / "backup.jsonl"
+    lines = [
+        project_line(
+            flow,
+            number=n,
+            workspace="slack:T1",
+            now=NOW,
+            owner={"id": PEOPLE[0], "name": "lead"},
+            items=[
+                Planned("milestone", f"Step {p}", NOW.date() + timedelta(days=7), {"id": p})
+                for p in PEOPLE
+            ],
+        )
+        for n in range(PROJECTS)
+    ]
+    file.write_text("".join(line + "\n" for line in lines))
+    # What `mlplan import FILE --now NOW` runs, in this process (a subprocess costs a second).
+    done = await restore(
+        sessions=slack.runtime.sessions,
+        flow=flow,
+        path=file,
+        workspace=None,
+        replace=False,
+        now=NOW,
+        today=NOW.date(),
+    )
+    assert (done.projects, done.items) == (PROJECTS, PROJECTS * len(PEOPLE))
+    slack.clock.now = NOW + timedelta(hours=1)
+    for person in PEOPLE:
+        assert (await slack.command("digest subscribe", user=person)).status == 200
+    assert (await slack.command("digest subscribe <#C0LEADS|ml-leads>")).status == 200
+    await slack.settle()
+    assert slack.fake.sent("chat.postMessage") == []  # nothing is due until a week later
+
+
+async def all_sent(engine, timeout: float = 60) -> None:
+    """Wait until every queued message is recorded as sent."""
+    deadline = time.monotonic() + timeout
+    while {status for *_, status, _ in await outbox(engine)} != {"sent"}:
+        assert time.monotonic() < deadline, "the restarted server did not send the rest"
+        await asyncio.sleep(0.2)
+
+
+async def test_a_server_killed_during_a_ticks_sends_loses_none_and_resends_only_what_was_in_flight(
+    engine, database_url, slack, flow, tmp_path
+):
+    """SIGKILL while a tick sends the day's reminders and digests, then a restart on the database.
+
+    Every message due arrives; the only ones twice are those Slack took and the dead process had
+    not recorded (at most AT_ONCE, the sends a sender runs at once); each conversation in order.
+    """
+    fake = slack.fake
+    await a_week_of_projects(slack, flow, tmp_path)
+    due = len(PEOPLE) * PROJECTS + len(PEOPLE) + 1  # a reminder a project and person; digests
+    kill_after = 3 * AT_ONCE
+    # Slow sends (a quarter of a second) while the kill lands, so that some are in flight.
+    fake.fail("chat.postMessage", *[Failure(delay=0.25)] * (kill_after + AT_ONCE))
+    server = await Server(database_url, fake.api_url, now=WEEK_LATER).start()
+    await fake.wait_for("chat.postMessage", count=kill_after, timeout=60)
+    server.process.kill()  # SIGKILL in the middle of the tick's sends: no shutdown, no drain
+    await server.process.wait()
+    await asyncio.sleep(0.2)  # a request already on its way is still taken by the fake
+    queued = await outbox(engine)
+    assert len(queued) == due  # the tick queued everything due, in one go, before sending
+    ids = {(channel, text): i for i, channel, text, *_ in queued}
+    assert len(ids) == due  # each message is known by where it goes and what it says
+    arrived = [(c.args["channel"], c.args["text"]) for c in fake.sent("chat.postMessage")]
+    unrecorded = {i for i, *_, status, claimed in queued if status == "pending" and claimed}
+    in_flight = {ids[key] for key in arrived} & unrecorded  # handed to Slack, never recorded
+    assert 1 <= len(in_flight) <= AT_ONCE, in_flight
+
+    # Restarted later than the claims of the dead process last: it takes them over.
+    later = WEEK_LATER + timedelta(minutes=2)
+    restarted = await Server(database_url, fake.api_url, now=later).start()
+    try:
+        await all_sent(engine)
+    finally:
+        await restarted.stop()
+    assert len(await outbox(engine)) == due  # the second tick queued nothing again
+    arrived = [(c.args["channel"], c.args["text"]) for c in fake.sent("chat.postMessage")]
+    counts = Counter(ids[key] for key in arrived)
+    assert set(counts) == set(ids.values())  # nothing lost
+    assert {i for i, n in counts.items() if n > 1} == in_flight  # twice: only what was in flight
+    assert max(counts.values()) == 2
+    by_channel: dict[str, list[int]] = defaultdict(list)
+    for channel, text in arrived:
+        by_channel[channel].append(ids[channel, text])
+    assert len(by_channel) == len(PEOPLE) + 1
+    for channel, order in by_channel.items():  # a resend repeats the last, never an older one
+        assert order == sorted(order), (channel, order)

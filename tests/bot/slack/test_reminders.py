@@ -206,11 +206,11 @@ async def test_mlplan_tick_twice_for_the_same_moment_sends_nothing_twice(slack, 
     await plan(slack, ("Baseline", "2026-11-26", Milestone))
     assert (
         await run_tick(slack, database_url, "2026-11-23T09:30:00+00:00")
-        == "1 reminder(s), 0 digest(s) and 1 new-owner notice(s) queued; 2 message(s) sent."
+        == "1 reminder, 0 digests and 1 new-owner notice queued; 2 messages sent."
     )
     assert (
         await run_tick(slack, database_url, "2026-11-23T09:30:00+00:00")
-        == "0 reminder(s), 0 digest(s) and 0 new-owner notice(s) queued; 0 message(s) sent."
+        == "0 reminders, 0 digests and 0 new-owner notices queued; 0 messages sent."
     )
     assert [c.token for c in reminder_calls(slack)] == ["xoxb-T1-cli"]
 

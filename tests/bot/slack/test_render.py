@@ -8,16 +8,10 @@ from typing import Any
 
 import pytest
 
-from bot.slack import render as slack
-from bot.slack.render import (
-    BLOCKS_TEXT_BUDGET,
-    CUT_NOTE,
-    answered_note,
-    ephemeral_text,
-    escape,
-    parent_message,
-    render,
-)
+from bot.slack import blocks as bk
+from bot.slack import digest_blocks, reminder_blocks
+from bot.slack.blocks import BLOCKS_TEXT_BUDGET, CUT_NOTE, escape
+from bot.slack.render import answered_note, ephemeral_text, parent_message, render
 from flows.model import default_flow
 from flows.replies import Ask, Card, CommandRef, Field, IntakeDone, Say, SectionDone, Show
 
@@ -506,12 +500,12 @@ def test_cutting_never_splits_an_entity(text):
 
 
 def test_cut_prefers_a_space_and_keeps_accents_whole():
-    assert slack.fit("abc def", 7) == "abc def"
-    cut = slack.fit("word " * 100, 50)
+    assert bk.fit("abc def", 7) == "abc def"
+    cut = bk.fit("word " * 100, 50)
     assert cut == " ".join(["word"] * 8) + CUT_NOTE  # not "… word wo … (cut)"
     assert len(cut) <= 50
     accented = "e\u0301" * 40  # é as e + combining acute accent
-    kept = slack.fit(accented, 13 + len(CUT_NOTE)).removesuffix(CUT_NOTE)  # 13 splits a pair
+    kept = bk.fit(accented, 13 + len(CUT_NOTE)).removesuffix(CUT_NOTE)  # 13 splits a pair
     assert len(kept) % 2 == 0 and kept.endswith("\u0301")
 
 
@@ -591,7 +585,8 @@ def test_a_card_footer_and_field_write_their_commands_with_the_slash_command():
 def test_a_digest_writes_its_pointers_with_the_slash_command_and_stays_in_one_message():
     from datetime import UTC, datetime, timedelta
 
-    from flows.digest import ProjectSnapshot, build_digest
+    from flows.digest import ProjectSnapshot
+    from flows.digest_build import build_digest
 
     now = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
     projects = [
@@ -609,17 +604,17 @@ def test_a_digest_writes_its_pointers_with_the_slash_command_and_stays_in_one_me
         for i in range(60)
     ]
     digest = build_digest(FLOW, projects, today=now.date(), now=now)
-    [message] = slack.digest_messages(digest, slash_command="/plan")
+    [message] = digest_blocks.digest_messages(digest, slash_command="/plan")
 
     dump = json.dumps(message, ensure_ascii=False)
     assert "and 50 more: `/plan list` · any project: `/plan status &lt;project&gt;`" in dump
     shown = json.dumps([b.get("text") for b in message["blocks"]], ensure_ascii=False)
     assert "/mlplan" not in dump and "<!channel>" not in shown  # typed text never pings
-    assert len(message["blocks"]) <= slack.MAX_BLOCKS
+    assert len(message["blocks"]) <= bk.MAX_BLOCKS
     rows = [b for b in message["blocks"] if b["type"] == "actions"]
     assert len(rows) == 10
     for block in message["blocks"]:
-        assert len(block.get("text", {}).get("text", "")) <= slack.SECTION_TEXT_LIMIT
+        assert len(block.get("text", {}).get("text", "")) <= bk.SECTION_TEXT_LIMIT
 
 
 def test_a_reminder_renders_each_items_buttons_as_slack_sdk_validates_them():
@@ -631,16 +626,96 @@ def test_a_reminder_renders_each_items_buttons_as_slack_sdk_validates_them():
         RemindItem("milestone", 7, "Baseline", "due today"),
         RemindItem("doc", 123456, "Runbook", "due today"),
     )
-    blocks = slack.reminder(Reminder(project_id=1, project="Churn", items=items))["blocks"]
+    blocks = reminder_blocks.reminder(Reminder(project_id=1, project="Churn", items=items))[
+        "blocks"
+    ]
     actions = [b for b in blocks if b["type"] == "actions"]
     expected = [
         ActionsBlock(
             elements=[
-                slack._button(label, value=ref, action_id=f"remind:{verb}:{ref}")
-                for verb, label in slack.REMINDER_ACTIONS
+                bk.button(label, value=ref, action_id=f"remind:{verb}:{ref}")
+                for verb, label in reminder_blocks.REMINDER_ACTIONS
             ]
         ).to_dict()
         for ref in ("milestone:7", "doc:123456")
     ]
     assert actions == expected
     assert actions[0]["elements"][0] is not actions[1]["elements"][0]
+
+
+def test_a_reminder_of_what_is_owed_has_answer_now_snooze_skip_and_continue():
+    from slack_sdk.models.blocks import ActionsBlock
+
+    from bot.slack.translate import REMINDER_ACTION
+    from flows.replies import Reminder, RemindItem
+
+    items = (
+        RemindItem("question", 7, "Target users", "left for later on Mon 23 Nov 2026"),
+        RemindItem("owed", 8, "Data landscape", "assigned by @ann 3 days ago"),
+    )
+    message = reminder_blocks.reminder(
+        Reminder(project_id=1, project="Churn", items=items, about="owed")
+    )
+    assert message["text"] == "Waiting for you in Churn: Target users, Data landscape"
+    assert message["blocks"][0]["text"]["text"] == "Waiting for you: Churn"
+    actions = [b for b in message["blocks"] if b["type"] == "actions"]
+    assert actions == [
+        ActionsBlock(
+            elements=[
+                bk.button(label, value=ref, action_id=f"remind:{verb}:{ref}")
+                for verb, label in reminder_blocks.OWED_ACTIONS[ref.split(":")[0]]
+            ]
+        ).to_dict()
+        for ref in ("question:7", "owed:8")
+    ]
+    ids = [e["action_id"] for a in actions for e in a["elements"]]
+    assert ids == [
+        "remind:answer:question:7",
+        "remind:snooze7:question:7",
+        "remind:skip:question:7",
+        "remind:answer:owed:8",
+    ]
+    assert all(REMINDER_ACTION.match(i) for i in ids)
+    assert not REMINDER_ACTION.match("remind:done:question:7")  # no such button
+    assert not REMINDER_ACTION.match("remind:skip:owed:8")
+
+
+# Follow-ups and confirmations
+
+FOLLOW_UP = "That names no figure. Which value of the metric counts as success?"
+
+
+def test_a_follow_up_is_the_same_question_marked_with_a_pointing_hand_and_a_keep_button():
+    message = render(
+        ask("output_target", follow_up=FOLLOW_UP, current="Better <than> today"), project_id=7
+    )
+
+    first = message["blocks"][0]
+    assert first["type"] == "section" and first["text"]["text"] == f":point_right: {FOLLOW_UP}"
+    assert not blocks_of(message, "header")
+    assert message["metadata"]["event_payload"] == {
+        "project_id": 7,
+        "question_id": "output_target",
+        "kind": "text",
+    }
+    assert message["text"] == FOLLOW_UP  # what a notification shows
+    assert escape(FLOW.questions["output_target"].prompt) in all_texts(message)
+    assert any(
+        t.startswith("Current answer: Better &lt;than&gt; today.") for t in all_texts(message)
+    )
+    # Its answer is saved: Keep keeps it; there is nothing to skip or leave for later.
+    assert [(b["action_id"], b["value"], b["text"]["text"]) for b in buttons(message)] == [
+        ("answer:output_target:keep", "keep", "Keep")
+    ]
+    check_structure(message)
+
+
+def test_a_confirmation_comes_first_as_a_checked_line():
+    message = render(ask("ms_baseline_owner", confirmation="Saved: Fri 11 Dec 2026."), project_id=7)
+
+    assert message["blocks"][0] == {
+        "type": "context",
+        "elements": [{"type": "mrkdwn", "text": ":white_check_mark: Saved: Fri 11 Dec 2026."}],
+    }
+    assert message["text"] == FLOW.questions["ms_baseline_owner"].prompt
+    check_structure(message)

@@ -5,7 +5,10 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from bot.app import build_scheduler
+from storage.assignments import Assignment
 from storage.models import Delivery, DocItem, Milestone
+from storage.models import OpenQuestion as OpenQuestionRow
+from storage.open_questions import OpenQuestion
 from tests.bot.backup_files import Planned, project_line
 from tests.bot.test_chat_cli import run_mlplan
 from tests.conftest import NOW
@@ -26,6 +29,61 @@ def items(today):
     ]
 
 
+def owed(today):
+    """What each project owes Bob: a question reminded before the backup, one to revisit after
+    it, and a section reminded once, next due five days after the backup."""
+    asked = NOW - timedelta(days=10)
+    return {
+        "open_questions": [
+            OpenQuestion(
+                0,
+                0,
+                "target_users",
+                BOB,
+                today - timedelta(days=3),
+                None,
+                NOW - timedelta(days=3),
+                asked,
+            ),
+            OpenQuestion(
+                0,
+                0,
+                "value_proposition",
+                BOB,
+                today + timedelta(days=2),
+                NOW + timedelta(days=2),
+                None,
+                asked,
+            ),
+        ],
+        "assignments": [
+            Assignment(
+                0,
+                0,
+                "data",
+                BOB,
+                OWNER,
+                "data_availability",
+                NOW - timedelta(days=5),
+                NOW - timedelta(days=2),
+                None,
+                assigned_at=NOW - timedelta(days=5),
+                remind_at=NOW + timedelta(days=5),
+                reminded=1,
+                reminded_at=NOW - timedelta(days=2),
+            )
+        ],
+    }
+
+
+def waiting(slack, person):
+    return [
+        c.args
+        for c in slack.fake.sent("chat.postMessage")
+        if c.args["channel"] == person and c.args["text"].startswith("Waiting for you in")
+    ]
+
+
 def dms(slack, person):
     return [
         c.args
@@ -41,7 +99,13 @@ async def test_a_restored_workspace_is_not_reminded_again_of_what_was_due_before
     file.write_text(
         "".join(
             project_line(
-                flow, number=n, workspace="slack:T1", now=NOW, owner=OWNER, items=items(NOW.date())
+                flow,
+                number=n,
+                workspace="slack:T1",
+                now=NOW,
+                owner=OWNER,
+                items=items(NOW.date()),
+                **owed(NOW.date()),
             )
             + "\n"
             for n in range(50)
@@ -49,7 +113,8 @@ async def test_a_restored_workspace_is_not_reminded_again_of_what_was_due_before
     )
     result = run_mlplan(database_url, "import", str(file), "--now", NOW.isoformat())
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("Imported 50 project(s) into slack:T1")
+    assert result.stdout.startswith("Imported 50 projects into slack:T1")
+    assert "150 open questions and sections owed" in result.stdout
 
     scheduler = build_scheduler(slack.runtime, slack_adapter=slack.adapter)
     slack.clock.now = NOW + timedelta(minutes=1)
@@ -71,6 +136,27 @@ async def test_a_restored_workspace_is_not_reminded_again_of_what_was_due_before
         assert "Snoozed" in text and "Due soon" in text
         assert "Finished stage" not in text
     assert all("8 days overdue" in str(m["blocks"]) for m in to_owner)
+    # What Bob owes goes on where it stood: the question to revisit after the backup and the
+    # section's next weekly reminder, once; the question reminded before it, not again.
+    owes = waiting(slack, "U2")
+    assert len(owes) == 50
+    for message in owes:
+        assert message["text"].startswith("Waiting for you in Project ")
+        assert "Value proposition" in message["text"] and "Data landscape" in message["text"]
+        assert "Target users" not in message["text"]
+    report = await scheduler.tick(slack.clock.now + timedelta(minutes=1))
+    assert report.reminders == 0 and len(waiting(slack, "U2")) == 50
+    # The carried sent time is what keeps the first question quiet: without it, Bob is asked.
+    async with slack.runtime.sessions() as session:
+        await session.execute(
+            sa.update(OpenQuestionRow)
+            .where(OpenQuestionRow.question_id == "target_users")
+            .values(reminded_at=None, remind_at=slack.clock.now)
+        )
+        await session.commit()
+    report = await scheduler.tick(slack.clock.now + timedelta(minutes=2))
+    assert report.reminders == 50
+    assert all("Target users" in m["text"] for m in waiting(slack, "U2")[50:])
 
     # The carried-over state is what kept the first tick quiet: without it, owners are told.
     async with slack.runtime.sessions() as session:

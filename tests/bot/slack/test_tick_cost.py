@@ -7,8 +7,8 @@ import sqlalchemy as sa
 from bench.ticks import MORNING, Counter, populate
 from bot.app import build_scheduler
 from bot.scheduler import TickReport
-from storage import projects, tracked, workspaces
-from storage.models import Milestone
+from storage import assignments, open_questions, projects, tracked, workspaces
+from storage.models import Assignment, Milestone, OpenQuestion
 from tests.conftest import empty_tables
 
 ADA = {"id": "U7", "name": "ada"}
@@ -17,10 +17,18 @@ ADA = {"id": "U7", "name": "ada"}
 # head of its conversation (a claim that reads where it goes, the outcome); the second has
 # nothing behind it, so no pass looks again.
 DUE_TICK = 17
+# Besides: the open questions and owed sections due (one read each); their reminder, one
+# message: a claim, the queue, each kind's reminder recorded; and the outbox's third message
+# (a claim that reads where it goes, the outcome).
+OWED_TICK = DUE_TICK + 2 + 4 + 2
 
 
-async def add_due_item(sessions) -> None:
-    """Add a project whose one milestone is due the day after `MORNING`, owned by Ada."""
+async def add_due_item(sessions, *, owed: bool = False) -> None:
+    """Add a project whose one milestone is due the day after `MORNING`, owned by Ada.
+
+    `owed`: Ada also left a question for later to revisit on `MORNING`'s day, and was handed a
+    section three days before it.
+    """
     async with sessions() as session:
         ws = await workspaces.get_or_create(
             session=session, platform="slack", external_id="T1", now=MORNING
@@ -44,14 +52,36 @@ async def add_due_item(sessions) -> None:
             by=ADA,
             now=MORNING,
         )
+        if owed:
+            await open_questions.leave(
+                session=session,
+                project_id=project.id,
+                question_id="target_users",
+                owner=ADA,
+                revisit_on=MORNING.date(),
+                now=MORNING - timedelta(days=7),
+            )
+            await assignments.assign(
+                session=session,
+                project_id=project.id,
+                section_id="data",
+                assignee=ADA,
+                assigned_by=ADA,
+                current="data_availability",
+                now=MORNING - timedelta(days=3),
+            )
         await session.commit()
 
 
-async def costs(slack, size: int) -> tuple[int, int, int]:
-    """Count the statements of a quiet tick, a tick with one item due, and the quiet one after."""
+async def costs(slack, size: int, *, owed: bool = False) -> tuple[int, int, int]:
+    """Count the statements of a quiet tick, a tick with one item due, and the quiet one after.
+
+    `owed`: every project has open questions and an owed section too, settled, and the one due
+    has one of each due besides its item.
+    """
     engine = slack.runtime.engine
     await empty_tables(engine)
-    await populate(engine, projects=size)
+    await populate(engine, projects=size, owed=owed)
     scheduler = build_scheduler(slack.runtime, slack_adapter=slack.adapter)
 
     async def tick(minutes: int) -> tuple[TickReport, int]:
@@ -62,11 +92,14 @@ async def costs(slack, size: int) -> tuple[int, int, int]:
         return report, counter.count
 
     quiet, quiet_count = await tick(0)
-    await add_due_item(slack.runtime.sessions)
+    await add_due_item(slack.runtime.sessions, owed=owed)
     due, due_count = await tick(1)
     after, after_count = await tick(2)
     assert quiet == after == TickReport()
-    assert due == TickReport(reminders=1, assignments=1, sent=2)
+    if owed:  # the item's reminder, and one message for the question and the section
+        assert due == TickReport(reminders=2, assignments=1, sent=3)
+    else:
+        assert due == TickReport(reminders=1, assignments=1, sent=2)
     return quiet_count, due_count, after_count
 
 
@@ -87,3 +120,32 @@ async def test_a_tick_costs_the_same_statements_at_10_and_at_200_projects(slack)
         )
     assert count == 200 * 5 + 1 and waiting == 0
     assert MORNING.date() == date(2026, 11, 23)
+
+
+async def test_open_questions_and_owed_sections_keep_the_tick_the_same_at_10_and_200(slack):
+    small, large = await costs(slack, 10, owed=True), await costs(slack, 200, owed=True)
+    assert small == large
+    quiet, due, after = large
+    assert quiet == after == 3  # the same one statement finds what is due, of every kind
+    assert due == OWED_TICK
+    async with slack.runtime.sessions() as session:
+        waiting = [
+            await session.scalar(
+                sa.select(sa.func.count())
+                .select_from(model)
+                .where(model.remind_at <= MORNING + timedelta(minutes=2))
+            )
+            for model in (OpenQuestion, Assignment)
+        ]
+        counts = [
+            await session.scalar(sa.select(sa.func.count()).select_from(model))
+            for model in (OpenQuestion, Assignment)
+        ]
+    assert waiting == [0, 0] and counts == [200 * 2 + 1, 200 + 1]
+    messages = [
+        c.args
+        for c in slack.fake.sent("chat.postMessage")
+        if c.args["text"].startswith("Waiting for you in")
+    ]
+    assert len(messages) == 2  # one at each size, none on the quiet tick after
+    assert messages[-1]["channel"] == "U7" and "Target users" in messages[-1]["text"]

@@ -21,13 +21,19 @@ async def test_a_whole_intake_through_http_ends_with_every_answer_stored_and_the
     thread = await slack.start(PROJECT)
     script = Script()
     edited = retried = False
+    follow_ups = 0
     asked = set()
     for _ in range(100):  # a bound far above the questions and refusals of the core
         if slack.posted("mlplan_intake_complete"):
             break
-        question = flow.questions[slack.last_question()["metadata"]["event_payload"]["question_id"]]
+        last = slack.last_question()
+        question = flow.questions[last["metadata"]["event_payload"]["question_id"]]
         asked.add(question.id)
-        for text in map(slack_form, script.inputs_for(question)):
+        # A follow-up asks about the answer just saved (the same question): keep it.
+        follow_up = ":point_right:" in str(last["blocks"])
+        follow_ups += follow_up
+        inputs = ["keep"] if follow_up else script.inputs_for(question)
+        for text in map(slack_form, inputs):
             response, ts = await slack.say(
                 text, thread=thread, event_id=f"Ev-{question.id}-{text[:20]}"
             )
@@ -78,6 +84,9 @@ async def test_a_whole_intake_through_http_ends_with_every_answer_stored_and_the
     # The core: 29 questions for batch predictions (no API documentation), no deep dive asked.
     assert len(asked) == 29 and asked == {q.id for q in flow.walk(flow.core)} - {"doc_api_owner"}
     assert len(refusals) == 6
+    # The scripted targets and baseline name no figure, and the infrastructure is in euros:
+    # each is asked about once, and kept.
+    assert follow_ups == 4
     refused = [m for m in slack.posted("mlplan_question") if ":warning:" in str(m["blocks"])]
     assert len(refused) == 6  # each refusal asked the same question again
     # After the plan's card, the deep dives on offer: start now, assign, later, each.

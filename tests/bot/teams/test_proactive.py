@@ -144,7 +144,7 @@ async def test_a_chat_the_bot_was_removed_from_is_marked_reported_once_and_not_r
 
 
 async def test_a_new_date_from_the_reminder_card_moves_the_milestone(teams):
-    from bot.teams.render import due_input_id
+    from bot.teams.reminder_card import due_input_id
 
     await plan_in_channel(teams)
     await tick(teams, MONDAY)

@@ -13,24 +13,19 @@ import pytest
 from jsonschema.exceptions import best_match
 from jsonschema.validators import Draft6Validator, validator_for
 
-from bot.teams.render import (
+from bot.teams.adaptive import (
     CARD_CONTENT_TYPE,
     CUT_NOTE,
     MAX_ACTIVITY_BYTES,
     SCHEMA_VERSION,
-    answered_note,
     command_text,
-    digest_messages,
-    due_input_id,
-    parent_message,
-    reminder_after_action,
-    render,
-    submitted_answer,
-    submitted_due,
     teams_text,
-    text_only,
 )
-from flows.digest import ProjectSnapshot, TrackedItem, build_digest
+from bot.teams.digest_card import digest_messages
+from bot.teams.reminder_card import due_input_id, reminder_after_action, submitted_due
+from bot.teams.render import answered_note, parent_message, render, submitted_answer, text_only
+from flows.digest import ProjectSnapshot, TrackedItem
+from flows.digest_build import build_digest
 from flows.model import default_flow
 from flows.replies import (
     Ask,
@@ -1087,3 +1082,61 @@ def test_owner_of_a_due_item_is_not_mentioned_from_typed_text():
         check_activity(activity)
     dump = json.dumps(activities, ensure_ascii=False)
     assert "<at>owner 1</at> project" not in dump and "‹at›owner 1‹/at› project" in dump
+
+
+def test_a_reminder_of_what_is_owed_offers_answer_snooze_skip_and_continue():
+    items = (
+        RemindItem("question", 7, "Target users", "left for later on Mon 23 Nov 2026"),
+        RemindItem("owed", 8, "Data landscape", "assigned by @ann 3 days ago"),
+    )
+    activity = render(Reminder(5, "Churn", items, note="Yours.", about="owed"), project_id=5)
+
+    card = check_activity(activity)
+    assert card["body"][0]["text"] == "Waiting for you: Churn"
+    assert activity["summary"] == "Waiting for you in Churn: Target users, Data landscape"
+    question, owed = elements(card, "ActionSet")
+    assert question["id"] == "remind:question:7" and owed["id"] == "remind:owed:8"
+    assert [(a["title"], a["data"]["mlplan_remind"]["verb"]) for a in question["actions"]] == [
+        ("Answer now", "answer"),
+        ("Snooze a week", "snooze7"),
+        ("Skip", "skip"),
+    ]
+    assert [a["title"] for a in owed["actions"]] == ["Continue"]
+    assert not elements(card, "Input.Date")
+    many = tuple(RemindItem("question", i, f"Q{i}", "left") for i in range(25))
+    rest = card_of(render(Reminder(5, "Churn", many, about="owed"), project_id=5))["body"][-1]
+    assert rest["text"] == "… and 5 more: `status Churn`"
+
+
+# Follow-ups and confirmations
+
+
+def test_a_follow_up_is_the_same_question_with_a_highlighted_line_and_a_keep_button():
+    follow_up = "That names no figure. Which value of the metric counts as success?"
+    activity = render(ask("output_target", follow_up=follow_up, current="Better"), project_id=7)
+
+    body = card_of(activity)["body"]
+    assert body[0] == {
+        "type": "TextBlock",
+        "text": f"👉 {follow_up}",
+        "wrap": True,
+        "color": "Accent",
+        "weight": "Bolder",
+    }
+    assert body[1]["text"] == FLOW.questions["output_target"].prompt
+    assert activity["value"] == {
+        "mlplan_question": {"project_id": 7, "question_id": "output_target", "kind": "text"}
+    }
+    assert activity["summary"] == follow_up
+    assert answers(activity) == [("Keep", "keep", "kept")]
+    check_activity(activity)
+
+
+def test_a_confirmation_comes_first_in_green():
+    activity = render(
+        ask("ms_baseline_owner", confirmation="Saved: Fri 11 Dec 2026."), project_id=7
+    )
+
+    first = card_of(activity)["body"][0]
+    assert first["text"] == "✅ Saved: Fri 11 Dec 2026." and first["color"] == "Good"
+    check_activity(activity)

@@ -38,7 +38,7 @@ async def test_a_whole_intake_in_a_personal_chat_stores_every_answer_and_ends_wi
     _, expected, refusals = plan_inputs(flow)
     await teams.say(f"new {PROJECT}")
     script = Script()
-    pressed = retried = 0
+    pressed = retried = follow_ups = 0
     asked = set()
     for _ in range(100):  # a bound far above the questions and refusals of the core
         if teams.fake.sent(lambda s: "mlplan_intake_complete" in s.value):
@@ -46,7 +46,10 @@ async def test_a_whole_intake_in_a_personal_chat_stores_every_answer_and_ends_wi
         sent = teams.last_question()
         question = flow.questions[sent.value["mlplan_question"]["question_id"]]
         asked.add(question.id)
-        for text in script.inputs_for(question):
+        # A follow-up asks about the answer just saved (the same question): keep it.
+        follow_up = "👉" in str(sent.card["body"])
+        follow_ups += follow_up
+        for text in ["keep"] if follow_up else script.inputs_for(question):
             data = button(sent, text) if question.kind in ("choice", "yesno") else None
             if data is not None and text != "skip":
                 pressed += 1
@@ -71,6 +74,7 @@ async def test_a_whole_intake_in_a_personal_chat_stores_every_answer_and_ends_wi
     assert sections == list(flow.core)
     assert len(asked) == 29 and "doc_api_owner" not in asked  # batch: no API documentation
     assert pressed == 1  # the prediction mode's Batch button
+    assert follow_ups == 4  # two targets and a baseline with no figure, euros in a USD plan
     refused = [s for s in teams.fake.questions() if s.card["body"][0].get("color") == "Attention"]
     assert len(refused) == len(refusals) == 6
     # After the plan's card, the deep dives on offer, each with Start now, Assign… and Later.

@@ -128,6 +128,30 @@ async def test_names_and_answers_stored_elsewhere_are_shown_without_control_char
     assert not LEFT_OVER.search(OURS.sub("", shown))
 
 
+# select, poll, pselect6, ppoll on x86_64 and aarch64: the calls readline waits for a key in.
+WAITING_FOR_INPUT = {"7", "23", "270", "271", "72", "73"}
+
+
+def _wait_until_waiting_for_a_key(pid: int, seconds: float = 30) -> None:
+    """Wait until the child sleeps in its wait for a key, where readline takes Ctrl-C.
+
+    CPython's readline draws the prompt, then waits in select(); a SIGINT that lands between
+    the two is noticed only at the next key (Modules/readline.c checks signals only when
+    select() is interrupted), so a Ctrl-C sent the instant the prompt shows can be missed.
+    A person is never that fast; the test waits for the select() as a person would.
+    """
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            call = Path(f"/proc/{pid}/syscall").read_text().split(" ", 1)[0]
+        except OSError:  # no /proc: give readline a moment instead
+            time.sleep(0.5)
+            return
+        if call in WAITING_FOR_INPUT:
+            return
+        time.sleep(0.01)
+
+
 def _mlplan_in_a_terminal(database_url: str, tmp_path: Path, keys: list[str]) -> str:
     """Run `mlplan chat` on a pseudo-terminal, type each string of keys, return what it showed."""
     script = Path(sys.executable).with_name("mlplan")
@@ -155,6 +179,8 @@ def _mlplan_in_a_terminal(database_url: str, tmp_path: Path, keys: list[str]) ->
     try:
         shown = read_until(b"> ")
         for typed in keys:
+            if typed == "\x03":
+                _wait_until_waiting_for_a_key(pid)
             os.write(fd, typed.encode())
             # Wait for the prompt after the output (a redrawn line shows "> " too, without a newline).
             shown += read_until(b"\r\n> " if typed.endswith("\r") else b"Bye.")
@@ -186,5 +212,50 @@ def test_on_a_terminal_lines_can_be_edited_and_recalled_and_ctrl_c_leaves(
         ],
     )
     assert "Planning 'Alpha'" in shown
-    assert shown.count("1 project(s)") == 2
+    assert shown.count("1 project\r\n") == 2
     assert "Bye. Every answer is saved" in shown
+
+
+async def test_a_section_assigned_in_the_terminal_is_asked_when_that_person_signs_in(
+    conversations,
+):
+    """`@bob` names who signs in as bob; bob's questions are his to read, not alice's."""
+    out = io.StringIO()
+    await _chat(conversations, out).run(_lines("/new Alpha", "/assign Alpha canvas @bob"))
+    shown = out.getvalue()
+    assert "@bob owes “Machine Learning Canvas” (3 questions), assigned by @alice" in shown
+    assert "mlplan chat --user bob" in shown
+    assert "asked you to answer" not in shown  # bob's direct message is not printed to alice
+
+    bob, out = _chat(conversations, io.StringIO()), io.StringIO()
+    bob.speaker, bob.out = Speaker(id="bob", name="bob"), out
+    await bob.run(_lines("Labels from the tills, next day", "skip", "A holdout month, per store"))
+    shown = out.getvalue()
+    assert "@alice asked you to answer “Machine Learning Canvas” of the plan 'Alpha'" in shown
+    assert "[question 1 of 3]" in shown and "[question 2 of 3]" in shown
+    assert "[question 3 of 3]" in shown
+    assert "that was the last question of “Machine Learning Canvas”" in shown
+
+    documents = _core(conversations).documents
+    document = await documents.document(name="Alpha", workspace=f"terminal:{WORKSPACE}")
+    canvas = next(s for s in document["sections"] if s["id"] == "canvas")
+    answered = {q["id"]: q for q in canvas["questions"]}
+    assert answered["data_collection"]["value"] == "Labels from the tills, next day"
+    assert answered["data_collection"]["history"][0]["author"]["id"] == "bob"
+    assert answered["features"]["skipped"] is True
+    assert answered["offline_evaluation"]["value"] == "A holdout month, per store"
+
+    again = io.StringIO()
+    bob.out = again
+    await bob.run(_lines())
+    assert "asked you to answer" not in again.getvalue()  # nothing is owed any more
+    assert "Resuming 'Alpha'" in again.getvalue()  # the plan bob worked on last, at its question
+
+
+async def test_an_at_name_in_the_terminal_is_a_person_and_an_email_stays_an_email():
+    from bot.terminal.chat import terminal_people
+
+    assert terminal_people("assign Alpha data @ann") == "assign Alpha data @{ann|ann}"
+    assert terminal_people("mail ann@example.com") == "mail ann@example.com"
+    assert terminal_people("@{U1|Ann} stays") == "@{U1|Ann} stays"
+    assert terminal_people("owner @here") == "owner @here"  # a group, refused as elsewhere

@@ -1,0 +1,149 @@
+"""Wake the scheduler: APScheduler calls `tick(now)` every minute, in the running loop or a thread.
+
+APScheduler only wakes us up; what is due and what was sent live in the database (see
+`bot.scheduler`), so a missed or doubled wake-up sends nothing twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+
+from bot.scheduler import Scheduler
+
+log = logging.getLogger("mlplan.scheduler")
+TICK_EVERY = 60
+
+
+def utcnow() -> datetime:
+    """Return the current time, aware, in UTC."""
+    return datetime.now(UTC)
+
+
+class Ticker:
+    """APScheduler calling `tick(now)` every minute, and a stop that lets a running tick finish.
+
+    APScheduler's `shutdown(wait=False)` leaves a running coroutine job behind; closing the
+    database under it would leave it waiting forever on a connection that is gone.
+    """
+
+    def __init__(self, scheduler: Scheduler, clock: Callable[[], datetime], every: int):
+        from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+        self.scheduler = scheduler
+        self.clock = clock
+        self._running: set[asyncio.Task] = set()
+        self._aps = AsyncIOScheduler(timezone=UTC)
+        self._aps.add_job(
+            self._run,
+            "interval",
+            seconds=every,
+            # APScheduler keeps its times on the wall clock; `clock` is only what a tick is told
+            # (a clock started elsewhere, `mlplan serve --now`, would put the first tick off).
+            next_run_time=utcnow(),
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=30,
+        )
+
+    async def _run(self) -> None:
+        task = asyncio.current_task()
+        self._running.add(task)
+        try:
+            report = await self.scheduler.tick(self.clock())
+        except Exception:  # the next tick tries again; claims make that safe
+            log.exception("tick failed")
+            return
+        finally:
+            self._running.discard(task)
+        if report.reminders or report.digests or report.sent:
+            log.info(
+                "tick: %d reminders, %d digests queued; %d messages sent",
+                report.reminders,
+                report.digests,
+                report.sent,
+            )
+
+    async def stop(self, timeout: float = 30) -> None:
+        """Stop ticking; wait (a while) for a tick that is running to finish."""
+        self._aps.shutdown(wait=False)
+        if self._running:
+            await asyncio.wait(set(self._running), timeout=timeout)
+
+
+def start_ticking(
+    scheduler: Scheduler, *, clock: Callable[[], datetime] = utcnow, every: int = TICK_EVERY
+) -> Ticker:
+    """Run `tick(now)` every minute in the running loop with APScheduler; `await stop()` it."""
+    ticker = Ticker(scheduler, clock, every)
+    ticker._aps.start()
+    return ticker
+
+
+# Build, inside the ticker's own loop, a scheduler and what closes it (its engine, its clients).
+SchedulerFactory = Callable[[], Awaitable[tuple[Scheduler, Callable[[], Awaitable[None]]]]]
+
+
+class ThreadTicker:
+    """Tick in a thread with an event loop of its own, so a tick never holds up a web request.
+
+    Database connections and HTTP clients belong to the loop that made them: the factory builds
+    the scheduler's own engine, sessions and platform clients inside the thread's loop.
+    """
+
+    def __init__(self, build: SchedulerFactory, clock: Callable[[], datetime], every: int):
+        self._build = build
+        self.clock = clock
+        self.every = every
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopping: asyncio.Event | None = None
+        self._ready = threading.Event()
+        self._failed: BaseException | None = None
+        self._thread = threading.Thread(target=self._main, name="mlplan-ticker", daemon=True)
+
+    def _main(self) -> None:
+        try:
+            asyncio.run(self._serve())
+        except BaseException as err:  # reported by start(); the web process goes on
+            self._failed = err
+            log.exception("the ticker thread stopped")
+        finally:
+            self._ready.set()
+
+    async def _serve(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stopping = asyncio.Event()
+        scheduler, close = await self._build()
+        try:
+            ticker = start_ticking(scheduler, clock=self.clock, every=self.every)
+            self._ready.set()
+            try:
+                await self._stopping.wait()
+            finally:
+                await ticker.stop()
+        finally:
+            await close()
+
+    async def start(self) -> ThreadTicker:
+        """Start the thread and wait until it ticks (or raise what stopped it)."""
+        self._thread.start()
+        await asyncio.to_thread(self._ready.wait)
+        if self._failed is not None:
+            raise RuntimeError("the scheduler could not start") from self._failed
+        return self
+
+    async def stop(self, timeout: float = 30) -> None:
+        """Stop ticking, let a running tick finish (a while), close the thread's connections."""
+        if self._loop is not None and self._stopping is not None:
+            self._loop.call_soon_threadsafe(self._stopping.set)
+        await asyncio.to_thread(self._thread.join, timeout)
+
+
+async def start_ticking_in_thread(
+    build: SchedulerFactory, *, clock: Callable[[], datetime] = utcnow, every: int = TICK_EVERY
+) -> ThreadTicker:
+    """Run `tick(now)` every minute in a thread of its own; `await stop()` it."""
+    return await ThreadTicker(build, clock, every).start()
