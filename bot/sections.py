@@ -32,6 +32,24 @@ class Sections:
             return Outcome((Say(f"The plan has no section {section_id!r} now."),), private=True)
         return None
 
+    async def _opened(
+        self,
+        session,
+        place: Place,
+        speaker: Speaker,
+        now: datetime,
+        project_id: int,
+        section_id: str,
+        sink: Sink | None,
+    ) -> TurnContext | Outcome:
+        """Open a turn on a button's project and section, or say privately why it cannot be."""
+        opened = await self.turns.read(session, place, now, speaker=speaker, project_id=project_id)
+        refused = self._refused(opened.project, section_id)
+        if refused is not None:
+            await session.commit()
+            return refused
+        return self.turns.context(session, opened, place, speaker, now, sink)
+
     async def form(
         self, *, place: Place, project_id: int, section_id: str, now: datetime
     ) -> Outcome:
@@ -72,16 +90,10 @@ class Sections:
         for the speaker alone.
         """
         async with self.turns.sessions() as session:
-            opened = await self.turns.read(
-                session, place, now, speaker=speaker, project_id=project_id
-            )
-            project = opened.project
-            refused = self._refused(project, section_id)
-            if refused is not None:
-                await session.commit()
-                return refused
-            turn = self.turns.context(session, opened, place, speaker, now, sink)
-            author = speaker.person()
+            turn = await self._opened(session, place, speaker, now, project_id, section_id, sink)
+            if isinstance(turn, Outcome):
+                return turn
+            project, author = turn.project, speaker.person()
 
             def step(state: State, local_now: datetime) -> Turn | Outcome:
                 result = forms.submit(
@@ -144,15 +156,9 @@ class Sections:
     ) -> Outcome:
         """Start a deep dive now (its button): walk the section in the project's conversation."""
         async with self.turns.sessions() as session:
-            opened = await self.turns.read(
-                session, place, now, speaker=speaker, project_id=project_id
-            )
-            project = opened.project
-            refused = self._refused(project, section_id)
-            if refused is not None:
-                await session.commit()
-                return refused
-            turn = self.turns.context(session, opened, place, speaker, now, sink)
+            turn = await self._opened(session, place, speaker, now, project_id, section_id, sink)
+            if isinstance(turn, Outcome):
+                return turn
             return await self._walk(turn, section_id)
 
     async def later(
