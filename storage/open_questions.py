@@ -143,18 +143,12 @@ async def due(
     *, session: AsyncSession, project_ids: Collection[int], now: datetime
 ) -> list[DueQuestion]:
     """List the open questions of these projects whose reminder time has come (an index finds them)."""
-    if not project_ids:
-        return []
-    rows = await session.execute(
-        sa.select(TABLE, models.Project, models.Workspace.platform)
-        .join(models.Project, models.Project.id == TABLE.c.project_id)
-        .join(models.Workspace, models.Workspace.id == models.Project.workspace_id)
-        .where(
-            TABLE.c.remind_at <= now,
-            TABLE.c.closed_at.is_(None),
-            TABLE.c.project_id.in_(sorted(project_ids)),
-        )
-        .order_by(TABLE.c.project_id, TABLE.c.id)
+    rows = await tracked.due_rows(
+        session=session,
+        table=TABLE,
+        still_open=TABLE.c.closed_at.is_(None),
+        project_ids=project_ids,
+        now=now,
     )
     return [
         DueQuestion(OpenQuestion.of(row), Project.of(row.Project), row.platform) for row in rows

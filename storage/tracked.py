@@ -430,3 +430,28 @@ async def look_again_at_rows(
         .where(person == person_id, table.c.remind_at > now, table.c.project_id.in_(of_workspace))
         .values(remind_at=now)
     )
+
+
+async def due_rows(
+    *,
+    session: AsyncSession,
+    table: sa.Table,
+    still_open: sa.ColumnElement[bool],
+    project_ids: Collection[int],
+    now: datetime,
+) -> list[sa.Row]:
+    """Read the rows of these projects whose reminder time has come, with project and platform.
+
+    Shared by the tables reminded per person (open questions, owed sections); an index on
+    `remind_at` finds them.
+    """
+    if not project_ids:
+        return []
+    rows = await session.execute(
+        sa.select(table, models.Project, models.Workspace.platform)
+        .join(models.Project, models.Project.id == table.c.project_id)
+        .join(models.Workspace, models.Workspace.id == models.Project.workspace_id)
+        .where(table.c.remind_at <= now, still_open, table.c.project_id.in_(sorted(project_ids)))
+        .order_by(table.c.project_id, table.c.id)
+    )
+    return list(rows)
