@@ -12,6 +12,7 @@ import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -113,6 +114,7 @@ def build(
         client = web_client(
             token, settings.slack_api_url, retry_backoff=retry_backoff, session=session
         )
+        log.addFilter(_same_token)
         bolt = AsyncApp(
             client=client,
             signing_secret=None
@@ -123,6 +125,7 @@ def build(
             process_before_response=True,
             logger=log,
         )
+        log.removeFilter(_same_token)
 
         sending = web_client(
             token,
@@ -158,6 +161,11 @@ def build(
         flush_every=flush_every,
         verifier=SignatureVerifier(secret) if secret else None,
     )
+
+
+def _same_token(record: logging.LogRecord) -> bool:
+    """Drop Bolt's warning that it skips SLACK_BOT_TOKEN for the client: the client holds it."""
+    return record.getMessage() != warning_client_prioritized_and_token_skipped()
 
 
 def _many_workspaces(runtime, retry_backoff: float, session: aiohttp.ClientSession):

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import logging
 
+from bot.app import build_runtime, build_web_app
+from bot.settings import load_settings
+from bot.slack.app import SLACK
 from tests.bot.slack.conftest import SECRET, TOKEN
 from tests.fakes.slack_api import Failure
 
@@ -31,3 +34,21 @@ async def test_a_run_at_debug_with_faults_logs_neither_the_token_nor_the_signing
     assert len(caplog.records) > 20
     for secret in (TOKEN, SECRET, TOKEN.split("-", 1)[1]):
         assert secret not in text
+
+
+async def test_a_token_given_in_the_environment_starts_slack_without_a_warning(
+    engine, database_url, fake, clock, monkeypatch, caplog
+):
+    # Deployments set SLACK_BOT_TOKEN; Bolt reads it too and, seeing mlplan's client, warned
+    # that it skipped the token: the client holds that very token, so nothing was skipped.
+    monkeypatch.setenv("SLACK_BOT_TOKEN", TOKEN)
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", SECRET)
+    settings = load_settings(database_url=database_url, slack_api_url=fake.api_url)
+    caplog.set_level(logging.WARNING)
+    runtime = await build_runtime(settings, migrate=False, clock=clock)
+    try:
+        web_app = build_web_app(runtime, flush_every=0)
+        assert web_app[SLACK].client.token == TOKEN
+    finally:
+        await runtime.close()
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
