@@ -152,3 +152,51 @@ async def test_no_more_messages_than_a_senders_batch_are_ever_sent_and_not_yet_r
     delivery.transport.send, delivery._sent_all = counted_send, slow_record
     assert await delivery.deliver() == 3 * AT_ONCE
     assert recorded == 3 * AT_ONCE and most == AT_ONCE
+
+
+async def queue_texts(slack, channels_texts: list[tuple[str, str]]) -> None:
+    """Queue plain messages, (channel, text) each, in that order, as a tick would."""
+    delivery = slack.adapter.delivery
+    async with slack.runtime.sessions() as session:
+        workspace = await workspaces.get_or_create(
+            session=session, platform="slack", external_id="T1", now=slack.clock.now
+        )
+        rows = [(workspace.id, Row({"text": text}, channel=ch)) for ch, text in channels_texts]
+        await delivery.enqueue_all(session, rows=rows, now=slack.clock.now)
+        await session.commit()
+
+
+def texts_to(slack, channel: str) -> list[str]:
+    return [m["text"] for m in slack.posted() if m["channel"] == channel]
+
+
+async def test_a_backlog_to_one_person_drains_in_one_delivery_in_order_beside_everyone_elses(
+    slack,
+):
+    """No cap of a pass or a minute: 450 messages to one person and one to each of 250 others."""
+    backlog = [("U0", f"Reminder {n}") for n in range(450)]
+    others = [(f"U{n}", f"Hello {n}") for n in range(1, 251)]
+    mixed = [m for pair in zip(backlog[:250], others, strict=True) for m in pair]
+    await queue_texts(slack, mixed + backlog[250:])
+    assert await slack.adapter.delivery.deliver() == 700
+    assert texts_to(slack, "U0") == [text for _, text in backlog]
+    assert all(texts_to(slack, ch) == [text] for ch, text in others)
+    assert await rows(slack, Outgoing.status != "sent") == []
+
+
+async def test_a_rate_limited_conversation_waits_its_retry_after_and_goes_on_in_order(slack):
+    """Slack's per-channel limit is met with a 429: that conversation resumes when Slack says."""
+    await queue_texts(slack, [("U0", f"Reminder {n}") for n in range(30)] + [("U1", "Hello")])
+    limited = Failure(status=429, error="ratelimited", retry_after=2)
+    slack.fake.fail("chat.postMessage", *[Failure()] * 10, limited)  # the first pass sends two
+    assert await slack.adapter.delivery.deliver() == 10
+    assert texts_to(slack, "U1") == ["Hello"]  # another conversation is not held back by it
+    assert len(texts_to(slack, "U0")) == 9
+    waiting = (await rows(slack, Outgoing.status == "pending"))[0]
+    assert waiting.payload["text"] == "Reminder 9" and waiting.attempts == 1
+    assert waiting.next_attempt_at == slack.clock() + timedelta(seconds=2)
+    slack.clock.advance(seconds=1)
+    assert await slack.adapter.delivery.deliver() == 0  # not before Slack said
+    slack.clock.advance(seconds=1)
+    assert await slack.adapter.delivery.deliver() == 21
+    assert texts_to(slack, "U0") == [f"Reminder {n}" for n in range(30)]
