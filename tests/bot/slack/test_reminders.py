@@ -357,3 +357,22 @@ async def test_mlplan_worker_ticks_by_itself_and_stops_cleanly_on_sigterm(slack,
         out, err = await asyncio.wait_for(process.communicate(), 30)
     assert process.returncode == 0, err.decode()
     assert "mlplan worker is running" in out.decode()
+
+
+async def test_reminders_are_sent_before_the_mondays_digests_are_built(slack):
+    """Building a thousand digests takes seconds: the day's reminders do not wait for them."""
+    await plan(slack, ("Baseline", MONDAY.date().isoformat(), Milestone))
+    slack.clock.now = MONDAY - timedelta(days=3)
+    await slack.command("digest subscribe", user="U1")
+    await slack.settle()
+    scheduler = build_scheduler(slack.runtime, slack_adapter=slack.adapter)
+    queue, seen = scheduler.due_digests.queue, []
+
+    async def queue_watched(now):
+        seen.append(len(reminder_calls(slack)))
+        return await queue(now)
+
+    scheduler.due_digests.queue = queue_watched
+    report = await tick(slack, MONDAY, scheduler)
+    assert seen == [1] and report.digests == 1
+    assert [c.args["channel"] for c in slack.fake.sent("chat.postMessage")[-2:]] == ["U2", "U1"]
