@@ -1,4 +1,4 @@
-"""Write import files as `mlplan export --all` writes them, for the backup tests and bench/backup.py."""
+"""Write import files as `mlplan export --all` writes them, for the backup tests and the benches."""
 
 from __future__ import annotations
 
@@ -30,6 +30,7 @@ class Planned:
     status: str = "open"
     link: str | None = None
     snoozed_until: date | None = None
+    key: str | None = None
 
 
 @cache
@@ -49,10 +50,10 @@ def project_line(
     name: str | None = None,
     open_questions: Iterable[OpenQuestion] = (),
     assignments: Iterable[Assignment] = (),
+    channel: str = "C1",
 ) -> str:
     """Return one JSON line: a whole answered plan (a few answers in two versions) with items,
     and what is owed it (questions left for later, sections assigned) as given."""
-    platform, _, external_id = workspace.partition(":")
     made = now - timedelta(days=30)
     versions = []
     for index, (question_id, value) in enumerate(_answers(flow, now.date())):
@@ -78,7 +79,7 @@ def project_line(
         name=name or f"Project {number:05d}",
         owner=owner,
         stage="MVP",
-        channel_id="C1",
+        channel_id=channel,
         thread_id=f"{1700000000 + number}.000100",
         sections=tuple(s.id for s in flow.sections),
         current_question_id=None,
@@ -88,31 +89,58 @@ def project_line(
         created_at=made,
         updated_at=made + timedelta(hours=2),
     )
+    return document_line(
+        flow,
+        project=project,
+        workspace=workspace,
+        answers=versions,
+        items=items,
+        open_questions=open_questions,
+        assignments=assignments,
+    )
+
+
+def document_line(
+    flow: Flow,
+    *,
+    project: Project,
+    workspace: str,
+    answers: Iterable[Answer],
+    items: Iterable[Planned] = (),
+    open_questions: Iterable[OpenQuestion] = (),
+    assignments: Iterable[Assignment] = (),
+) -> str:
+    """Return one project's JSON line as `export --all` writes it, from the rows given.
+
+    `answers` are ordered by question and version; the items were made with the project and
+    the done ones done by its owner.
+    """
+    platform, _, external_id = workspace.partition(":")
     rows = {"milestone": [], "doc": []}
     for index, item in enumerate(items):
         rows[item.kind].append(
             Item(
                 kind=item.kind,
                 id=index,
-                project_id=number,
-                key=None,
+                project_id=project.id,
+                key=item.key,
                 title=item.title,
                 owner=item.owner,
                 due=item.due,
                 status=item.status,
-                done_at=made if item.status == "done" else None,
-                done_by=owner if item.status == "done" else None,
+                done_at=project.created_at if item.status == "done" else None,
+                done_by=project.owner if item.status == "done" else None,
                 snoozed_until=item.snoozed_until,
                 link=item.link,
-                created_at=made,
-                updated_at=made,
+                created_at=project.created_at,
+                updated_at=project.created_at,
             )
         )
     document = assemble(
         flow,
         project=project,
         workspace=Workspace(0, platform, external_id),
-        answers=tuple(versions),
+        answers=tuple(answers),
         items={k: tuple(v) for k, v in rows.items()},
         open_questions=tuple(open_questions),
         assignments=tuple(assignments),
