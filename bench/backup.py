@@ -4,8 +4,9 @@ It writes a file of N whole plans (every question answered, a tenth of them in t
 ITEMS milestones and documentation items each) as `export --all` writes them, empties the
 database given (every row of it: use a database of its own), imports the file with the real
 `mlplan import` in a subprocess, exports it again with `mlplan export --all`, checks that the
-export holds N lines, and prints wall time and peak memory (max RSS) of each command, and a JSON
-line with the same figures. Run it from the repo root:
+export holds N lines, and prints wall time and peak memory (max RSS) of each command as a
+table, and a JSON line with the same figures (`python -m bench --backup N` runs it too). Run it
+from the repo root:
 
     python -m bench.backup [--database-url URL] [-n 10000] [--items 10] [--json FILE]
 
@@ -18,21 +19,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import subprocess
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bench.processes import run
 from flows.model import default_flow
 from storage import db
 from tests.bot.backup_files import Planned, project_line
 from tests.conftest import empty_tables
 
-_SCRIPT = Path(sys.executable).with_name("mlplan")
-MLPLAN = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "bot"]
 # A fixed moment: the generated plans and their due dates do not depend on the day it runs.
 MOMENT = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
@@ -76,38 +73,27 @@ async def empty(database_url: str) -> None:
         await engine.dispose()
 
 
-def run(database_url: str, *args: str) -> tuple[float, float, str]:
-    """Run an mlplan command; return its wall time (s), its own peak memory (MB) and its output."""
-    env = {**os.environ, "DATABASE_URL": database_url, "MLPLAN_TIMEZONE": "UTC"}
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        started = time.perf_counter()
-        child = subprocess.Popen([*MLPLAN, *args], env=env, stdout=out, stderr=err)
-        _, status, usage = os.wait4(child.pid, 0)  # the rusage of this child alone
-        elapsed = time.perf_counter() - started
-        child.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0), err.seek(0)
-        if child.returncode != 0:
-            raise SystemExit(f"mlplan {' '.join(args)} failed:\n{err.read()}")
-        return elapsed, usage.ru_maxrss / 1024, out.read()
+async def measure(database_url: str, n: int, items: int) -> dict:
+    """Write a file of n projects, import it, export it again; return the figures.
 
-
-def main(database_url: str | None, n: int, items: int, json_file: Path | None) -> dict:
-    """Run the benchmark and return its figures."""
+    The commands run in a thread, so that the event loop calling this goes on meanwhile.
+    """
     with tempfile.TemporaryDirectory() as folder:
-        database_url = database_url or f"sqlite:///{Path(folder) / 'bench.db'}"
         source, exported = Path(folder) / "projects.jsonl", Path(folder) / "exported.jsonl"
         started = time.perf_counter()
         write_file(source, n, items)
         generated = time.perf_counter() - started
-        asyncio.run(empty(database_url))
-        import_s, import_mb, said = run(
-            database_url, "import", str(source), "--now", MOMENT.isoformat()
+        await empty(database_url)
+        import_s, import_mb, said = await asyncio.to_thread(
+            run, database_url, "import", str(source), "--now", MOMENT.isoformat()
         )
-        export_s, export_mb, _ = run(database_url, "export", "--all", "-o", str(exported))
+        export_s, export_mb, _ = await asyncio.to_thread(
+            run, database_url, "export", "--all", "-o", str(exported)
+        )
         lines = sum(1 for _ in exported.open(encoding="utf-8"))
         if lines != n:
             raise SystemExit(f"export --all wrote {lines} lines, not {n}")
-        figures = {
+        return {
             "database": database_url.split("://")[0],
             "projects": n,
             "items_per_project": items,
@@ -119,9 +105,29 @@ def main(database_url: str | None, n: int, items: int, json_file: Path | None) -
             "export_peak_mb": round(export_mb, 1),
             "import_said": said.strip(),
         }
-    print(f"{'':>8} {'wall s':>8} {'peak MB':>8}   ({n} projects, {figures['file_mb']} MB file)")
-    print(f"{'import':>8} {figures['import_s']:>8} {figures['import_peak_mb']:>8}")
-    print(f"{'export':>8} {figures['export_s']:>8} {figures['export_peak_mb']:>8}")
+
+
+def table(figures: dict) -> str:
+    """Lay the figures out as a Markdown table."""
+    f = figures
+    return "\n".join(
+        [
+            "| projects | file | command | wall time | peak RSS |",
+            "|---|---|---|---|---|",
+            f"| {f['projects']:,} | {f['file_mb']} MB | `mlplan import` | {f['import_s']:.2f} s"
+            f" | {f['import_peak_mb']} MB |",
+            f"| {f['projects']:,} | | `mlplan export --all` | {f['export_s']:.2f} s"
+            f" | {f['export_peak_mb']} MB |",
+        ]
+    )
+
+
+def main(database_url: str | None, n: int, items: int, json_file: Path | None) -> dict:
+    """Run the benchmark, print its table and a JSON line, and return its figures."""
+    with tempfile.TemporaryDirectory() as folder:
+        database_url = database_url or f"sqlite:///{Path(folder) / 'bench.db'}"
+        figures = asyncio.run(measure(database_url, n, items))
+    print(table(figures))
     print(json.dumps(figures))
     if json_file:
         json_file.write_text(json.dumps(figures, indent=2) + "\n")

@@ -31,6 +31,7 @@ from zoneinfo import ZoneInfo
 import aiohttp
 
 from bench.answers import SECRET, TOKEN, Poster
+from bench.processes import peak_rss_mb
 from bench.ticks import analyze, populate, reset
 from storage import db
 
@@ -51,16 +52,6 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def _peak_rss_mb(pid: int) -> float | None:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return round(int(line.split()[1]) / 1024, 1)
-    except OSError:
-        return None
-    return None
 
 
 def _reminders(fake) -> int:
@@ -144,7 +135,7 @@ async def measure(
                     await asyncio.sleep(max(0.0, 1 / RATE - (time.perf_counter() - began)))
                 reminders = _reminders(fake)
                 tick_seconds = last_change - started - cold_start
-                peak = _peak_rss_mb(process.pid)
+                peak = peak_rss_mb(process.pid)
         finally:
             if process.returncode is None:
                 process.terminate()

@@ -1,0 +1,53 @@
+"""Run an mlplan command as a process of its own and measure it: wall time, peak memory.
+
+Peak memory is the process's own high-water resident set (VmHWM), read while it runs. Its
+rusage (`ru_maxrss`) would not do: on Linux a child's high-water mark includes the image of
+the process that started it, up to its exec, so a command started by a bench of 300 MB would
+report at least 300 MB.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+_SCRIPT = Path(sys.executable).with_name("mlplan")
+MLPLAN = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "bot"]
+POLL = 0.005  # seconds between two readings of the command's memory
+
+
+def peak_rss_mb(pid: int) -> float | None:
+    """Read a running process's high-water resident set in MB (None once it is gone)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        return None
+    return None
+
+
+def run(
+    database_url: str, *args: str, env: dict[str, str] | None = None
+) -> tuple[float, float, str]:
+    """Run an mlplan command; return its wall time (s), its own peak memory (MB) and its output.
+
+    `env`: more environment variables for it (a Slack token, the Web API's URL).
+    """
+    env = {**os.environ, "DATABASE_URL": database_url, "MLPLAN_TIMEZONE": "UTC", **(env or {})}
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        started = time.perf_counter()
+        child = subprocess.Popen([*MLPLAN, *args], env=env, stdout=out, stderr=err)
+        peak = 0.0  # Popen returns once the command is exec'd: every reading is its own
+        while child.poll() is None:
+            peak = max(peak, peak_rss_mb(child.pid) or 0.0)
+            time.sleep(POLL)
+        elapsed = time.perf_counter() - started
+        out.seek(0), err.seek(0)
+        if child.returncode != 0:
+            raise SystemExit(f"mlplan {' '.join(args)} failed:\n{err.read()}")
+        return elapsed, peak, out.read()
