@@ -1,7 +1,8 @@
 """Measure the Monday digest of an organisation: S subscribers over N projects in one workspace.
 
 It builds a workspace of N projects (answers from the eight-project portfolio of issue 13, in
-turn, with their milestones and documentation items) and S digest subscribers, then times the
+turn, with ten milestones and documentation items each) by importing a backup file of them with
+`mlplan import`'s code (`bench.workspaces`), adds S digest subscribers, then times the
 scheduler's digest step once at 09:00 on a Monday: every subscriber's digest read, built,
 claimed and queued in the outbox (Slack's rendering included; nothing is sent). It prints the
 time, the SQL statement count and the queued messages. Goal: 1,000 subscribers over 10,000
@@ -25,119 +26,89 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
+from bench.ticks import Counter
+from bench.workspaces import channel, import_file, subscribe
 from bot.digests import Digests
 from bot.notify import Notifier
 from bot.scheduler import Scheduler
 from bot.sender import OutboxSender
 from bot.slack.delivery import SlackTransport
 from bot.slack.placement import SlackDirections
-from flows.model import default_flow
+from flows.model import Flow, default_flow
 from storage import db, models
-from tests.flows.portfolio import portfolio
+from storage.projects import Answer, Project
+from tests.bot.backup_files import Planned as Item
+from tests.bot.backup_files import document_line
+from tests.flows.portfolio import Planned, portfolio
 
 MONDAY = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+SUBSCRIBED = MONDAY - timedelta(days=3)  # the workspace is imported and subscribed to then
+WORKSPACE = "slack:TBENCH"
 
 
-async def build(sessions, flow, projects: int, subscribers: int) -> None:
-    """Insert the workspace in bulk: projects, latest answers, items, subscriptions."""
+def write_file(path: Path, flow: Flow, projects: int) -> None:
+    """Write the workspace's backup file: the portfolio's projects in turn, ten items each."""
     planned = portfolio(flow)
-    async with sessions() as session:
-        workspace = models.Workspace(platform="slack", external_id="TBENCH", created_at=MONDAY)
-        session.add(workspace)
-        await session.flush()
-        ws = workspace.id
-        rows, answers, milestones, docs = [], [], [], []
+    with path.open("w", encoding="utf-8") as out:
         for n in range(projects):
-            p = planned[n % len(planned)]
-            at = MONDAY - timedelta(days=p.idle_days)
-            rows.append(
-                {
-                    "id": n + 1,
-                    "workspace_id": ws,
-                    "name": f"{p.name} {n}",
-                    "name_key": f"{p.name.lower()} {n}",
-                    "owner": p.owner,
-                    "stage": p.answers.get("stage"),
-                    "channel_id": f"C{n % 50:04d}",
-                    "thread_id": f"1700000000.{n:06d}",
-                    "sections": [],
-                    "current_question_id": p.current_question,
-                    "turn": 0,
-                    "intake_done_at": at if p.intake_done else None,
-                    "created_at": at,
-                    "updated_at": at,
-                }
+            out.write(_line(flow, planned[n % len(planned)], n) + "\n")
+
+
+def _line(flow: Flow, p: Planned, n: int) -> str:
+    """Write project number `n` (from 0) as a portfolio project, its answers in one version."""
+    at = MONDAY - timedelta(days=p.idle_days)
+    project = Project(
+        id=n + 1,
+        workspace_id=0,
+        name=f"{p.name} {n}",
+        owner=p.owner,
+        stage=p.answers.get("stage"),
+        channel_id=channel(n),
+        thread_id=f"1700000000.{n:06d}",
+        sections=(),
+        current_question_id=p.current_question,
+        walking_section=None,
+        turn=0,
+        intake_done_at=at if p.intake_done else None,
+        created_at=at,
+        updated_at=at,
+    )
+    answers = [
+        Answer(n + 1, question_id, 1, value, "", value is None, p.owner, None, at)
+        for question_id, value in sorted(p.answers.items())
+    ]
+    items = []
+    for k in range(10):  # ten items a project, as issue 12 measures
+        item = p.items[k % len(p.items)] if p.items else None
+        items.append(
+            Item(
+                "doc" if k % 2 else "milestone",
+                item.title if item else f"Step {k}",
+                MONDAY.date() + timedelta(days=(item.due_in if item else 30) + k),
+                item.owner if item else p.owner,
+                status="done" if item and item.done else "open",
+                key=f"item{k}",
             )
-            for question_id, value in p.answers.items():
-                answers.append(
-                    {
-                        "project_id": n + 1,
-                        "question_id": question_id,
-                        "version": 1,
-                        "value": value,
-                        "raw": "",
-                        "skipped": value is None,
-                        "author": p.owner,
-                        "created_at": at,
-                    }
-                )
-            for k in range(10):  # ten items a project, as issue 12 measures
-                item = p.items[k % len(p.items)] if p.items else None
-                due = MONDAY.date() + timedelta(days=(item.due_in if item else 30) + k)
-                row = {
-                    "project_id": n + 1,
-                    "key": f"item{k}",
-                    "title": item.title if item else f"Step {k}",
-                    "owner": item.owner if item else p.owner,
-                    "due": due,
-                    "status": "done" if item and item.done else "open",
-                    "created_at": at,
-                    "updated_at": at,
-                }
-                (docs if k % 2 else milestones).append(row)
-        await session.execute(sa.insert(models.Project), rows)
-        for table, batch in ((models.Answer, answers), (models.Milestone, milestones)):
-            for start in range(0, len(batch), 5000):
-                await session.execute(sa.insert(table), batch[start : start + 5000])
-        for start in range(0, len(docs), 5000):
-            await session.execute(sa.insert(models.DocItem), docs[start : start + 5000])
-        await session.execute(
-            sa.insert(models.DigestSubscription),
-            [
-                {
-                    "workspace_id": ws,
-                    "target_kind": "user",
-                    "target_id": f"ULEAD{s:05d}",
-                    "timezone": "UTC",
-                    "created_by": {"id": f"ULEAD{s:05d}"},
-                    "created_at": MONDAY - timedelta(days=3),
-                    # A few leads follow one channel's projects: their digests differ.
-                    "scope_kind": "channel" if s % 10 == 0 else None,
-                    "scope_value": f"C{s % 50:04d}" if s % 10 == 0 else None,
-                    "every_weeks": 1,
-                }
-                for s in range(subscribers)
-            ],
         )
-        await session.commit()
+    return document_line(flow, project=project, workspace=WORKSPACE, answers=answers, items=items)
 
 
 async def run(database_url: str, projects: int, subscribers: int) -> dict:
-    """Build the workspace and time one Monday digest tick; return the figures."""
+    """Build the workspace through `mlplan import` and time one Monday digest step."""
     engine = db.create_engine(database_url)
     await db.upgrade(engine)
     sessions = db.sessionmaker(engine)
     flow = default_flow()
-    started = time.perf_counter()
-    await build(sessions, flow, projects, subscribers)
-    built = time.perf_counter() - started
-    statements = 0
-
-    def count(*_args) -> None:
-        nonlocal statements
-        statements += 1
-
-    sa.event.listen(engine.sync_engine, "before_cursor_execute", count)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "portfolio.jsonl"
+        started = time.perf_counter()
+        write_file(path, flow, projects)
+        written = time.perf_counter() - started
+        imported = await import_file(sessions, flow, path, workspace=WORKSPACE, now=SUBSCRIBED)
+    # Subscriptions are not in a backup file: they are added directly.
+    await subscribe(
+        sessions, workspace_id=imported.workspace_id, subscribers=subscribers, at=SUBSCRIBED
+    )
     digests = Digests(sessions=sessions, flow=flow, default_timezone=ZoneInfo("UTC"))
     scheduler = Scheduler(
         sessions=sessions,
@@ -146,19 +117,20 @@ async def run(database_url: str, projects: int, subscribers: int) -> dict:
         digests=digests,
         digest_cron="0 9 * * MON",
     )
-    started = time.perf_counter()
-    queued = await scheduler.due_digests.queue(MONDAY)
-    elapsed = time.perf_counter() - started
-    sa.event.remove(engine.sync_engine, "before_cursor_execute", count)
+    with Counter(engine) as counter:
+        started = time.perf_counter()
+        queued = await scheduler.due_digests.queue(MONDAY)
+        elapsed = time.perf_counter() - started
     async with sessions() as session:
         messages = await session.scalar(sa.select(sa.func.count()).select_from(models.Outgoing))
     await engine.dispose()
     return {
         "projects": projects,
         "subscribers": subscribers,
-        "build_s": round(built, 2),
+        "file_s": round(written, 2),
+        "import_s": round(imported.seconds, 2),
         "digest_s": round(elapsed, 2),
-        "statements": statements,
+        "statements": counter.count,
         "digests": queued,
         "messages": messages,
     }
@@ -178,6 +150,17 @@ def queue_only(sessions) -> OutboxSender:
     )
 
 
+def table(figures: dict) -> str:
+    """Lay the figures out as a Markdown table."""
+    r = figures
+    return (
+        "| projects | subscribers | digest step | statements | digests | messages | imported in |\n"
+        "|---|---|---|---|---|---|---|\n"
+        f"| {r['projects']:,} | {r['subscribers']:,} | {r['digest_s']} s"
+        f" | {r['statements']:,} | {r['digests']:,} | {r['messages']:,} | {r['import_s']} s |"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--projects", type=int, default=10_000)
@@ -187,12 +170,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         url = args.database_url or f"sqlite:///{Path(folder) / 'bench.db'}"
         figures = asyncio.run(run(url, args.projects, args.subscribers))
-    print(
-        f"{figures['subscribers']} subscribers over {figures['projects']} projects:"
-        f" {figures['digest_s']} s, {figures['statements']} statements,"
-        f" {figures['digests']} digests in {figures['messages']} messages"
-        f" (workspace built in {figures['build_s']} s)"
-    )
+    print(table(figures))
 
 
 if __name__ == "__main__":

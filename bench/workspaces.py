@@ -1,0 +1,103 @@
+"""Build a bench's workspace through `mlplan import`, then add what a backup file cannot carry.
+
+A figure writes its projects as `mlplan export --all` writes them and imports the file with the
+restore of `mlplan import` (`bot.backup.restore`, in process): what was due up to the import
+counts as already sent, as after any restore. Digest subscriptions are not part of a backup
+file, so `subscribe` inserts them directly, as `/mlplan digest` would have left them.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from bot.backup import Restored, restore
+from flows.model import Flow
+from storage import models
+
+UTC = ZoneInfo("UTC")
+CHANNELS = 50  # projects are spread over this many channels; a tenth of subscribers follow one
+
+
+def channel(number: int) -> str:
+    """Name the channel of the project numbered `number` (from 0)."""
+    return f"C{number % CHANNELS:04d}"
+
+
+@dataclass(frozen=True)
+class Imported:
+    """What building a workspace took: the import's report and its time, the workspace's id."""
+
+    restored: Restored
+    seconds: float
+    workspace_id: int
+
+
+async def import_file(
+    sessions: async_sessionmaker,
+    flow: Flow,
+    path: Path,
+    *,
+    workspace: str,
+    now: datetime,
+    tz: ZoneInfo = UTC,
+) -> Imported:
+    """Import a backup file into `workspace` (`platform:id`) as `mlplan import --now` does.
+
+    `tz` is mlplan's default time zone (MLPLAN_TIMEZONE), where the import's day is reckoned.
+    """
+    started = time.perf_counter()
+    restored = await restore(
+        sessions=sessions,
+        flow=flow,
+        path=path,
+        workspace=workspace,
+        replace=False,
+        now=now,
+        today=now.astimezone(tz).date(),
+    )
+    seconds = time.perf_counter() - started
+    platform, _, external_id = workspace.partition(":")
+    async with sessions() as session:
+        workspace_id = await session.scalar(
+            sa.select(models.Workspace.id).where(
+                models.Workspace.platform == platform, models.Workspace.external_id == external_id
+            )
+        )
+    return Imported(restored, seconds, workspace_id)
+
+
+async def subscribe(
+    sessions: async_sessionmaker, *, workspace_id: int, subscribers: int, at: datetime
+) -> None:
+    """Subscribe `subscribers` leads to the workspace's weekly digest, as of `at`.
+
+    Most follow every project; every tenth one channel's projects, so their digests differ.
+    """
+    if not subscribers:
+        return
+    async with sessions() as session:
+        await session.execute(
+            sa.insert(models.DigestSubscription),
+            [
+                {
+                    "workspace_id": workspace_id,
+                    "target_kind": "user",
+                    "target_id": f"ULEAD{s:05d}",
+                    "timezone": "UTC",
+                    "created_by": {"id": f"ULEAD{s:05d}"},
+                    "created_at": at,
+                    "scope_kind": "channel" if s % 10 == 0 else None,
+                    "scope_value": channel(s) if s % 10 == 0 else None,
+                    "every_weeks": 1,
+                }
+                for s in range(subscribers)
+            ],
+        )
+        await session.commit()
