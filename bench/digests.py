@@ -2,10 +2,10 @@
 
 It builds a workspace of N projects (answers from the eight-project portfolio of issue 13, in
 turn, with ten milestones and documentation items each) by importing a backup file of them with
-`mlplan import`'s code (`bench.workspaces`), adds S digest subscribers, then times the
-scheduler's digest step once at 09:00 on a Monday: every subscriber's digest read, built,
-claimed and queued in the outbox (Slack's rendering included; nothing is sent). It prints the
-time, the SQL statement count and the queued messages. Goal: 1,000 subscribers over 10,000
+`mlplan import`'s code (`bench.workspaces`; its first document carries S digest subscribers),
+then times the scheduler's digest step once at 09:00 on a Monday: every subscriber's digest
+read, built, claimed and queued in the outbox (Slack's rendering included; nothing is sent).
+It prints the time, the SQL statement count and the queued messages. Goal: 1,000 subscribers over 10,000
 projects in under 60 s. Run it from the repo root:
 
     python -m bench.digests [--projects 10000] [--subscribers 1000] [--database-url URL]
@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from bench.ticks import Counter
-from bench.workspaces import channel, import_file, subscribe
+from bench.workspaces import carrying, channel, import_file, leads
 from bot.digests import Digests
 from bot.notify import Notifier
 from bot.scheduler import Scheduler
@@ -46,12 +46,16 @@ SUBSCRIBED = MONDAY - timedelta(days=3)  # the workspace is imported and subscri
 WORKSPACE = "slack:TBENCH"
 
 
-def write_file(path: Path, flow: Flow, projects: int) -> None:
-    """Write the workspace's backup file: the portfolio's projects in turn, ten items each."""
+def write_file(path: Path, flow: Flow, projects: int, subscribers: int = 0) -> None:
+    """Write the workspace's backup file: the portfolio's projects in turn, ten items each; the
+    first carries `subscribers` digest subscribers, subscribed at SUBSCRIBED."""
     planned = portfolio(flow)
     with path.open("w", encoding="utf-8") as out:
         for n in range(projects):
-            out.write(_line(flow, planned[n % len(planned)], n) + "\n")
+            line = _line(flow, planned[n % len(planned)], n)
+            if n == 0 and subscribers:
+                line = carrying(line, leads(subscribers, at=SUBSCRIBED))
+            out.write(line + "\n")
 
 
 def _line(flow: Flow, p: Planned, n: int) -> str:
@@ -102,13 +106,9 @@ async def run(database_url: str, projects: int, subscribers: int) -> dict:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "portfolio.jsonl"
         started = time.perf_counter()
-        write_file(path, flow, projects)
+        write_file(path, flow, projects, subscribers)
         written = time.perf_counter() - started
         imported = await import_file(sessions, flow, path, workspace=WORKSPACE, now=SUBSCRIBED)
-    # Subscriptions are not in a backup file: they are added directly.
-    await subscribe(
-        sessions, workspace_id=imported.workspace_id, subscribers=subscribers, at=SUBSCRIBED
-    )
     digests = Digests(sessions=sessions, flow=flow, default_timezone=ZoneInfo("UTC"))
     scheduler = Scheduler(
         sessions=sessions,

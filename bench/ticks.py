@@ -4,7 +4,7 @@ For each size N this writes, in an empty database, one Slack workspace of N proj
 file of N whole plans with ten items each (five milestones, five documentation items, owners
 spread over 200 people, due dates spread over two months, projects over 50 channels), imported
 with `mlplan import`'s code on a Sunday at 10:00 UTC, so that what was due until then counts as
-sent; then N/10 digest subscribers (added directly: a backup file does not hold them). It calls
+sent, with N/10 digest subscribers (the file's first document carries them). It calls
 the scheduler's `tick` in-process, sending through a fake Slack Web API on 127.0.0.1, at:
 
 - the first tick after the import (it works out when each item is next due; nothing is sent),
@@ -41,7 +41,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench import processes
-from bench.workspaces import channel, import_file, subscribe
+from bench.workspaces import carrying, channel, import_file, leads
 from flows.reminders import Tracked, due_items, next_day
 from storage import db
 from storage.models import (
@@ -282,20 +282,17 @@ async def build(runtime, projects: int, folder: Path, *, owed: bool = False) -> 
 
     The file holds whole plans with `items_of`'s ten items each, imported at IMPORTED (what was
     due until then counts as sent). A tenth as many leads as projects subscribe to the digest
-    then; subscriptions are not in a backup file, so they are added directly (`bench.workspaces`),
-    and so are the open questions and owed sections of `owed`, as `populate` writes them, so
-    that the two builds share one layout of them.
+    then (the file's first document carries them). The open questions and owed sections of
+    `owed` are added directly, as `populate` writes them, so that the two builds share one
+    layout of them.
     """
     path = folder / f"ticks-{projects}.jsonl"
+    subscribers = projects // 10
     started = time.perf_counter()
-    write_file(path, runtime.flow, projects, now=IMPORTED)
+    write_file(path, runtime.flow, projects, now=IMPORTED, subscribers=subscribers)
     written = time.perf_counter() - started
     imported = await import_file(
         runtime.sessions, runtime.flow, path, workspace=f"slack:{TEAM}", now=IMPORTED
-    )
-    subscribers = projects // 10
-    await subscribe(
-        runtime.sessions, workspace_id=imported.workspace_id, subscribers=subscribers, at=IMPORTED
     )
     if owed:
         async with runtime.engine.begin() as connection:
@@ -308,8 +305,9 @@ async def build(runtime, projects: int, folder: Path, *, owed: bool = False) -> 
     }
 
 
-def write_file(path: Path, flow, projects: int, *, now: datetime) -> None:
-    """Write a backup file of `projects` whole plans with `items_of`'s items, one line each."""
+def write_file(path: Path, flow, projects: int, *, now: datetime, subscribers: int = 0) -> None:
+    """Write a backup file of `projects` whole plans with `items_of`'s items, one line each;
+    the first carries `subscribers` digest subscribers, subscribed at `now`."""
     today = now.date()
     with path.open("w", encoding="utf-8") as out:
         for n in range(projects):
@@ -324,6 +322,8 @@ def write_file(path: Path, flow, projects: int, *, now: datetime) -> None:
                 name=f"Bench project {n}",
                 channel=channel(n),
             )
+            if n == 0 and subscribers:
+                line = carrying(line, leads(subscribers, at=now))
             out.write(line + "\n")
 
 

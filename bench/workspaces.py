@@ -1,13 +1,14 @@
-"""Build a bench's workspace through `mlplan import`, then add what a backup file cannot carry.
+"""Build a bench's workspace through `mlplan import`: its projects and its digest subscribers.
 
 A figure writes its projects as `mlplan export --all` writes them and imports the file with the
 restore of `mlplan import` (`bot.backup.restore`, in process): what was due up to the import
-counts as already sent, as after any restore. Digest subscriptions are not part of a backup
-file, so `subscribe` inserts them directly, as `/mlplan digest` would have left them.
+counts as already sent, as after any restore. The file's first document carries the digest
+subscribers (`leads`), as `export --all` writes what a workspace keeps.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -73,31 +74,29 @@ async def import_file(
     return Imported(restored, seconds, workspace_id)
 
 
-async def subscribe(
-    sessions: async_sessionmaker, *, workspace_id: int, subscribers: int, at: datetime
-) -> None:
-    """Subscribe `subscribers` leads to the workspace's weekly digest, as of `at`.
+def leads(subscribers: int, *, at: datetime) -> dict[str, list[dict]]:
+    """What a workspace keeps when `subscribers` leads subscribed to its weekly digest at `at`,
+    as its first project's document carries it (`workspace`).
 
     Most follow every project; every tenth one channel's projects, so their digests differ.
     """
-    if not subscribers:
-        return
-    async with sessions() as session:
-        await session.execute(
-            sa.insert(models.DigestSubscription),
-            [
-                {
-                    "workspace_id": workspace_id,
-                    "target_kind": "user",
-                    "target_id": f"ULEAD{s:05d}",
-                    "timezone": "UTC",
-                    "created_by": {"id": f"ULEAD{s:05d}"},
-                    "created_at": at,
-                    "scope_kind": "channel" if s % 10 == 0 else None,
-                    "scope_value": channel(s) if s % 10 == 0 else None,
-                    "every_weeks": 1,
-                }
-                for s in range(subscribers)
-            ],
-        )
-        await session.commit()
+    return {
+        "digests": [
+            {
+                "target_kind": "user",
+                "target_id": f"ULEAD{s:05d}",
+                "timezone": "UTC",
+                "created_by": {"id": f"ULEAD{s:05d}"},
+                "created_at": at.isoformat(),
+                "scope_kind": "channel" if s % 10 == 0 else None,
+                "scope_value": channel(s) if s % 10 == 0 else None,
+                "every_weeks": 1,
+            }
+            for s in range(subscribers)
+        ]
+    }
+
+
+def carrying(line: str, kept: dict[str, list[dict]]) -> str:
+    """Return a document's line with what its workspace keeps (for its first project)."""
+    return json.dumps(json.loads(line) | {"workspace": kept}, ensure_ascii=False)

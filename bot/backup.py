@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections import defaultdict
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, TextIO
@@ -97,6 +98,7 @@ class Restored:
     told: int
     workspaces: tuple[str, ...]
     owed: int = 0  # open questions and sections owed, with their reminders where they stood
+    subscribers: int = 0  # digest subscriptions, each with when its digest last went out
 
 
 def _project_row(document: Document, workspace_id: int, flow: Flow) -> dict[str, Any]:
@@ -223,11 +225,14 @@ async def restore(
             await session.rollback()
             raise Refused(refusals)
         importing = Progress("import", len(seen), stream=progress)
-        counts = _Counts()
+        counts, shown = _Counts(), _Shown()
         for batch in _batches(read_documents(path, flow), BATCH):
             where = [ids[workspace or d.project.workspace] for d in batch]
-            counts += await _write(session, batch, where, flow=flow, now=now, today=today)
+            counts += await _write(
+                session, batch, where, flow=flow, now=now, today=today, shown=shown
+            )
             importing.advance(len(batch))
+        await shown.keep(session, now)
         await session.commit()
         importing.done()
     return Restored(
@@ -238,6 +243,7 @@ async def restore(
         counts.told,
         tuple(by_workspace),
         counts.owed,
+        counts.subscribers,
     )
 
 
@@ -315,14 +321,34 @@ class _Counts:
     items: int = 0
     told: int = 0
     owed: int = 0
+    subscribers: int = 0
 
     def __add__(self, other: _Counts) -> _Counts:
-        return _Counts(
-            self.answers + other.answers,
-            self.items + other.items,
-            self.told + other.told,
-            self.owed + other.owed,
-        )
+        return _Counts(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(_Counts)))
+
+
+@dataclass
+class _Shown:
+    """What a file's last digests showed, gathered by target workspace: per snapshot label the
+    facts by new project id, and the subscribers (kind, id) whose last digest it was."""
+
+    facts: defaultdict[int, defaultdict[str, dict[str, Any]]] = field(
+        default_factory=lambda: defaultdict(lambda: defaultdict(dict))
+    )
+    subscribers: defaultdict[int, defaultdict[str, list[tuple[str, str]]]] = field(
+        default_factory=lambda: defaultdict(lambda: defaultdict(list))
+    )
+
+    async def keep(self, session: AsyncSession, now: datetime) -> None:
+        """Write each workspace's snapshots and point its subscribers at theirs."""
+        for workspace_id, facts in self.facts.items():
+            await backup.restore_shown(
+                session=session,
+                workspace_id=workspace_id,
+                shown=facts,
+                subscribers=self.subscribers[workspace_id],
+                now=now,
+            )
 
 
 def _batches(documents: Iterable[tuple[int, Document]], size: int) -> Iterator[list[Document]]:
@@ -345,8 +371,10 @@ async def _write(
     flow: Flow,
     now: datetime,
     today: date,
+    shown: _Shown,
 ) -> _Counts:
-    """Insert a batch of projects (each in its workspace) with everything they hold."""
+    """Insert a batch of projects (each in its workspace) with everything they hold; gather in
+    `shown` what the last digests showed of them, kept once every project has its new id."""
     rows = [_project_row(d, ws, flow) for d, ws in zip(batch, workspace_ids, strict=True)]
     project_ids = await backup.insert_projects(session=session, rows=rows)
     answer_rows, milestones, docs, questions, sections = [], [], [], [], []
@@ -360,12 +388,41 @@ async def _write(
     await backup.insert_items(session=session, kind="milestone", rows=milestones)
     await backup.insert_items(session=session, kind="doc", rows=docs)
     await backup.insert_owed(session=session, questions=questions, sections=sections)
+    await backup.insert_kept(
+        session=session,
+        digest=[
+            {"project_id": project_id, "workspace_id": ws} | d.digest.model_dump(exclude={"shown"})
+            for d, ws, project_id in zip(batch, workspace_ids, project_ids, strict=True)
+            if d.digest is not None
+        ],
+        references=[
+            {"workspace_id": ws, "key": f"{backup.PROJECT_REFERENCE}{project_id}"}
+            | d.project.conversation.teams.model_dump()
+            for d, ws, project_id in zip(batch, workspace_ids, project_ids, strict=True)
+            if d.project.conversation.teams is not None
+        ],
+    )
+    for document, ws, project_id in zip(batch, workspace_ids, project_ids, strict=True):
+        if document.digest is not None:
+            for label, facts in document.digest.shown.items():
+                shown.facts[ws][label][str(project_id)] = facts
+        if document.workspace is not None:
+            await backup.insert_workspace_state(
+                session=session, workspace_id=ws, state=document.workspace.model_dump()
+            )
+            for subscriber in document.workspace.digests:
+                if subscriber.last_shown is not None:
+                    shown.subscribers[ws][subscriber.last_shown].append(
+                        (subscriber.target_kind, subscriber.target_id)
+                    )
     told = await backup.mark_told_until(
         session=session, project_ids=project_ids, moment=now, today=today
     )
+    kept = [d.workspace for d in batch if d.workspace is not None]
     return _Counts(
         answers=len(answer_rows),
         items=len(milestones) + len(docs),
         told=told,
         owed=len(questions) + len(sections),
+        subscribers=sum(len(k.digests) for k in kept),
     )

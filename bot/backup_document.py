@@ -94,9 +94,67 @@ class Owed(_Part):
     reminded_at: AwareDatetime | None = None
 
 
+class Reference(_Part):
+    """A Teams conversation reference: how mlplan reaches a person, a chat or a project again."""
+
+    reference: dict[str, Any]
+    broken_at: AwareDatetime | None = None
+    broken_reason: str | None = Field(None, max_length=200)
+    updated_at: AwareDatetime
+
+
 class Conversation(_Part):
     channel: str | None = Field(None, max_length=128)
     thread: str | None = Field(None, max_length=128)
+    teams: Reference | None = None
+
+
+class Kept(_Part):
+    """What digests keep of a project: its tags, a snooze out of "Needs you", its thread's link."""
+
+    tags: list[str] = []
+    snoozed_until: date | None = None
+    snoozed_by: dict[str, Any] | None = None
+    link: str | None = Field(None, max_length=2000)
+    # What the last digests showed of the project, by snapshot label (`Subscriber.last_shown`).
+    shown: dict[str, dict[str, Any]] = {}
+
+
+class Subscriber(_Part):
+    """A person or a channel that gets the workspace's digest, and when it last did."""
+
+    target_kind: Literal["user", "channel"]
+    target_id: str = Field(min_length=1, max_length=128)
+    timezone: str | None = Field(None, max_length=64)
+    scope_kind: Literal["channel", "tag"] | None = None
+    scope_value: str | None = Field(None, max_length=200)
+    every_weeks: Literal[1, 2] = 1
+    created_by: dict[str, Any] = {}
+    created_at: AwareDatetime
+    last_sent_at: AwareDatetime | None = None
+    last_shown: str | None = Field(None, max_length=32)
+
+
+class Someone(_Part):
+    """What mlplan knows of a person of the workspace."""
+
+    id: str = Field(min_length=1, max_length=128)
+    name: str | None = Field(None, max_length=200)
+    email: str | None = Field(None, max_length=320)
+    timezone: str | None = Field(None, max_length=64)
+    updated_at: AwareDatetime
+
+
+class KeptReference(Reference):
+    key: str = Field(min_length=1, max_length=512)
+
+
+class WorkspaceKept(_Part):
+    """What a workspace keeps beside its projects; its first project's document carries it."""
+
+    digests: list[Subscriber] = []
+    people: list[Someone] = []
+    conversations: list[KeptReference] = []
 
 
 class Header(_Part):
@@ -136,6 +194,8 @@ class Document(_Part):
     documentation: list[Tracked] = []
     open_questions: list[LeftForLater] = []
     assignments: list[Owed] = []
+    digest: Kept | None = None
+    workspace: WorkspaceKept | None = None
 
     @field_validator("milestones", "documentation")
     @classmethod

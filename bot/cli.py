@@ -340,7 +340,8 @@ async def _import(settings: Settings, args: argparse.Namespace) -> int:
         f" {', '.join(done.workspaces) or 'no workspace'}{replaced}:"
         f" {counted(done.answers, 'answer version')},"
         f" {counted(done.items, 'milestone or documentation item')},"
-        f" {counted(done.owed, 'open question or section owed', 'open questions and sections owed')};"
+        f" {counted(done.owed, 'open question or section owed', 'open questions and sections owed')},"
+        f" {counted(done.subscribers, 'digest subscription')};"
         f" {counted(done.told, 'owner notice or reminder occasion')} up to now count as already"
         " sent."
     )

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
+from datetime import date
 from typing import Any
 
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from flows import export
 from flows.model import Flow
@@ -20,9 +21,17 @@ from storage.workspaces import Workspace
 # Projects read at once by `export --all`: memory holds one batch, whatever the workspace's size.
 BATCH = 300
 
+# What digests keep of a project they have only shown.
+NOTHING_KEPT = {"tags": [], "snoozed_until": None, "snoozed_by": None, "link": None}
+
 
 def _moment(value) -> str | None:
     return value.isoformat() if value is not None else None
+
+
+def _moments(row: Mapping[str, Any]) -> dict[str, Any]:
+    """Copy a row with its dates and times written as ISO 8601."""
+    return {k: _moment(v) if isinstance(v, date) else v for k, v in row.items()}
 
 
 def _item(row: Item) -> dict[str, Any]:
@@ -78,8 +87,19 @@ def assemble(
     items: Mapping[str, tuple[Item, ...]],
     open_questions: tuple[OpenQuestion, ...] = (),
     assignments: tuple[Assignment, ...] = (),
+    digest: Mapping[str, Any] | None = None,
+    shown: Mapping[str, Any] | None = None,
+    reference: Mapping[str, Any] | None = None,
+    kept: Mapping[str, list[Mapping[str, Any]]] | None = None,
 ) -> dict[str, Any]:
-    """Build one project's document from its stored rows: the plan and what a restore needs."""
+    """Build one project's document from its stored rows: the plan and what a restore needs.
+
+    `digest` is what digests keep of the project (tags, snooze, link) and `shown` what the
+    last digests showed of it, by snapshot; `reference` the Teams reference of its
+    conversation; `kept` what its workspace keeps beside projects (digest subscribers, people,
+    Teams references), given for the workspace's first project only and written only when it
+    holds something.
+    """
     latest: dict[str, Any] = {}
     history: dict[str, list[dict[str, Any]]] = {}
     for row in answers:  # ordered by question and version: the last one is the latest
@@ -105,12 +125,16 @@ def assemble(
         "updated_at": project.updated_at.isoformat(),
         "intake_done_at": _moment(project.intake_done_at),
         # Where the conversation lives and where it stands, so that a restore can go on with it.
-        "conversation": {"channel": project.channel_id, "thread": project.thread_id},
+        "conversation": {
+            "channel": project.channel_id,
+            "thread": project.thread_id,
+            **({"teams": _moments(reference)} if reference else {}),
+        },
         "sections": list(project.sections),
         "current_question": project.current_question_id,
         "walking_section": project.walking_section,
     }
-    return export.plan_document(
+    document = export.plan_document(
         flow,
         project=header,
         answers=latest,
@@ -120,6 +144,12 @@ def assemble(
         open_questions=[_open_question(r) for r in open_questions],
         assignments=[_assignment(r) for r in assignments],
     )
+    document["digest"] = (
+        _moments(digest or NOTHING_KEPT) | {"shown": dict(shown or {})} if digest or shown else None
+    )
+    if kept is not None and any(kept.values()):
+        document["workspace"] = {part: [_moments(r) for r in rows] for part, rows in kept.items()}
+    return document
 
 
 def parse_workspace(text: str) -> tuple[str, str]:
@@ -155,7 +185,7 @@ class Documents:
                     f"{len(found)} projects are called {name!r} ({places}): pass --workspace"
                 )
             batch = await backup.project_batch(session=session, project_ids=[found[0][0].id])
-        [document] = self._documents(batch)
+            [document] = await self._documents(session, batch, {})
         return document
 
     async def workspace(self, text: str) -> Workspace:
@@ -182,6 +212,7 @@ class Documents:
     ) -> AsyncIterator[dict[str, Any]]:
         """Yield the document of every project (of one workspace), in id order, batch by batch."""
         after = 0
+        seen: dict[int, dict[str, Any]] = {}  # workspace id: what its last digests showed
         async with self.sessions() as session:
             while True:
                 read = await backup.project_batch(
@@ -192,20 +223,42 @@ class Documents:
                 )
                 if not read.projects:
                     return
-                for document in self._documents(read):
+                for document in await self._documents(session, read, seen):
                     yield document
                 after = read.projects[-1][0].id
 
-    def _documents(self, batch: backup.Batch) -> list[dict[str, Any]]:
-        return [
-            assemble(
-                self.flow,
-                project=project,
-                workspace=workspace,
-                answers=batch.answers.get(project.id, ()),
-                items=batch.items.get(project.id, {}),
-                open_questions=batch.open_questions.get(project.id, ()),
-                assignments=batch.assignments.get(project.id, ()),
+    async def _documents(
+        self, session: AsyncSession, batch: backup.Batch, seen: dict[int, dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """Assemble a batch's documents.
+
+        A workspace not `seen` yet gains there what its last digests showed; the document of
+        its first project carries what it keeps beside projects.
+        """
+        fresh = {ws.id for _, ws in batch.projects} - set(seen)
+        for workspace_id in fresh:
+            seen[workspace_id] = await backup.shown(session=session, workspace_id=workspace_id)
+        firsts = await backup.first_projects(session=session, workspace_ids=fresh) if fresh else ()
+        documents = []
+        for project, workspace in batch.projects:
+            kept = None
+            if project.id in firsts:
+                kept = await backup.workspace_state(session=session, workspace_id=workspace.id)
+            key = str(project.id)
+            shown = {label: s[key] for label, s in seen[workspace.id].items() if key in s}
+            documents.append(
+                assemble(
+                    self.flow,
+                    project=project,
+                    workspace=workspace,
+                    answers=batch.answers.get(project.id, ()),
+                    items=batch.items.get(project.id, {}),
+                    open_questions=batch.open_questions.get(project.id, ()),
+                    assignments=batch.assignments.get(project.id, ()),
+                    digest=batch.digest.get(project.id),
+                    shown=shown,
+                    reference=batch.references.get(project.id),
+                    kept=kept,
+                )
             )
-            for project, workspace in batch.projects
-        ]
+        return documents

@@ -28,18 +28,27 @@ WORKSPACES = models.Workspace.__table__
 DELIVERIES = models.Delivery.__table__
 OPEN_QUESTIONS = models.OpenQuestion.__table__
 ASSIGNMENTS = models.Assignment.__table__
+DIGEST_PROJECTS = models.DigestProject.__table__
+SUBSCRIPTIONS = models.DigestSubscription.__table__
+PEOPLE = models.Person.__table__
+REFERENCES = models.ConversationReference.__table__
+SNAPSHOTS = models.DigestSnapshot.__table__
+PROJECT_REFERENCE = "project:"  # the key prefix of a project's Teams conversation reference
 
 
 @dataclass(frozen=True)
 class Batch:
-    """Projects read together, with every version of their answers, their items, and what is
-    owed them (open questions, sections assigned and not answered)."""
+    """Projects read together, with every version of their answers, their items, what is
+    owed them (open questions, sections assigned and not answered), what digests keep of
+    them (tags, snooze, link) and the Teams reference of their conversation."""
 
     projects: tuple[tuple[Project, Workspace], ...]
     answers: Mapping[int, tuple[Answer, ...]]
     items: Mapping[int, Mapping[str, tuple[Item, ...]]]
     open_questions: Mapping[int, tuple[OpenQuestion, ...]] = field(default_factory=dict)
     assignments: Mapping[int, tuple[Assignment, ...]] = field(default_factory=dict)
+    digest: Mapping[int, Mapping[str, Any]] = field(default_factory=dict)
+    references: Mapping[int, Mapping[str, Any]] = field(default_factory=dict)
 
 
 def _project(row: sa.Row) -> Project:
@@ -145,7 +154,122 @@ async def project_batch(
         items={k: {kind: tuple(v) for kind, v in lists.items()} for k, lists in items.items()},
         open_questions=asks,
         assignments=owed,
+        **await _kept(session, {project.id: ws.id for project, ws in projects}),
     )
+
+
+async def _kept(
+    session: AsyncSession, workspaces: Mapping[int, int]
+) -> dict[str, dict[int, dict[str, Any]]]:
+    """Read what digests keep of these projects (id to workspace id) and the Teams references
+    of their conversations."""
+    ids = list(workspaces)
+    if not ids:
+        return {}
+    digest = {
+        row.project_id: {
+            "tags": list(row.tags or ()),
+            "snoozed_until": row.snoozed_until,
+            "snoozed_by": row.snoozed_by,
+            "link": row.link,
+        }
+        for row in await session.execute(
+            sa.select(DIGEST_PROJECTS).where(DIGEST_PROJECTS.c.project_id.in_(ids))
+        )
+    }
+    keys = {f"{PROJECT_REFERENCE}{i}": i for i in ids}
+    references = {
+        keys[row.key]: _reference(row)
+        for row in await session.execute(
+            sa.select(REFERENCES).where(REFERENCES.c.key.in_(list(keys)))
+        )
+        if workspaces[keys[row.key]] == row.workspace_id
+    }
+    return {"digest": digest, "references": references}
+
+
+def _reference(row: sa.Row) -> dict[str, Any]:
+    return {
+        "reference": row.reference,
+        "broken_at": row.broken_at,
+        "broken_reason": row.broken_reason,
+        "updated_at": row.updated_at,
+    }
+
+
+async def first_projects(*, session: AsyncSession, workspace_ids: Iterable[int]) -> set[int]:
+    """Return the id of each workspace's first project: its document carries the workspace's."""
+    rows = await session.scalars(
+        sa.select(sa.func.min(PROJECTS.c.id))
+        .where(PROJECTS.c.workspace_id.in_(list(workspace_ids)))
+        .group_by(PROJECTS.c.workspace_id)
+    )
+    return set(rows)
+
+
+async def shown(*, session: AsyncSession, workspace_id: int) -> dict[str, dict[str, Any]]:
+    """Read what the last digests of a workspace's subscribers showed: per snapshot (its id, as
+    text) the facts of each project (its id, as text) that the next digest compares with."""
+    used = sa.select(SUBSCRIPTIONS.c.last_snapshot_id).where(
+        SUBSCRIPTIONS.c.workspace_id == workspace_id
+    )
+    rows = await session.execute(
+        sa.select(SNAPSHOTS.c.id, SNAPSHOTS.c.state).where(
+            SNAPSHOTS.c.workspace_id == workspace_id, SNAPSHOTS.c.id.in_(used)
+        )
+    )
+    return {str(snapshot_id): state for snapshot_id, state in rows}
+
+
+async def workspace_state(*, session: AsyncSession, workspace_id: int) -> dict[str, list[dict]]:
+    """Read what a workspace keeps beside its projects: who gets its digest, what mlplan knows
+    of its people (names, emails, time zones), and the Teams references of its people and
+    chats (a project's own goes with the project)."""
+    subscriptions = await session.execute(
+        sa.select(SUBSCRIPTIONS)
+        .where(SUBSCRIPTIONS.c.workspace_id == workspace_id)
+        .order_by(SUBSCRIPTIONS.c.id)
+    )
+    people = await session.execute(
+        sa.select(PEOPLE).where(PEOPLE.c.workspace_id == workspace_id).order_by(PEOPLE.c.id)
+    )
+    references = await session.execute(
+        sa.select(REFERENCES)
+        .where(
+            REFERENCES.c.workspace_id == workspace_id,
+            REFERENCES.c.key.not_like(f"{PROJECT_REFERENCE}%"),
+        )
+        .order_by(REFERENCES.c.id)
+    )
+    return {
+        "digests": [
+            {
+                "target_kind": row.target_kind,
+                "target_id": row.target_id,
+                "timezone": row.timezone,
+                "scope_kind": row.scope_kind,
+                "scope_value": row.scope_value,
+                "every_weeks": row.every_weeks,
+                "created_by": row.created_by,
+                "created_at": row.created_at,
+                "last_sent_at": row.last_sent_at,
+                # What its last digest showed, to say what changed since: see `shown`.
+                "last_shown": None if row.last_snapshot_id is None else str(row.last_snapshot_id),
+            }
+            for row in subscriptions
+        ],
+        "people": [
+            {
+                "id": row.external_id,
+                "name": row.name,
+                "email": row.email,
+                "timezone": row.timezone,
+                "updated_at": row.updated_at,
+            }
+            for row in people
+        ],
+        "conversations": [{"key": row.key, **_reference(row)} for row in references],
+    }
 
 
 async def _owed(
@@ -262,6 +386,75 @@ async def insert_owed(
     await _bulk(session, sa.insert(ASSIGNMENTS), sections)
 
 
+def _new_only(session: AsyncSession, table: sa.Table, *unique: str) -> sa.Insert:
+    """An INSERT that leaves alone the rows already there (the target's own are newer)."""
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    return dialect.insert(table).on_conflict_do_nothing(index_elements=list(unique))
+
+
+async def insert_kept(
+    *, session: AsyncSession, digest: list[dict[str, Any]], references: list[dict[str, Any]]
+) -> None:
+    """Insert what digests keep of projects and their conversations' references, in bulk."""
+    await _bulk(session, sa.insert(DIGEST_PROJECTS), digest)
+    await _bulk(session, _new_only(session, REFERENCES, "workspace_id", "key"), references)
+
+
+async def insert_workspace_state(
+    *, session: AsyncSession, workspace_id: int, state: Mapping[str, list[dict[str, Any]]]
+) -> None:
+    """Write what `workspace_state` read into a workspace, keeping what it has already: a
+    subscriber, a person or a reference the target knows stays as the target has it."""
+    ours = {"workspace_id": workspace_id}
+    await _bulk(
+        session,
+        _new_only(session, SUBSCRIPTIONS, "workspace_id", "target_kind", "target_id"),
+        [ours | {k: v for k, v in row.items() if k != "last_shown"} for row in state["digests"]],
+    )
+    people = [
+        ours | {"external_id": row["id"]} | {k: v for k, v in row.items() if k != "id"}
+        for row in state["people"]
+    ]
+    await _bulk(session, _new_only(session, PEOPLE, "workspace_id", "external_id"), people)
+    await _bulk(
+        session,
+        _new_only(session, REFERENCES, "workspace_id", "key"),
+        [ours | row for row in state["conversations"]],
+    )
+
+
+async def restore_shown(
+    *,
+    session: AsyncSession,
+    workspace_id: int,
+    shown: Mapping[str, dict[str, Any]],
+    subscribers: Mapping[str, list[tuple[str, str]]],
+    now: datetime,
+) -> None:
+    """Keep again what the last digests showed: one snapshot per label of the file (its facts
+    keyed by the projects' new ids), and point the subscribers (kind, id) that showed it at it.
+
+    A subscriber the workspace had already keeps its own.
+    """
+    for label, state in shown.items():
+        snapshot_id = await session.scalar(
+            sa.insert(SNAPSHOTS)
+            .values(workspace_id=workspace_id, taken_at=now, state=state)
+            .returning(SNAPSHOTS.c.id)
+        )
+        targets = subscribers.get(label, [])
+        if targets:
+            await session.execute(
+                sa.update(SUBSCRIPTIONS)
+                .where(
+                    SUBSCRIPTIONS.c.workspace_id == workspace_id,
+                    SUBSCRIPTIONS.c.last_snapshot_id.is_(None),
+                    sa.tuple_(SUBSCRIPTIONS.c.target_kind, SUBSCRIPTIONS.c.target_id).in_(targets),
+                )
+                .values(last_snapshot_id=snapshot_id)
+            )
+
+
 def _occasions_until(item: Item, today: date) -> list[str]:
     """List the reminder occasions of an item from its due date that fall on `today` or before.
 
@@ -348,10 +541,7 @@ async def mark_told_until(
             }
             for key, kind, target in told
         ]
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    await _bulk(
-        session, dialect.insert(DELIVERIES).on_conflict_do_nothing(index_elements=["key"]), rows
-    )
+    await _bulk(session, _new_only(session, DELIVERIES, "key"), rows)
     # The owners count as told; the next tick works out each open item's next occasion (the
     # claims above keep it from any occasion before the import) and stores it in remind_at.
     ids = [project.id for project, _ in batch.projects]

@@ -10,9 +10,17 @@ from datetime import date, timedelta
 
 import sqlalchemy as sa
 
-from storage import assignments, open_questions, tracked, workspaces
+from storage import assignments, digests, open_questions, people, references, tracked, workspaces
 from storage import projects as store
-from storage.models import Answer, Assignment, DocItem, Milestone, OpenQuestion, Project
+from storage.models import (
+    Answer,
+    Assignment,
+    ConversationReference,
+    DocItem,
+    Milestone,
+    OpenQuestion,
+    Project,
+)
 from tests.bot.backup_files import Planned, project_line
 from tests.bot.test_chat_cli import MLPLAN, run_mlplan
 from tests.conftest import NOW, empty_tables
@@ -255,6 +263,11 @@ async def test_a_malformed_line_stops_the_import_with_its_number_and_imports_not
             '"assignments": [{"section": "data", "assignee": {"id": "U2"},'
             ' "current_question": "problem", "assigned_at": "2026-11-20T09:00:00+00:00"}]',
         ): "line 2: assignments: the question 'problem' is not of the section 'data'",
+        good[1].replace(
+            '"digest": null',
+            '"digest": null, "workspace": {"digests": [{"target_kind": "everyone",'
+            ' "target_id": "U1", "created_at": "2026-11-20T09:00:00+00:00"}]}',
+        ): "line 2: workspace.digests.0.target_kind: Input should be 'user' or 'channel'",
     }
     for bad, said in cases.items():
         file = tmp_path / "bad.jsonl"
@@ -396,3 +409,127 @@ async def test_on_a_terminal_both_commands_draw_a_progress_bar(
     assert "\rimport [##############################] 2/2 projects" in drawn[0]
     assert "\rexport [##############################] 2/2 projects" in drawn[1]
     assert len((tmp_path / "out.jsonl").read_text().splitlines()) == 2
+
+
+async def keep_beside_projects(sessions) -> None:
+    """Give the msteams workspace what digests and Teams keep: subscribers (one scoped to a
+    tag, fortnightly) with what their last digest showed, people with zones, references."""
+    async with sessions() as session:
+        ws = await workspaces.get_or_create(
+            session=session, platform="msteams", external_id="t-9", now=NOW
+        )
+        [project_id] = await session.scalars(
+            sa.select(Project.id).where(Project.workspace_id == ws.id)
+        )
+        for person, zone in ((ANA, "Europe/Berlin"), (BOB | {"email": "bo@example.com"}, None)):
+            await people.remember(
+                session=session, workspace_id=ws.id, person=person, timezone=zone, now=NOW
+            )
+        for key in ("person:29:ana", f"project:{project_id}"):
+            await references.remember(
+                session=session,
+                workspace_id=ws.id,
+                key=key,
+                reference={"conversation": {"id": key}, "serviceUrl": "https://smba.example/"},
+                now=NOW,
+            )
+        await references.mark_broken(
+            session=session, workspace_id=ws.id, key="person:29:ana", reason="gone", now=NOW
+        )
+        for target, scope in (("29:ana", (None, None, 1)), ("19:leads", ("tag", "finance", 2))):
+            await digests.subscribe(
+                session=session,
+                workspace_id=ws.id,
+                target_kind="user" if target.startswith("29:") else "channel",
+                target_id=target,
+                timezone="Europe/Berlin",
+                by=ANA,
+                now=NOW - timedelta(days=3),
+                scope_kind=scope[0],
+                scope_value=scope[1],
+                every_weeks=scope[2],
+            )
+        await digests.set_tags(
+            session=session, workspace_id=ws.id, project_id=project_id, tags=["finance"]
+        )
+        await digests.snooze(
+            session=session,
+            workspace_id=ws.id,
+            project_id=project_id,
+            until=date(2026, 11, 30),
+            by=ANA,
+        )
+        shown = await digests.save_snapshot(
+            session=session,
+            workspace_id=ws.id,
+            state={str(project_id): {"answered": 3, "done": ["baseline"]}},
+            now=NOW,
+        )
+        first, _ = await digests.subscriptions(session=session, platforms=("msteams",))
+        await digests.mark_sent(
+            session=session, subscription_id=first.id, snapshot_id=shown, now=NOW
+        )
+        await session.commit()
+
+
+def labelled(document: dict) -> dict:
+    """A document without its project's id, its snapshot labels (ids) written the same way."""
+    document = without_ids([json.dumps(document)])[0]
+    shown = document["digest"]["shown"]
+    document["digest"]["shown"] = {f"label {n}": facts for n, facts in enumerate(shown.values())}
+    for subscriber in document["workspace"]["digests"]:
+        if subscriber["last_shown"] is not None:
+            subscriber["last_shown"] = f"label {list(shown).index(subscriber['last_shown'])}"
+    return document
+
+
+async def test_a_workspace_keeps_its_digests_people_and_teams_references_through_a_move(
+    engine, sessions, flow, database_url, tmp_path
+):
+    await seed(sessions, flow)
+    await keep_beside_projects(sessions)
+    first = run_mlplan(database_url, "export", "--all", "--workspace", "msteams:t-9")
+    [document] = [json.loads(line) for line in first.stdout.splitlines()]
+    kept = document["workspace"]
+    assert [(d["target_id"], d["scope_value"], d["every_weeks"]) for d in kept["digests"]] == [
+        ("29:ana", None, 1),
+        ("19:leads", "finance", 2),
+    ]
+    assert [d["last_sent_at"] is not None for d in kept["digests"]] == [True, False]
+    assert [(p["id"], p["email"], p["timezone"]) for p in kept["people"]] == [
+        ("U1", None, "Europe/Berlin"),
+        ("U2", "bo@example.com", None),
+    ]
+    [ana] = kept["conversations"]
+    assert (ana["key"], ana["broken_reason"]) == ("person:29:ana", "gone")
+    assert document["project"]["conversation"]["teams"]["reference"]["serviceUrl"]
+    label = kept["digests"][0]["last_shown"]
+    assert document["digest"] == {
+        "tags": ["finance"],
+        "snoozed_until": "2026-11-30",
+        "snoozed_by": ANA,
+        "link": None,
+        "shown": {label: {"answered": 3, "done": ["baseline"]}},
+    }
+    # The same document `export PROJECT --format json` prints; a later project carries none.
+    one = run_mlplan(
+        database_url, "export", "Churn", "--workspace", "msteams:t-9", "--format", "json"
+    )
+    assert json.loads(one.stdout) == document
+    everything = [
+        json.loads(line) for line in run_mlplan(database_url, "export", "--all").stdout.splitlines()
+    ]
+    assert ["workspace" in d for d in everything] == [False, False, True]
+
+    file = tmp_path / "teams.jsonl"
+    file.write_text(first.stdout)
+    await empty_tables(engine)
+    restored = run_mlplan(database_url, "import", str(file))
+    assert restored.returncode == 0, restored.stderr
+    assert "2 digest subscriptions;" in restored.stdout
+    again = run_mlplan(database_url, "export", "--all")
+    [moved] = [json.loads(line) for line in again.stdout.splitlines()]
+    assert labelled(moved) == labelled(document)
+    async with engine.connect() as connection:
+        keys = set(await connection.scalars(sa.select(ConversationReference.key)))
+    assert keys == {"person:29:ana", f"project:{moved['project']['id']}"}
