@@ -39,6 +39,8 @@ POOL_SIZE = 20
 # A pooled PostgreSQL connection idle longer than this is pinged before use (see _ping_when_idle).
 PING_AFTER_IDLE = 1.0
 _IDLE_SINCE = "mlplan_idle_since"
+# How long SQLite waits for another connection's write lock, in milliseconds.
+SQLITE_BUSY_TIMEOUT = 10000
 
 
 def async_url(url: str) -> str:
@@ -65,12 +67,21 @@ def url_from_environment(env_file: str = ".env") -> str:
 
 
 def create_engine(url: str, **kwargs) -> AsyncEngine:
-    """Create the async engine; on SQLite, turn on foreign keys, WAL and a busy timeout."""
+    """Create the async engine; on SQLite, one connection with foreign keys, WAL, a busy timeout."""
     url = async_url(url)
     if not url.startswith("sqlite"):
         kwargs.setdefault("pool_timeout", CONNECT_TIMEOUT)
         kwargs.setdefault("pool_size", POOL_SIZE)
         kwargs.setdefault("connect_args", {"connect_timeout": CONNECT_TIMEOUT})
+    elif _is_file(url) and "poolclass" not in kwargs:
+        # One connection: a process's transactions queue for it in order (SQLAlchemy's pool),
+        # not in SQLite's busy handler, which sleeps up to 100 ms between tries and so lets
+        # newcomers overtake a waiter: under 20 turns at once some waited past the 2 s bound
+        # (a 500) while the lock was free more than half of the time. So no task may hold
+        # two sessions at once here; another process (or engine) still waits in SQLite.
+        kwargs.setdefault("pool_size", 1)
+        kwargs.setdefault("max_overflow", 0)
+        kwargs.setdefault("pool_timeout", SQLITE_BUSY_TIMEOUT / 1000)
     engine = create_async_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         sa.event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
@@ -78,6 +89,11 @@ def create_engine(url: str, **kwargs) -> AsyncEngine:
     elif not kwargs.get("pool_pre_ping"):
         _ping_when_idle(engine)
     return engine
+
+
+def _is_file(url: str) -> bool:
+    database = make_url(url).database
+    return bool(database) and database != ":memory:" and "mode=memory" not in url
 
 
 def _ping_when_idle(engine: AsyncEngine) -> None:
@@ -126,7 +142,7 @@ def _sqlite_savepoint(connection: sa.Connection, _name: str) -> None:
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT}")
     cursor.execute("PRAGMA database_list")
     if cursor.fetchone()[2]:  # a file, not :memory:
         cursor.execute("PRAGMA journal_mode=WAL")

@@ -74,6 +74,18 @@ def sessions(engine):
 
 
 @pytest.fixture
+async def other_sessions(engine, database_url):
+    """Give a test the sessions of a second engine on the same database, as a second process.
+
+    On SQLite one engine has one connection (see `db.create_engine`): transactions that race
+    each other come from two processes there, never from one.
+    """
+    other = db.create_engine(database_url)
+    yield db.sessionmaker(other)
+    await other.dispose()
+
+
+@pytest.fixture
 def flow():
     """Give a test the packaged flow."""
     return default_flow()

@@ -1,8 +1,10 @@
 """The conversation service: engine turns stored per workspace, races settled, intakes resumed."""
 
 import asyncio
+from zoneinfo import ZoneInfo
 
 from bot.context import Place, Speaker
+from bot.conversation import Conversations
 from flows.replies import Ask, Say, Show, spell
 from storage import projects as store
 from tests.conftest import NOW
@@ -89,9 +91,10 @@ async def test_messages_outside_a_project_thread_are_not_ours(conversations):
 
 
 async def test_two_people_answering_at_once_one_is_taken_and_the_other_told(
-    conversations, sessions, monkeypatch
+    conversations, sessions, other_sessions, flow, monkeypatch
 ):
     started = await _start(conversations)
+    elsewhere = Conversations(sessions=other_sessions, flow=flow, default_timezone=ZoneInfo("UTC"))
     barrier = asyncio.Barrier(2)
     real_save = store.save_turn
 
@@ -102,7 +105,7 @@ async def test_two_people_answering_at_once_one_is_taken_and_the_other_told(
     monkeypatch.setattr(store, "save_turn", save_after_both_read)
     results = await asyncio.gather(
         conversations.reply(place=place(), speaker=ALICE, text="Alice's problem", now=NOW),
-        conversations.reply(place=place(), speaker=BOB, text="Bob's problem", now=NOW),
+        elsewhere.reply(place=place(), speaker=BOB, text="Bob's problem", now=NOW),
     )
     taken = [r for r in results if r.stored]
     told = [r for r in results if not r.stored]

@@ -1,5 +1,6 @@
 """The database URL: read from the environment or `.env` without the bot's settings, migrated by hand."""
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -8,7 +9,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from storage import db
+from storage import db, outbox
+from storage.models import ProcessedEvent
+from tests.conftest import NOW
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -87,3 +90,55 @@ def _counting(pings: list, engine):
         return ping(dbapi_connection)
 
     return counted
+
+
+async def _first_time(sessions, event_id: str) -> None:
+    async with sessions() as session:
+        assert await outbox.first_time(
+            session=session, platform="slack", event_id=event_id, now=NOW
+        )
+        await session.commit()
+
+
+async def _event_ids(sessions) -> list[str]:
+    async with sessions() as session:
+        query = sa.select(ProcessedEvent.event_id).order_by(ProcessedEvent.id)
+        return list(await session.scalars(query))
+
+
+async def test_on_sqlite_a_process_s_writers_take_turns_in_the_order_they_came(engine, sessions):
+    """SQLite: transactions waiting for another's write queue in order, none is overtaken.
+
+    SQLite's busy handler retries a locked write after sleeps of up to 100 ms, and a newcomer
+    that tries in between goes first: under 20 intakes at once some turns waited past the 2 s
+    bound (a 500) although the lock was free most of the time. One connection per engine makes
+    a process's transactions queue in SQLAlchemy's pool instead, first come, first served.
+    """
+    if engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's one writer")
+    async with sessions() as holder:
+        await outbox.first_time(session=holder, platform="slack", event_id="E0", now=NOW)
+        waiting = []
+        for n in range(1, 6):
+            waiting.append(asyncio.create_task(_first_time(sessions, f"E{n}")))
+            await asyncio.sleep(0.05)  # it waits before the next one comes
+        assert not any(task.done() for task in waiting)
+        await holder.commit()
+    await asyncio.gather(*waiting)
+    assert await _event_ids(sessions) == ["E0", "E1", "E2", "E3", "E4", "E5"]
+
+
+async def test_a_transaction_that_read_before_another_process_wrote_still_writes(
+    sessions, other_sessions
+):
+    """A write after a read does not fail at once because another process committed between.
+
+    With a BEGIN before the read (sqlite3's legacy mode sends none before a SELECT), SQLite
+    would refuse the write with "database is locked" (a stale snapshot) without waiting.
+    """
+    async with sessions() as first:
+        await first.scalar(sa.select(sa.func.count()).select_from(ProcessedEvent))
+        await _first_time(other_sessions, "E1")
+        assert await outbox.first_time(session=first, platform="slack", event_id="E2", now=NOW)
+        await first.commit()
+    assert await _event_ids(sessions) == ["E1", "E2"]

@@ -129,8 +129,8 @@ async def test_the_same_team_id_on_two_platforms_is_two_workspaces(sessions):
         )
 
 
-async def test_a_stale_turn_is_refused_and_stores_nothing(sessions):
-    async with sessions() as first, sessions() as second:
+async def test_a_stale_turn_is_refused_and_stores_nothing(sessions, other_sessions):
+    async with sessions() as first, other_sessions() as second:
         _, project = await _project(first)
         stale = await store.get_project(
             session=second, workspace_id=project.workspace_id, project_id=project.id
@@ -160,11 +160,11 @@ async def test_a_stale_turn_is_refused_and_stores_nothing(sessions):
     assert [(a.value, a.version) for a in history] == [("alice's", 1)]
 
 
-async def test_racing_writers_one_wins_while_the_other_waits_for_the_lock(sessions):
+async def test_racing_writers_one_wins_while_the_other_waits_for_the_lock(sessions, other_sessions):
     """The loser blocks on the winner's open transaction, then sees the new turn and backs off."""
     async with sessions() as setup:
         _, project = await _project(setup)
-    async with sessions() as first, sessions() as second:
+    async with sessions() as first, other_sessions() as second:
         mine = await store.get_project(
             session=first, workspace_id=project.workspace_id, project_id=project.id
         )
