@@ -49,11 +49,11 @@ async def test_a_move_carries_the_digests_their_zones_trends_snoozes_and_links(
     # The same Monday, after the move: neither digest goes out again.
     sent = len(slack.fake.sent("chat.postMessage"))
     assert (await tick(slack, moved)).digests == 0
+    fraud = await project_id(slack, "Fraud alerts")
     async with slack.runtime.sessions() as session:
         runbook = await session.scalar(
             sa.select(models.DocItem).where(
-                models.DocItem.project_id == await project_id(slack, "Fraud alerts"),
-                models.DocItem.key == "runbook",
+                models.DocItem.project_id == fraud, models.DocItem.key == "runbook"
             )
         )
         runbook.status, runbook.done_at = "done", NOW + timedelta(days=1)
