@@ -23,7 +23,8 @@ of a database of the bench's own (PostgreSQL): it is emptied before every figure
 - answers: I intakes answered at once, A answers each, over signed HTTP, against a bare
   slack-bolt app answering each message with one chat.postMessage (`bench.answers`);
 - serve: a real `mlplan serve` process over N projects: cold start to the first 200 on
-  /healthz, slash-command ack p50/p99 during its first tick of the day, peak RSS (`bench.serve`).
+  /healthz, slash-command ack p50/p99 during its first tick of the day, peak RSS (`bench.serve`);
+  then the same with the Procfile's `serve --no-scheduler` and a `worker` process.
 """
 
 from __future__ import annotations
@@ -108,8 +109,13 @@ async def run(options: argparse.Namespace) -> dict:
                 intakes, each = (int(s) for s in options.answers.split("x"))
                 add("answers", kind, [await answers.measure(next(urls), intakes, each)])
             if "serve" in only and options.serve:
-                row = await serve.measure(next(urls), options.serve, quiet=options.quiet)
-                add("serve", kind, [row])
+                rows = [
+                    await serve.measure(
+                        next(urls), options.serve, quiet=options.quiet, worker=worker
+                    )
+                    for worker in (False, True)
+                ]
+                add("serve", kind, rows)
     return results
 
 
@@ -120,7 +126,7 @@ TABLES = {
     "digest": lambda rows: digests.table(rows[0]),
     "backup": lambda rows: backup.table(rows[0]),
     "answers": lambda rows: answers.table(rows[0]),
-    "serve": lambda rows: serve.table(rows[0]),
+    "serve": serve.table,
 }
 
 
