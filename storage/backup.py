@@ -181,7 +181,10 @@ async def _kept(
     references = {
         keys[row.key]: _reference(row)
         for row in await session.execute(
-            sa.select(REFERENCES).where(REFERENCES.c.key.in_(list(keys)))
+            sa.select(REFERENCES).where(
+                REFERENCES.c.workspace_id.in_(set(workspaces.values())),
+                REFERENCES.c.key.in_(list(keys)),
+            )
         )
         if workspaces[keys[row.key]] == row.workspace_id
     }
