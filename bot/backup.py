@@ -339,6 +339,17 @@ class _Shown:
         default_factory=lambda: defaultdict(lambda: defaultdict(list))
     )
 
+    def gather(self, document: Document, workspace_id: int, project_id: int) -> None:
+        """Note what a document's project and workspace say the last digests showed."""
+        if document.digest is not None:
+            for label, facts in document.digest.shown.items():
+                self.facts[workspace_id][label][str(project_id)] = facts
+        for subscriber in document.workspace.digests if document.workspace else ():
+            if subscriber.last_shown is not None:
+                self.subscribers[workspace_id][subscriber.last_shown].append(
+                    (subscriber.target_kind, subscriber.target_id)
+                )
+
     async def keep(self, session: AsyncSession, now: datetime) -> None:
         """Write each workspace's snapshots and point its subscribers at theirs."""
         for workspace_id, facts in self.facts.items():
@@ -349,6 +360,21 @@ class _Shown:
                 subscribers=self.subscribers[workspace_id],
                 now=now,
             )
+
+
+def _kept_rows(
+    document: Document, workspace_id: int, project_id: int
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Write what digests keep of a document's project and its Teams reference as rows."""
+    ours = {"workspace_id": workspace_id}
+    digest = (
+        [ours | {"project_id": project_id} | document.digest.model_dump(exclude={"shown"})]
+        if document.digest is not None
+        else []
+    )
+    teams = document.project.conversation.teams
+    key = f"{backup.PROJECT_REFERENCE}{project_id}"
+    return digest, [ours | {"key": key} | teams.model_dump()] if teams is not None else []
 
 
 def _batches(documents: Iterable[tuple[int, Document]], size: int) -> Iterator[list[Document]]:
@@ -378,51 +404,33 @@ async def _write(
     rows = [_project_row(d, ws, flow) for d, ws in zip(batch, workspace_ids, strict=True)]
     project_ids = await backup.insert_projects(session=session, rows=rows)
     answer_rows, milestones, docs, questions, sections = [], [], [], [], []
-    for document, project_id in zip(batch, project_ids, strict=True):
+    digest, references, subscribers = [], [], 0
+    for document, ws, project_id in zip(batch, workspace_ids, project_ids, strict=True):
         answer_rows += _answer_rows(document, project_id)
         milestones += _item_rows(document.milestones, project_id, now, link=False)
         docs += _item_rows(document.documentation, project_id, now, link=True)
         left, assigned = _owed_rows(document, project_id, now)
         questions, sections = questions + left, sections + assigned
-    await backup.insert_answers(session=session, rows=answer_rows)
-    await backup.insert_items(session=session, kind="milestone", rows=milestones)
-    await backup.insert_items(session=session, kind="doc", rows=docs)
-    await backup.insert_owed(session=session, questions=questions, sections=sections)
-    await backup.insert_kept(
-        session=session,
-        digest=[
-            {"project_id": project_id, "workspace_id": ws} | d.digest.model_dump(exclude={"shown"})
-            for d, ws, project_id in zip(batch, workspace_ids, project_ids, strict=True)
-            if d.digest is not None
-        ],
-        references=[
-            {"workspace_id": ws, "key": f"{backup.PROJECT_REFERENCE}{project_id}"}
-            | d.project.conversation.teams.model_dump()
-            for d, ws, project_id in zip(batch, workspace_ids, project_ids, strict=True)
-            if d.project.conversation.teams is not None
-        ],
-    )
-    for document, ws, project_id in zip(batch, workspace_ids, project_ids, strict=True):
-        if document.digest is not None:
-            for label, facts in document.digest.shown.items():
-                shown.facts[ws][label][str(project_id)] = facts
+        kept, teams = _kept_rows(document, ws, project_id)
+        digest, references = digest + kept, references + teams
+        shown.gather(document, ws, project_id)
         if document.workspace is not None:
             await backup.insert_workspace_state(
                 session=session, workspace_id=ws, state=document.workspace.model_dump()
             )
-            for subscriber in document.workspace.digests:
-                if subscriber.last_shown is not None:
-                    shown.subscribers[ws][subscriber.last_shown].append(
-                        (subscriber.target_kind, subscriber.target_id)
-                    )
+            subscribers += len(document.workspace.digests)
+    await backup.insert_answers(session=session, rows=answer_rows)
+    await backup.insert_items(session=session, kind="milestone", rows=milestones)
+    await backup.insert_items(session=session, kind="doc", rows=docs)
+    await backup.insert_owed(session=session, questions=questions, sections=sections)
+    await backup.insert_kept(session=session, digest=digest, references=references)
     told = await backup.mark_told_until(
         session=session, project_ids=project_ids, moment=now, today=today
     )
-    kept = [d.workspace for d in batch if d.workspace is not None]
     return _Counts(
         answers=len(answer_rows),
         items=len(milestones) + len(docs),
         told=told,
         owed=len(questions) + len(sections),
-        subscribers=sum(len(k.digests) for k in kept),
+        subscribers=subscribers,
     )
