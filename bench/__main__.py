@@ -23,7 +23,8 @@ of a database of the bench's own (PostgreSQL): it is emptied before every figure
 - answers: I intakes answered at once, A answers each, over signed HTTP, against a bare
   slack-bolt app answering each message with one chat.postMessage (`bench.answers`);
 - serve: a real `mlplan serve` process over N projects: cold start to the first 200 on
-  /healthz, slash-command ack p50/p99 during its first tick of the day, peak RSS (`bench.serve`);
+  /healthz, slash-command ack p50/p99 during its first tick of the day (ticked by the process
+  it starts beside itself), peak RSS of both (`bench.serve`);
   then the same with the Procfile's `serve --no-scheduler` and a `worker` process.
 """
 

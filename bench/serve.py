@@ -6,12 +6,13 @@ in a time zone where it is now past nine, so that today's reminders all fall due
 
 - cold start: from the process's start to the first 200 on `GET /healthz`;
 - acks: signed `/mlplan help` commands, 20 a second, for as long as the scheduler's first
-  tick (run by the server in its own thread) is sending the day's reminders; their p50, p99
-  and maximum time to the HTTP response, and how many reminders went out meanwhile;
-- peak memory: the process's high-water resident set (VmHWM) at the end.
+  tick (run by the server's scheduler process, `worker --beside-server`) is sending the day's
+  reminders; their p50, p99 and maximum time to the HTTP response, and how many reminders
+  went out meanwhile;
+- peak memory: the server's high-water resident set (VmHWM) at the end, and its scheduler's.
 
 `--worker` measures the Procfile's layout instead: `serve --no-scheduler` beside a `worker`
-process that ticks (the acks then share the two cores, not one interpreter, with the tick).
+process that ticks (started by hand, after the server answered, not by the server).
 
 Run it from the repository root, with a database of its own (it is emptied first):
 
@@ -62,6 +63,20 @@ def _reminders(fake) -> int:
     return sum(
         1 for call in fake.calls if call.ok and str(call.args.get("channel", "")).startswith("U")
     )
+
+
+def _scheduler_of(pid: int) -> int | None:
+    """The process id of the scheduler process `mlplan serve` started beside itself, if any."""
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+                command = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid and b"--beside-server" in command:
+                return int(entry.name)
+    return None
 
 
 def percentile(samples: list[float], q: float) -> float:
@@ -150,6 +165,8 @@ async def measure(
                 reminders = _reminders(fake)
                 tick_seconds = last_change - started - cold_start
                 peak = peak_rss_mb(process.pid)
+                scheduler = _scheduler_of(process.pid) if ticking is None else ticking.pid
+                scheduler_peak = peak_rss_mb(scheduler) if scheduler else None
         finally:
             for child in (process, ticking):
                 if child is not None and child.returncode is None:
@@ -157,7 +174,7 @@ async def measure(
                     await child.wait()
     return {
         "projects": projects,
-        "layout": "serve --no-scheduler + worker" if worker else "serve (ticks in a thread)",
+        "layout": "serve --no-scheduler + worker" if worker else "serve (ticks in its child)",
         "cold_start_seconds": round(cold_start, 2),
         "acks": len(acks),
         "ack_p50_ms": percentile(acks, 0.5),
@@ -166,6 +183,7 @@ async def measure(
         "reminders_sent": reminders,
         "tick_seconds": round(tick_seconds, 1),
         "peak_rss_mb": peak,
+        "scheduler_peak_rss_mb": scheduler_peak,
     }
 
 
@@ -174,13 +192,13 @@ def table(results: list[dict]) -> str:
     return "\n".join(
         [
             "| projects | processes | cold start to /healthz 200 | acks during the tick | p50"
-            " | p99 | max | reminders sent | tick | peak RSS of serve |",
-            "|---|---|---|---|---|---|---|---|---|---|",
+            " | p99 | max | reminders sent | tick | peak RSS of serve | of its scheduler |",
+            "|---|---|---|---|---|---|---|---|---|---|---|",
             *(
                 f"| {r['projects']:,} | {r['layout']} | {r['cold_start_seconds']:.2f} s"
                 f" | {r['acks']} | {r['ack_p50_ms']} ms | {r['ack_p99_ms']} ms"
                 f" | {r['ack_max_ms']} ms | {r['reminders_sent']:,} | {r['tick_seconds']} s"
-                f" | {r['peak_rss_mb']} MB |"
+                f" | {r['peak_rss_mb']} MB | {r['scheduler_peak_rss_mb']} MB |"
                 for r in results
             ),
         ]

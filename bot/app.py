@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -21,7 +21,7 @@ from bot.scheduler import Scheduler
 from bot.settings import Settings
 from bot.slack import app as slack
 from bot.teams import app as teams
-from bot.ticker import ThreadTicker, Ticker, start_ticking, start_ticking_in_thread
+from bot.ticker import ProcessTicker, ThreadTicker, Ticker, start_ticking, start_ticking_in_thread
 from bot.tracking import Tracking
 from flows.model import Flow, default_flow
 from storage import db
@@ -122,12 +122,22 @@ class Platforms:
         await self.teams.delivery.drain()
 
 
-async def tick_apart(runtime: Runtime) -> ThreadTicker:
-    """Run the scheduler every minute in a thread of its own, away from the server's loop.
+# The arguments of `python -m bot` that start a scheduler process beside a server, asked at
+# every start of it (`bot.cli` builds them: `worker --beside-server`, and `--now` if rehearsing).
+WorkerArguments = Callable[[], Sequence[str]]
 
-    The thread builds its own engine, sessions and platform clients (each belongs to the loop
-    that made it), so a long tick never holds up an ack; `await stop()` the ticker.
+
+async def tick_apart(
+    runtime: Runtime, worker: WorkerArguments | None = None
+) -> ThreadTicker | ProcessTicker:
+    """Run the scheduler every minute away from the server's loop; `await stop()` the ticker.
+
+    With `worker`, in a process of its own (`mlplan serve` and `mlplan socket`: a tick then
+    shares no interpreter with the acks); else in a thread of this process, which builds its
+    own engine, sessions and platform clients (each belongs to the loop that made it).
     """
+    if worker is not None:
+        return await ProcessTicker(worker).start()
     clock = lambda: runtime.clock()  # noqa: E731 - tests move the runtime's clock after start
 
     async def build():
@@ -167,10 +177,14 @@ def build_web_app(
     runtime: Runtime,
     *,
     run_scheduler: bool = False,
+    worker: WorkerArguments | None = None,
     teams_options: dict | None = None,
     **slack_options,
 ) -> web.Application:
-    """Build the one aiohttp application that serves every route (and ticks, if asked)."""
+    """Build the one aiohttp application that serves every route (and ticks, if asked).
+
+    The scheduler runs in a thread, or, given `worker`, in a process (`tick_apart`).
+    """
     platforms = build_platforms(
         runtime, socket_mode=False, slack_options=slack_options, teams_options=teams_options
     )
@@ -182,7 +196,7 @@ def build_web_app(
     if run_scheduler:
 
         async def ticking(app: web.Application):
-            ticker = await tick_apart(runtime)
+            ticker = await tick_apart(runtime, worker)
             yield
             await ticker.stop()
 
@@ -191,15 +205,23 @@ def build_web_app(
 
 
 async def run_socket_mode(
-    runtime: Runtime, *, stop: asyncio.Event, run_scheduler: bool = False, **slack_options
+    runtime: Runtime,
+    *,
+    stop: asyncio.Event,
+    run_scheduler: bool = False,
+    worker: WorkerArguments | None = None,
+    **slack_options,
 ) -> slack.SlackAdapter:
-    """Serve Slack over Socket Mode until `stop` is set, running the scheduler if asked."""
+    """Serve Slack over Socket Mode until `stop` is set, running the scheduler if asked.
+
+    The scheduler runs in a thread, or, given `worker`, in a process (`tick_apart`).
+    """
     platforms = build_platforms(runtime, socket_mode=True, slack_options=slack_options)
     return await slack.run_socket_mode(
         platforms.slack,
         runtime.settings.slack_app_token.get_secret_value(),
         stop=stop,
-        on_ready=(lambda: tick_apart(runtime)) if run_scheduler else None,
+        on_ready=(lambda: tick_apart(runtime, worker)) if run_scheduler else None,
     )
 
 

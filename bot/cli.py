@@ -15,10 +15,14 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.redaction import RedactingFormatter, redact
 from bot.settings import Settings, SettingsError, load_settings
 from flows.counting import counted
+
+if TYPE_CHECKING:
+    from bot.app import Runtime, WorkerArguments
 
 log = logging.getLogger("mlplan")
 
@@ -72,6 +76,8 @@ def _parser() -> argparse.ArgumentParser:
         type=_moment,
         help="start the clock at this moment, ISO 8601 (tests, rehearsals); it runs on from there",
     )
+    # Started by `serve` or `socket` as their scheduler: no greeting, and gone with the server.
+    worker.add_argument("--beside-server", action="store_true", help=argparse.SUPPRESS)
     tick = commands.add_parser("tick", help="do, once, everything due at a moment")
     tick.add_argument(
         "--now", type=_moment, help="the moment, ISO 8601 (default: now); naive means UTC"
@@ -408,7 +414,11 @@ async def _serve(settings: Settings, args: argparse.Namespace) -> int:
         return 1
     with sock:  # closed here too if mlplan stops before the server owns it
         runtime = await build_runtime(settings, clock=_running_from(args.now))
-        app = build_web_app(runtime, run_scheduler=not args.no_scheduler)
+        app = build_web_app(
+            runtime,
+            run_scheduler=not args.no_scheduler,
+            worker=_worker_beside(runtime, rehearsing=args.now is not None),
+        )
         runner = web.AppRunner(app, access_log=None)
         try:
             await runner.setup()
@@ -435,19 +445,36 @@ async def _socket(settings: Settings, args: argparse.Namespace) -> int:
     stop = _stop_on_signals()
     print("mlplan is connecting to Slack over Socket Mode.", flush=True)
     try:
-        await run_socket_mode(runtime, stop=stop, run_scheduler=True)
+        await run_socket_mode(
+            runtime, stop=stop, run_scheduler=True, worker=_worker_beside(runtime)
+        )
     finally:
         await runtime.close()
     return 0
 
 
+def _worker_beside(runtime: Runtime, *, rehearsing: bool = False) -> WorkerArguments:
+    """The arguments of the scheduler process a server starts beside itself (`tick_apart`)."""
+    return lambda: [
+        "worker",
+        "--beside-server",
+        *(["--now", runtime.clock().isoformat()] if rehearsing else []),
+    ]
+
+
 async def _worker(settings: Settings, args: argparse.Namespace) -> int:
     from bot.app import build_platforms, build_runtime
+    from bot.ticker import die_with_the_server
 
-    runtime = await build_runtime(settings, clock=_running_from(args.now))
+    if args.beside_server:
+        die_with_the_server()
+    runtime = await build_runtime(
+        settings, migrate=not args.beside_server, clock=_running_from(args.now)
+    )
     platforms = build_platforms(runtime)
     ticker = platforms.start_ticking(runtime)
-    print("mlplan worker is running: reminders and digests, checked every minute.", flush=True)
+    if not args.beside_server:
+        print("mlplan worker is running: reminders and digests, checked every minute.", flush=True)
     try:
         await _stop_on_signals().wait()
     finally:

@@ -1,4 +1,4 @@
-"""Wake the scheduler: APScheduler calls `tick(now)` every minute, in the running loop or a thread.
+"""Wake the scheduler: APScheduler calls `tick(now)` every minute, in a loop, a thread or a process.
 
 APScheduler only wakes us up; what is due and what was sent live in the database (see
 `bot.scheduler`), so a missed or doubled wake-up sends nothing twice.
@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import sys
 import threading
-from collections.abc import Awaitable, Callable
+import time
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 
 from bot.scheduler import Scheduler
@@ -147,3 +150,91 @@ async def start_ticking_in_thread(
 ) -> ThreadTicker:
     """Run `tick(now)` every minute in a thread of its own; `await stop()` it."""
     return await ThreadTicker(build, clock, every).start()
+
+
+# The pause before a scheduler process that died is started again: doubling up to a minute,
+# back to a second once one has run for a minute.
+RESTART_PAUSE, RESTART_PAUSE_MAX = 1.0, 60.0
+
+
+class ProcessTicker:
+    """Tick in a child process, `python -m bot worker --beside-server`, beside a server.
+
+    A thread of the server's own process still shares its interpreter: during a long tick the
+    server's acks waited 110-140 ms (p99) on it. A child shares nothing but the database. It is
+    stopped with the server (SIGTERM: a running tick finishes), started again after a pause if
+    it dies, and it dies with the server however the server ends, even by SIGKILL: its standard
+    input is a pipe whose only other end is the server's (`die_with_the_server`).
+    """
+
+    def __init__(self, argv: Callable[[], Sequence[str]]):
+        self._argv = argv  # asked at every start: `--now` reads the server's clock then
+        self._child: asyncio.subprocess.Process | None = None
+        self._supervising: asyncio.Task | None = None
+
+    @property
+    def pid(self) -> int | None:
+        """The process id of the scheduler process running now, if one is."""
+        child = self._child
+        return child.pid if child is not None and child.returncode is None else None
+
+    async def _spawn(self) -> asyncio.subprocess.Process:
+        return await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", *self._argv(), stdin=asyncio.subprocess.PIPE
+        )
+
+    async def start(self) -> ProcessTicker:
+        """Start the scheduler process (without waiting for its first tick) and watch it."""
+        self._child = await self._spawn()
+        self._supervising = asyncio.create_task(self._supervise(), name="mlplan-ticker-process")
+        return self
+
+    async def _supervise(self) -> None:
+        pause = RESTART_PAUSE
+        while True:
+            began = time.monotonic()
+            status = await self._child.wait()
+            if time.monotonic() - began > RESTART_PAUSE_MAX:
+                pause = RESTART_PAUSE
+            log.error(
+                "the scheduler process (pid %d) stopped with exit status %s;"
+                " starting it again in %g s",
+                self._child.pid,
+                status,
+                pause,
+            )
+            await asyncio.sleep(pause)
+            pause = min(2 * pause, RESTART_PAUSE_MAX)
+            self._child = await self._spawn()
+
+    async def stop(self, timeout: float = 30) -> None:
+        """Stop the scheduler process: SIGTERM, a running tick finishes (a while), then SIGKILL."""
+        if self._supervising is not None:
+            self._supervising.cancel()
+            await asyncio.gather(self._supervising, return_exceptions=True)
+        child = self._child
+        if child is None or child.returncode is not None:
+            return
+        child.terminate()
+        try:
+            await asyncio.wait_for(child.wait(), timeout)
+        except TimeoutError:
+            log.warning("the scheduler process (pid %d) did not stop: killed", child.pid)
+            child.kill()
+            await child.wait()
+
+
+def die_with_the_server() -> None:
+    """End this process at once when the server that started it is gone (`--beside-server`).
+
+    Standard input is the server's pipe; it reads as closed only when the server has exited,
+    however it exited. What was being sent then is resent by whoever ticks next, as after any
+    crash: claims are in the database (`bot.sender`).
+    """
+
+    def watch() -> None:
+        sys.stdin.buffer.read()
+        log.warning("the server that started this scheduler is gone: stopping at once")
+        os._exit(0)
+
+    threading.Thread(target=watch, name="mlplan-server-watch", daemon=True).start()

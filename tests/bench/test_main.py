@@ -40,13 +40,14 @@ def test_python_m_bench_runs_every_figure_at_a_tiny_size(database_url, tmp_path,
     answered = figures["answers"][0]
     assert answered["mlplan"]["answers"] == answered["floor"]["answers"] == 4
     assert (answered["mlplan"]["lost"], answered["mlplan"]["doubled"]) == (0, 0)
-    threaded, apart = figures["serve"]  # ticking in serve's thread, then in a worker process
-    assert (threaded["layout"], apart["layout"]) == (
-        "serve (ticks in a thread)",
+    beside, apart = figures["serve"]  # ticking in serve's child, then in a worker of its own
+    assert (beside["layout"], apart["layout"]) == (
+        "serve (ticks in its child)",
         "serve --no-scheduler + worker",
     )
-    for served in (threaded, apart):
+    for served in (beside, apart):
         assert served["reminders_sent"] > 0 and served["acks"] > 0 and served["peak_rss_mb"] > 0
+        assert served["scheduler_peak_rss_mb"] > 0
     printed = capsys.readouterr().out
     kind = "PostgreSQL" if database_url.startswith("postgresql") else "SQLite"
     for figure in FIGURES:
