@@ -6,13 +6,16 @@ The database is SQLite in a temporary folder unless MLPLAN_TEST_DATABASE_URL nam
 
 from __future__ import annotations
 
+import asyncio
 import os
+import subprocess
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
 
+from bot.cli import main
 from bot.conversation import Conversations
 from flows.model import default_flow
 from storage import db
@@ -95,3 +98,24 @@ def flow():
 def conversations(sessions, flow):
     """Give a test the conversation service on the test database."""
     return Conversations(sessions=sessions, flow=flow, default_timezone=ZoneInfo("UTC"))
+
+
+@pytest.fixture
+def mlplan_here(database_url, monkeypatch, capsys):
+    """Run `mlplan ARGS` in this process (its own thread and loop), as `tests.bot.test_chat_cli.run_mlplan` runs it.
+
+    The same `main` and environment without the second's start of a process: for tests that run
+    many refusals, once a subprocess has shown that the installed command says the same.
+    """
+
+    async def run(*args: str) -> subprocess.CompletedProcess:
+        monkeypatch.setenv("DATABASE_URL", database_url)
+        monkeypatch.setenv("NO_COLOR", "1")
+        monkeypatch.setenv("MLPLAN_TIMEZONE", "UTC")
+        monkeypatch.delenv("SLACK_BOT_TOKEN", raising=False)
+        capsys.readouterr()
+        code = await asyncio.to_thread(main, list(args))
+        said = capsys.readouterr()
+        return subprocess.CompletedProcess(["mlplan", *args], code, said.out, said.err)
+
+    return run

@@ -420,7 +420,7 @@ def test_a_seed_not_from_the_sources_is_refused():
 def test_invalid_yaml_is_refused_with_the_file_name():
     message = refusal({"01_a.yaml": section("a", 1), "02_b.yaml": "id: b\nquestions: [\n"})
     assert message.startswith("02_b.yaml: ")
-    assert "expected the node content" in message
+    assert "node content" in message and "line 3" in message  # libyaml's words or PyYAML's
 
 
 def test_a_file_that_is_not_a_mapping_is_refused():
