@@ -207,7 +207,13 @@ async def run_mlplan(database_url: str, intakes: int, answers: int) -> dict:
                 seconds = time.perf_counter() - begun
             await app[SLACK].delivery.drain()
             await asyncio.sleep(0.2)
-            extra = sum(q.qsize() for t, q in threads.queues.items() if t is not None)
+            # Questions no answer asked for (what follows the intake's end is no question).
+            extra = sum(
+                answer_for(q.get_nowait()["message"]) is not None
+                for t, q in threads.queues.items()
+                if t is not None
+                for _ in range(q.qsize())
+            )
         finally:
             await runner.cleanup()
             await runtime.close()
