@@ -26,11 +26,33 @@ log = logging.getLogger("mlplan.teams")
 FLUSH_EVERY = 15.0
 
 
+class Cloud:
+    """botbuilder's CloudAdapter, built when first asked for (`cloud()`).
+
+    Importing botbuilder takes a quarter of a second, which a process with Teams unconnected (a
+    Slack-only deployment, its ticks) need not spend at its start.
+    """
+
+    def __init__(self, settings, overrides: dict[str, Any]):
+        self._config = _Config(settings, overrides)
+        self._adapter = None
+
+    def __call__(self):
+        if self._adapter is None:
+            from botbuilder.integration.aiohttp import (
+                CloudAdapter,
+                ConfigurationBotFrameworkAuthentication,
+            )
+
+            self._adapter = CloudAdapter(ConfigurationBotFrameworkAuthentication(self._config))
+        return self._adapter
+
+
 @dataclass
 class TeamsAdapter:
     """Teams' pieces: botbuilder's adapter, mlplan's handlers, and the sending side."""
 
-    cloud: Any  # botbuilder's CloudAdapter
+    cloud: Cloud  # botbuilder's CloudAdapter, `cloud()`
     handlers: TeamsHandlers
     delivery: OutboxSender
     mode: str  # Settings.teams_mode: "verified", "anonymous" or "closed"
@@ -56,13 +78,10 @@ def build(
     runtime, *, flush_every: float = FLUSH_EVERY, auth: dict[str, Any] | None = None
 ) -> TeamsAdapter:
     """Build the Teams adapter; `auth` overrides botbuilder's token URLs (tests' fake connector)."""
-    from botbuilder.integration.aiohttp import (
-        CloudAdapter,
-        ConfigurationBotFrameworkAuthentication,
-    )
-
     settings = runtime.settings
-    cloud = CloudAdapter(ConfigurationBotFrameworkAuthentication(_Config(settings, auth or {})))
+    cloud = Cloud(settings, auth or {})
+    if settings.teams_mode != "closed":
+        cloud()  # now, not on the loop while the first activity waits
     connector = Connector(cloud, settings.microsoft_app_id)
     delivery = OutboxSender(
         sessions=runtime.sessions,
@@ -136,7 +155,7 @@ async def messages(request: web.Request) -> web.Response:
     except Exception as error:  # msrest raises its own and azure-core's errors alike
         log.warning("refused a malformed Teams activity (%s)", type(error).__name__)
         return _refuse(400, "the body is not a Bot Framework activity")
-    authenticate = adapter.cloud.bot_framework_authentication.authenticate_request
+    authenticate = adapter.cloud().bot_framework_authentication.authenticate_request
     try:
         # botbuilder fetches token keys with blocking `requests`: keep that off the event loop.
         result = await asyncio.to_thread(asyncio.run, authenticate(activity, header))
@@ -148,7 +167,7 @@ async def messages(request: web.Request) -> web.Response:
         await adapter.handlers.on_activity(body)
 
     try:
-        await adapter.cloud.process_activity(result, activity, logic)
+        await adapter.cloud().process_activity(result, activity, logic)
     except (SQLAlchemyError, OSError):
         log.exception("database error while handling a Teams activity")
         return _refuse(503, "mlplan cannot reach its database; nothing was changed")

@@ -54,8 +54,8 @@ def digest_key(target_id: str) -> str:
 class Connector:
     """Send and update activities through botbuilder's CloudAdapter (every botbuilder call is here)."""
 
-    def __init__(self, adapter, app_id: str):
-        self.adapter = adapter
+    def __init__(self, cloud, app_id: str):
+        self.cloud = cloud  # `cloud()` is the CloudAdapter (built on first use)
         self.app_id = app_id
 
     async def post(self, reference: dict[str, Any], activity: dict[str, Any]) -> str:
@@ -70,7 +70,7 @@ class Connector:
             response = await turn_context.send_activity(Activity().deserialize(activity))
             sent["id"] = response.id if response is not None else ""
 
-        await self.adapter.continue_conversation(
+        await self.cloud().continue_conversation(
             ConversationReference().deserialize(reference), send, bot_app_id=self.app_id
         )
         return sent.get("id", "")
@@ -84,7 +84,7 @@ class Connector:
             replacement.id = activity_id
             await turn_context.update_activity(replacement)
 
-        await self.adapter.continue_conversation(
+        await self.cloud().continue_conversation(
             ConversationReference().deserialize(reference), change, bot_app_id=self.app_id
         )
 
@@ -111,7 +111,7 @@ class Connector:
         async def keep(turn_context) -> None:
             opened.update(TurnContext.get_conversation_reference(turn_context.activity).serialize())
 
-        await self.adapter.create_conversation(
+        await self.cloud().create_conversation(
             self.app_id,
             keep,
             parameters,

@@ -1,5 +1,8 @@
-"""`mlplan serve --now` and `mlplan worker --now`: a clock started at a moment, running on."""
+"""`mlplan serve --now` and `mlplan worker --now`: a clock started at a moment, running on; what a
+command loads as it starts."""
 
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 
 from bot.cli import _parser, _running_from
@@ -32,3 +35,26 @@ def test_a_server_starts_its_scheduler_as_a_worker_beside_it_reading_its_clock_t
     assert argv() == ["worker", "--beside-server", "--now", "2027-03-01T09:00:00+00:00"]
     assert argv()[-1] == "2027-03-01T09:05:00+00:00"  # a restart starts at the clock's moment
     assert _worker_beside(runtime)() == ["worker", "--beside-server"]
+
+
+def test_a_command_on_a_database_at_head_with_teams_unconnected_loads_no_alembic_nor_botbuilder(
+    database_url, engine
+):
+    """Each costs a quarter of a second at every start (`mlplan tick`, the worker, the server)."""
+    probe = (
+        "import asyncio, sys\n"
+        "from bot.app import build_platforms, build_runtime\n"
+        "from bot.settings import load_settings\n"
+        "async def main():\n"
+        f"    settings = load_settings(database_url={database_url!r}, microsoft_app_id='',"
+        " mlplan_teams_anonymous=False)\n"
+        "    runtime = await build_runtime(settings)\n"
+        "    build_platforms(runtime)\n"
+        "    await runtime.close()\n"
+        "asyncio.run(main())\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'alembic', 'botbuilder'}))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert result.stdout.strip() == "[]", result.stderr
