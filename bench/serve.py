@@ -35,7 +35,7 @@ from zoneinfo import ZoneInfo
 import aiohttp
 
 from bench.answers import SECRET, TOKEN, Poster
-from bench.processes import peak_rss_mb
+from bench.processes import compiled, peak_rss_mb
 from bench.ticks import analyze, populate, reset
 from storage import db
 
@@ -86,6 +86,7 @@ def percentile(samples: list[float], q: float) -> float:
 
 
 async def _start(*args: str, env: dict[str, str]) -> asyncio.subprocess.Process:
+    compiled()
     return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
