@@ -172,12 +172,6 @@ class ProcessTicker:
         self._child: asyncio.subprocess.Process | None = None
         self._supervising: asyncio.Task | None = None
 
-    @property
-    def pid(self) -> int | None:
-        """The process id of the scheduler process running now, if one is."""
-        child = self._child
-        return child.pid if child is not None and child.returncode is None else None
-
     async def _spawn(self) -> asyncio.subprocess.Process:
         return await asyncio.create_subprocess_exec(
             sys.executable, "-m", "bot", *self._argv(), stdin=asyncio.subprocess.PIPE
@@ -203,12 +197,20 @@ class ProcessTicker:
                 status,
                 pause,
             )
-            await asyncio.sleep(pause)
-            pause = min(2 * pause, RESTART_PAUSE_MAX)
-            self._child = await self._spawn()
+            while True:
+                await asyncio.sleep(pause)
+                pause = min(2 * pause, RESTART_PAUSE_MAX)
+                try:
+                    self._child = await self._spawn()
+                    break
+                except OSError:  # the interpreter replaced under us, say, by a deploy
+                    log.exception("cannot start the scheduler process; trying in %g s", pause)
 
-    async def stop(self, timeout: float = 30) -> None:
-        """Stop the scheduler process: SIGTERM, a running tick finishes (a while), then SIGKILL."""
+    async def stop(self, timeout: float = 35) -> None:
+        """Stop the scheduler process: SIGTERM, a running tick finishes (a while), then SIGKILL.
+
+        The child's own stop gives a running tick 30 s (`Ticker.stop`); this, a little more.
+        """
         if self._supervising is not None:
             self._supervising.cancel()
             await asyncio.gather(self._supervising, return_exceptions=True)
