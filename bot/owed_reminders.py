@@ -23,6 +23,7 @@ from flows.display import person_name
 from flows.model import Flow
 from flows.reminders import (
     OWED_EVERY_DAYS,
+    REMINDER_HOUR,
     owed_day,
     owed_occasion,
     owed_reason,
@@ -36,7 +37,6 @@ from storage.assignments import DueAssignment
 from storage.open_questions import DueQuestion
 from storage.projects import Project
 
-REMINDER_HOUR = 9
 NOTES = {
     frozenset({"question"}): (
         "You left these for later. Answer now asks the question again in the project's"

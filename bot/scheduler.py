@@ -26,15 +26,13 @@ from bot.digest_ticks import DueDigests
 from bot.digests import Digests
 from bot.owed_reminders import OwedReminders
 from bot.owner_notices import OwnerNotices
-from flows.reminders import Due, Tracked, due_items, next_day
+from flows.reminders import REMINDER_HOUR, Due, Tracked, due_items, next_day
 from flows.replies import Reminder, RemindItem, Reply
 from storage import assignments, deliveries, open_questions, people, tracked
 from storage.assignments import DueAssignment
 from storage.open_questions import DueQuestion
 from storage.tracked import Item, ProjectItems
 
-# Reminders go out from this hour of the recipient's day on, never in the night.
-REMINDER_HOUR = 9
 # Projects looked at per round of a tick: each round costs a fixed number of statements.
 BATCH = 200
 
@@ -192,7 +190,7 @@ class Scheduler:
         for entry in projects:
             project = entry.project
             rows = (*entry.milestones, *entry.docs)
-            items = [_tracked(row) for row in rows]
+            items = [row.tracked() for row in rows]
             by_recipient: dict[str, list[tuple[Item, Tracked]]] = defaultdict(list)
             notes: dict[str, str | None] = {}
             for row, item in zip(rows, items, strict=True):
@@ -324,12 +322,6 @@ def _recipients(entry: ProjectItems) -> list[tuple[str, str | None]]:
         deliveries.recipient(row.owner, entry.project.owner)
         for row in (*entry.milestones, *entry.docs)
     ]
-
-
-def _tracked(row: Item) -> Tracked:
-    return Tracked(
-        row.kind, row.id, row.key, row.title, row.due, row.status, row.snoozed_until, row.link
-    )
 
 
 def _occasion_key(due: Due) -> str:

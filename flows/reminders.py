@@ -15,6 +15,8 @@ from datetime import date, timedelta
 from flows.dates import format_day
 
 LEAD_DAYS = 3
+# Reminders go out from this hour of the recipient's day on, never in the night.
+REMINDER_HOUR = 9
 # Documentation that a stage should leave behind ("document as you go"): once the milestone is
 # done and the document still has no link, its owner is nudged.
 STAGE_DOCS = {

@@ -6,20 +6,20 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from flows.reminders import LEAD_DAYS, STAGE_DOCS
+from flows.reminders import LEAD_DAYS, REMINDER_HOUR, STAGE_DOCS, next_day
 from storage import models
 from storage.assignments import Assignment
 from storage.deliveries import recipient
 from storage.open_questions import OpenQuestion
 from storage.projects import Answer, Project, name_key
-from storage.tracked import MODELS, Item
+from storage.tracked import MODELS, Item, advance
 from storage.workspaces import Workspace
 
 PROJECTS = models.Project.__table__
@@ -458,6 +458,37 @@ async def restore_shown(
             )
 
 
+# The zone whose day begins first (UTC+14): nine o'clock there is the earliest moment at which
+# any recipient's day, wherever they are, reaches the hour reminders go out.
+EARLIEST_ZONE = timezone(timedelta(hours=14))
+
+
+def _first_looks(
+    items: list[Item], claimed: set[str], today: date, moment: datetime
+) -> list[tuple[str, int, datetime | None]]:
+    """When the tick should first look at each open item of a restored project.
+
+    Nine, in the earliest zone, of the first day from `today` with an occasion not claimed
+    (`flows.reminders.next_day`, as the tick reckons it): no recipient can be due a reminder
+    before then, so the first tick after a restore looks only at what may be due, and works
+    out each item's exact time in its recipient's zone when it does. Never after the moment's
+    own look for what is due now; None for an item with no occasion to come.
+    """
+    tracked = [item.tracked() for item in items]
+    looks = []
+    for item, seen in zip(items, tracked, strict=True):
+        if item.status != "open":
+            continue
+        day = next_day(tracked, seen, start=today, claimed=claimed)
+        at = (
+            None
+            if day is None
+            else datetime.combine(day, time(REMINDER_HOUR), tzinfo=EARLIEST_ZONE).astimezone(UTC)
+        )
+        looks.append((item.kind, item.id, at if at is None or at > moment else moment))
+    return looks
+
+
 def _occasions_until(item: Item, today: date) -> list[str]:
     """List the reminder occasions of an item from its due date that fall on `today` or before.
 
@@ -515,12 +546,14 @@ async def mark_told_until(
     every reminder occasion up to the import moment (`today` is its day where reminders are
     reckoned), count as sent; later occasions are reminded as usual. Written as claimed delivery
     keys (`assigned:…`, `occasion:…`, as bot/scheduler.py claims them), with each item's
-    owner_notice_at cleared and remind_at set to the moment; return how many keys.
+    owner_notice_at cleared and remind_at set to its first look (`_first_looks`); return how
+    many keys.
     """
     batch = await project_batch(
         session=session, project_ids=project_ids, limit=10**9, with_answers=False
     )
     rows = []
+    looks: list[tuple[str, int, datetime | None]] = []  # (kind, id, first look)
     for project, workspace in batch.projects:
         lists = batch.items.get(project.id, {})
         every = [*lists.get("milestone", ()), *lists.get("doc", ())]
@@ -532,6 +565,8 @@ async def mark_told_until(
             told += [(f"occasion:{k}", "occasion", who) for k in _occasions_until(item, today)]
         for doc, key in _after_stage(every, today):
             told.append((f"occasion:{key}", "occasion", recipient(doc.owner, project.owner)[0]))
+        claimed = {key.removeprefix("occasion:") for key, kind, _ in told if kind == "occasion"}
+        looks += _first_looks(every, claimed, today, moment)
         rows += [
             {
                 "key": key,
@@ -545,8 +580,8 @@ async def mark_told_until(
             for key, kind, target in told
         ]
     await _bulk(session, _new_only(session, DELIVERIES, "key"), rows)
-    # The owners count as told; the next tick works out each open item's next occasion (the
-    # claims above keep it from any occasion before the import) and stores it in remind_at.
+    # The owners count as told; each open item is looked at first when its next occasion
+    # (after those claimed above) can come, and the tick works out the exact time then.
     ids = [project.id for project, _ in batch.projects]
     for model in MODELS.values():
         await session.execute(
@@ -557,5 +592,11 @@ async def mark_told_until(
                 remind_at=sa.case((model.status == "open", moment), else_=None),
             )
             .execution_options(synchronize_session=False)
+        )
+    for kind in MODELS:
+        await advance(
+            session=session,
+            kind=kind,
+            times=[(i, moment, at) for k, i, at in looks if k == kind and at != moment],
         )
     return len(rows)

@@ -10,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from flows.reminders import Tracked
 from storage import models
 from storage.projects import Project
 
@@ -60,6 +61,19 @@ class Item:
             updated_at=row.updated_at,
             remind_at=row.remind_at,
             owner_notice_at=row.owner_notice_at,
+        )
+
+    def tracked(self) -> Tracked:
+        """The item as reminders see it (`flows.reminders`)."""
+        return Tracked(
+            self.kind,
+            self.id,
+            self.key,
+            self.title,
+            self.due,
+            self.status,
+            self.snoozed_until,
+            self.link,
         )
 
 

@@ -12,7 +12,8 @@ async def test_the_tick_benchmark_imports_twenty_projects_and_ticks_at_each_mome
     # A restore: what was due until the import counts as sent; its first tick sends nothing.
     assert (settling["reminders"], settling["digests"], settling["sent"]) == (0, 0, 0)
     assert (quiet["reminders"], quiet["digests"], quiet["sent"]) == (0, 0, 0)
-    assert quiet["statements"] < settling["statements"]
+    # and has nothing to work out: each item's first look was set by the import.
+    assert settling["statements"] == quiet["statements"]
     # Monday at nine: every subscriber's digest and the day's reminders, all sent.
     assert monday["digests"] == 2 and monday["reminders"] > 0
     assert monday["sent"] == monday["reminders"] + monday["digests"]

@@ -1,10 +1,13 @@
 """An import is a restore: a tick right after it tells nobody again what was due before it."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
+from bench.ticks import Counter
 from bot.app import build_scheduler
+from bot.backup import restore
+from storage import people, workspaces
 from storage.assignments import Assignment
 from storage.models import Delivery, DocItem, Milestone
 from storage.models import OpenQuestion as OpenQuestionRow
@@ -166,3 +169,73 @@ async def test_a_restored_workspace_is_not_reminded_again_of_what_was_due_before
         await session.commit()
     report = await scheduler.tick(slack.clock.now + timedelta(minutes=1))
     assert report.assignments == 50
+
+
+async def test_a_restore_sets_each_items_first_look_so_its_first_tick_works_out_nothing(
+    slack, flow, tmp_path
+):
+    """Nine on the day of the next occasion, in the earliest zone (UTC+14): then, not before,
+    each recipient's own nine o'clock is worked out, and each is reminded at it."""
+    today = NOW.date()  # 2026-11-23, as reminders are reckoned at the import (MLPLAN_TIMEZONE)
+    early, late = {"id": "U7", "name": "kiri"}, {"id": "U8", "name": "hono"}
+    async with slack.runtime.sessions() as session:
+        ws = await workspaces.get_or_create(
+            session=session, platform="slack", external_id="T1", now=NOW
+        )
+        for person, tz in ((early, "Pacific/Kiritimati"), (late, "Pacific/Honolulu")):
+            await people.remember(
+                session=session, workspace_id=ws.id, person=person, now=NOW, timezone=tz
+            )
+        await session.commit()
+    due = today + timedelta(days=4)  # its first occasion: three days before, 2026-11-24
+    file = tmp_path / "backup.jsonl"
+    file.write_text(
+        project_line(
+            flow,
+            number=1,
+            workspace="slack:T1",
+            now=NOW,
+            owner=OWNER,
+            items=[
+                Planned("milestone", "Ahead", due, early),
+                Planned("milestone", "Behind", due, late),
+                Planned("milestone", "Done", due, early, status="done"),
+            ],
+        )
+        + "\n"
+    )
+    await restore(
+        sessions=slack.runtime.sessions,
+        flow=flow,
+        path=file,
+        workspace=None,
+        replace=False,
+        now=NOW,
+        today=today,
+    )
+    async with slack.runtime.sessions() as session:
+        looks = dict((await session.execute(sa.select(Milestone.title, Milestone.remind_at))).all())
+    first = datetime(2026, 11, 23, 19, tzinfo=UTC)  # 2026-11-24 09:00 at UTC+14
+    aware = {
+        t: at and (at.astimezone(UTC) if at.tzinfo else at.replace(tzinfo=UTC))
+        for t, at in looks.items()
+    }
+    assert aware == {
+        "Ahead": first,
+        "Behind": first,
+        "Done": None,
+    }
+
+    scheduler = build_scheduler(slack.runtime, slack_adapter=slack.adapter)
+    with Counter(slack.runtime.engine) as right_after:
+        report = await scheduler.tick(NOW + timedelta(minutes=1))
+    with Counter(slack.runtime.engine) as quiet:
+        await scheduler.tick(NOW + timedelta(minutes=2))
+    assert (report.reminders, right_after.count) == (0, quiet.count)  # as a quiet minute
+    assert (await scheduler.tick(first - timedelta(minutes=1))).reminders == 0
+    assert (await scheduler.tick(first)).reminders == 1  # nine at Kiritimati
+    assert [m["text"] for m in dms(slack, "U7")] == ["Reminder for Project 00001: Ahead"]
+    honolulu_nine = datetime(2026, 11, 24, 19, tzinfo=UTC)
+    assert (await scheduler.tick(honolulu_nine - timedelta(minutes=1))).reminders == 0
+    assert (await scheduler.tick(honolulu_nine)).reminders == 1
+    assert len(dms(slack, "U8")) == 1 and len(dms(slack, "U7")) == 1
