@@ -173,8 +173,15 @@ class ProcessTicker:
         self._supervising: asyncio.Task | None = None
 
     async def _spawn(self) -> asyncio.subprocess.Process:
+        # A session of its own: a Ctrl-C in the server's terminal reaches the server alone,
+        # which then stops its child (rather than both at once, and a restart logged between).
         return await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", *self._argv(), stdin=asyncio.subprocess.PIPE
+            sys.executable,
+            "-m",
+            "bot",
+            *self._argv(),
+            stdin=asyncio.subprocess.PIPE,
+            start_new_session=True,
         )
 
     async def start(self) -> ProcessTicker:
