@@ -242,7 +242,10 @@ def die_with_the_server() -> None:
     """
 
     def watch() -> None:
-        sys.stdin.buffer.read()
+        # The raw descriptor, not sys.stdin: a thread blocked in a buffered read holds its
+        # lock, and the interpreter's shutdown after a graceful stop aborts on that lock.
+        while os.read(sys.stdin.fileno(), 4096):
+            pass
         log.warning("the server that started this scheduler is gone: stopping at once")
         os._exit(0)
 

@@ -44,9 +44,12 @@ def free_port() -> int:
 class Server:
     """One `mlplan serve` process (with its scheduler) against the test database and fake Slack."""
 
-    def __init__(self, database_url: str, api_url: str, now: datetime | None = None):
+    def __init__(
+        self, database_url: str, api_url: str, now: datetime | None = None, log: Path | None = None
+    ):
         self.database_url, self.api_url = database_url, api_url
         self.now = now  # the moment its clock starts at (`serve --now`), else the real one
+        self.log = log  # where its standard error goes (its scheduler's too), else nowhere
         self.port = free_port()
         self.process: asyncio.subprocess.Process | None = None
 
@@ -69,7 +72,7 @@ class Server:
             *(["--now", self.now.isoformat()] if self.now else []),
             env=env,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stderr=self.log.open("w") if self.log else subprocess.DEVNULL,
         )
         deadline = time.monotonic() + 60
         async with aiohttp.ClientSession() as http:

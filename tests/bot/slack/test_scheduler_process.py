@@ -83,9 +83,10 @@ async def test_the_scheduler_process_dies_with_a_server_killed_by_sigkill(
 
 
 async def test_a_scheduler_process_that_dies_is_started_again_and_stopped_with_the_server(
-    engine, database_url, fake
+    engine, database_url, fake, tmp_path
 ):
-    server = await Server(database_url, fake.api_url).start()
+    log = tmp_path / "serve.log"
+    server = await Server(database_url, fake.api_url, log=log).start()
     try:
         first = await scheduler_of(server)
         os.kill(first, signal.SIGKILL)
@@ -93,8 +94,12 @@ async def test_a_scheduler_process_that_dies_is_started_again_and_stopped_with_t
         assert not alive(first)
         async with aiohttp.ClientSession() as http, http.get(f"{server.url}/healthz") as response:
             assert response.status == 200  # the server served on meanwhile
+        await asyncio.sleep(3)  # the new scheduler up and ticking, as the next stop finds it
         await server.stop(signal.SIGTERM)
         assert server.process.returncode == 0
         assert await gone(second, timeout=1)  # stopped before the server exited
     finally:
         await server.stop()
+    said = log.read_text()
+    assert said.count("stopped with exit status") == 1, said  # the kill's, not the stop's
+    assert "Fatal Python error" not in said and "Traceback" not in said, said
