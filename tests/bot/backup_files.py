@@ -7,8 +7,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
+from pathlib import Path
 from typing import Any
 
+from bot.backup import Restored, restore
 from bot.documents import assemble
 from flows.model import Flow
 from storage.assignments import Assignment
@@ -146,3 +148,16 @@ def document_line(
         assignments=tuple(assignments),
     )
     return json.dumps(document, ensure_ascii=False)
+
+
+async def restore_here(sessions, flow: Flow, path: Path, now: datetime) -> Restored:
+    """What `mlplan import PATH --now NOW` runs, in this process (a subprocess costs a second)."""
+    return await restore(
+        sessions=sessions,
+        flow=flow,
+        path=path,
+        workspace=None,
+        replace=False,
+        now=now,
+        today=now.date(),
+    )

@@ -24,10 +24,9 @@ import aiohttp
 import pytest
 import sqlalchemy as sa
 
-from bot.backup import restore
 from bot.sender import AT_ONCE
 from storage.models import Answer, Outgoing
-from tests.bot.backup_files import Planned, project_line
+from tests.bot.backup_files import Planned, project_line, restore_here
 from tests.bot.slack.conftest import SECRET, TOKEN, SlackHarness
 from tests.conftest import NOW
 from tests.fakes.slack_api import Failure
@@ -293,16 +292,7 @@ async def a_week_of_projects(slack, flow, tmp_path) -> None:
         for n in range(PROJECTS)
     ]
     file.write_text("".join(line + "\n" for line in lines))
-    # What `mlplan import FILE --now NOW` runs, in this process (a subprocess costs a second).
-    done = await restore(
-        sessions=slack.runtime.sessions,
-        flow=flow,
-        path=file,
-        workspace=None,
-        replace=False,
-        now=NOW,
-        today=NOW.date(),
-    )
+    done = await restore_here(slack.runtime.sessions, flow, file, NOW)
     assert (done.projects, done.items) == (PROJECTS, PROJECTS * len(PEOPLE))
     slack.clock.now = NOW + timedelta(hours=1)
     for person in PEOPLE:

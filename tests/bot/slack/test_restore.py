@@ -6,13 +6,12 @@ import sqlalchemy as sa
 
 from bench.ticks import Counter
 from bot.app import build_scheduler
-from bot.backup import restore
 from storage import people, workspaces
 from storage.assignments import Assignment
 from storage.models import Delivery, DocItem, Milestone
 from storage.models import OpenQuestion as OpenQuestionRow
 from storage.open_questions import OpenQuestion
-from tests.bot.backup_files import Planned, project_line
+from tests.bot.backup_files import Planned, project_line, restore_here
 from tests.bot.test_chat_cli import run_mlplan
 from tests.conftest import NOW
 
@@ -204,15 +203,7 @@ async def test_a_restore_sets_each_items_first_look_so_its_first_tick_works_out_
         )
         + "\n"
     )
-    await restore(
-        sessions=slack.runtime.sessions,
-        flow=flow,
-        path=file,
-        workspace=None,
-        replace=False,
-        now=NOW,
-        today=today,
-    )
+    await restore_here(slack.runtime.sessions, flow, file, NOW)
     async with slack.runtime.sessions() as session:
         looks = dict((await session.execute(sa.select(Milestone.title, Milestone.remind_at))).all())
     first = datetime(2026, 11, 23, 19, tzinfo=UTC)  # 2026-11-24 09:00 at UTC+14
