@@ -1,4 +1,5 @@
-"""`mlplan serve` ticks in a process of its own: started with it, restarted, gone with it.
+"""`mlplan serve` and `mlplan socket` tick in a process of their own: started, restarted, ended
+with them.
 
 A thread of the server's process shared its interpreter with the acks (110-140 ms p99 during a
 10,000-project tick, `docs/performance.md`); the child shares only the database. It must not
@@ -10,12 +11,14 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import subprocess
 import time
 from pathlib import Path
 
 import aiohttp
 
 from tests.bot.slack.test_processes import Server
+from tests.bot.test_chat_cli import MLPLAN
 
 
 def children(pid: int) -> list[int]:
@@ -42,11 +45,14 @@ def alive(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
-async def scheduler_of(server: Server, *, other_than: int | None = None) -> int:
-    """Wait for the server's scheduler process (a new one, if `other_than`); return its pid."""
+async def scheduler_of(server, *, other_than: int | None = None) -> int:
+    """Wait for a server's scheduler process (a new one, if `other_than`); return its pid.
+
+    `server`: a `Server`, or the process of a server (`mlplan socket`)."""
+    process = getattr(server, "process", server)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        for pid in children(server.process.pid):
+        for pid in children(process.pid):
             try:
                 command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
             except OSError:
@@ -54,7 +60,7 @@ async def scheduler_of(server: Server, *, other_than: int | None = None) -> int:
             if b"--beside-server" in command and pid != other_than and alive(pid):
                 return pid
         await asyncio.sleep(0.1)
-    raise AssertionError("mlplan serve started no scheduler process")
+    raise AssertionError("the server started no scheduler process")
 
 
 async def gone(pid: int, timeout: float = 10) -> bool:
@@ -103,3 +109,35 @@ async def test_a_scheduler_process_that_dies_is_started_again_and_stopped_with_t
     said = log.read_text()
     assert said.count("stopped with exit status") == 1, said  # the kill's, not the stop's
     assert "Fatal Python error" not in said and "Traceback" not in said, said
+
+
+async def test_mlplan_socket_ticks_in_a_process_of_its_own_and_stops_it(engine, database_url, fake):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "MICROSOFT_"))}
+    env |= {
+        "DATABASE_URL": database_url,
+        "SLACK_BOT_TOKEN": "xoxb-T1-token",
+        "SLACK_APP_TOKEN": "xapp-1-token",
+        "SLACK_API_URL": fake.api_url,
+    }
+    process = await asyncio.create_subprocess_exec(
+        *MLPLAN, "socket", env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        scheduler = await scheduler_of(process)  # started once the socket is connected
+        command = {
+            "team_id": "T1",
+            "channel_id": "C1",
+            "user_id": "U1",
+            "command": "/mlplan",
+            "text": "help",
+            "response_url": fake.response_url(),
+        }
+        ack = await fake.push("slash_commands", command)
+        assert "/mlplan new" in ack["payload"]["text"]
+        process.terminate()
+        assert await asyncio.wait_for(process.wait(), 30) == 0
+        assert await gone(scheduler, timeout=1)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
