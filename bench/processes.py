@@ -33,6 +33,34 @@ def compiled() -> None:
         compileall.compile_dir(root / package, quiet=2)
 
 
+def _stat(pid: int | str) -> list[str] | None:
+    """The fields of /proc/PID/stat after the command's name (which may hold spaces)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:  # it ended while we looked
+        return None
+
+
+def alive(pid: int) -> bool:
+    """Whether a process is still running (a zombie is not)."""
+    fields = _stat(pid)
+    return fields is not None and fields[0] != "Z"
+
+
+def schedulers_of(pid: int) -> list[int]:
+    """The running scheduler processes (`worker --beside-server`) a server process started."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and (fields := _stat(entry.name)) and int(fields[1]) == pid:
+            try:
+                command = (entry / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if b"--beside-server" in command and fields[0] != "Z":
+                found.append(int(entry.name))
+    return found
+
+
 def peak_rss_mb(pid: int) -> float | None:
     """Read a running process's high-water resident set in MB (None once it is gone)."""
     try:

@@ -35,7 +35,7 @@ from zoneinfo import ZoneInfo
 import aiohttp
 
 from bench.answers import SECRET, TOKEN, Poster
-from bench.processes import compiled, peak_rss_mb
+from bench.processes import compiled, peak_rss_mb, schedulers_of
 from bench.ticks import analyze, populate, reset
 from storage import db
 
@@ -63,20 +63,6 @@ def _reminders(fake) -> int:
     return sum(
         1 for call in fake.calls if call.ok and str(call.args.get("channel", "")).startswith("U")
     )
-
-
-def _scheduler_of(pid: int) -> int | None:
-    """The process id of the scheduler process `mlplan serve` started beside itself, if any."""
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-                command = (entry / "cmdline").read_bytes()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid and b"--beside-server" in command:
-                return int(entry.name)
-    return None
 
 
 def percentile(samples: list[float], q: float) -> float:
@@ -166,7 +152,8 @@ async def measure(
                 reminders = _reminders(fake)
                 tick_seconds = last_change - started - cold_start
                 peak = peak_rss_mb(process.pid)
-                scheduler = _scheduler_of(process.pid) if ticking is None else ticking.pid
+                beside = schedulers_of(process.pid) if ticking is None else [ticking.pid]
+                scheduler = beside[0] if beside else None
                 scheduler_peak = peak_rss_mb(scheduler) if scheduler else None
         finally:
             for child in (process, ticking):

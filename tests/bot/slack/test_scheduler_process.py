@@ -13,36 +13,12 @@ import os
 import signal
 import subprocess
 import time
-from pathlib import Path
 
 import aiohttp
 
+from bench.processes import alive, schedulers_of
 from tests.bot.slack.test_processes import Server
 from tests.bot.test_chat_cli import MLPLAN
-
-
-def children(pid: int) -> list[int]:
-    """The processes whose parent is `pid` (read from /proc)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:  # it ended while we looked
-                continue
-            # pid (comm) state ppid ...: comm may hold spaces, so split after its ")".
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(entry.name))
-    return found
-
-
-def alive(pid: int) -> bool:
-    """Whether `pid` is still running (a zombie is not)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 async def scheduler_of(server, *, other_than: int | None = None) -> int:
@@ -52,12 +28,8 @@ async def scheduler_of(server, *, other_than: int | None = None) -> int:
     process = getattr(server, "process", server)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        for pid in children(process.pid):
-            try:
-                command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-            except OSError:
-                continue
-            if b"--beside-server" in command and pid != other_than and alive(pid):
+        for pid in schedulers_of(process.pid):
+            if pid != other_than:
                 return pid
         await asyncio.sleep(0.1)
     raise AssertionError("the server started no scheduler process")
