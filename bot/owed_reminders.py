@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -30,6 +30,7 @@ from flows.reminders import (
     question_day,
     question_occasion,
     question_reason,
+    reminder_time,
 )
 from flows.replies import Reminder, RemindItem
 from storage import assignments, deliveries, open_questions
@@ -64,10 +65,6 @@ class _Look:
     key: str | None = None  # the occasion due now
     item: RemindItem | None = None
     mark: tuple = field(default=())  # what records the reminder once it is sent
-
-
-def _nine(day: date, tz: ZoneInfo) -> datetime:
-    return datetime.combine(day, time(REMINDER_HOUR), tzinfo=tz).astimezone(UTC)
 
 
 class OwedReminders:
@@ -179,7 +176,7 @@ class OwedReminders:
             look.item = RemindItem("question", q.id, question.label, reason)
             look.mark = (q.id, q.revisit_on)
             return look
-        look.at = _nine(day, tz)
+        look.at = reminder_time(day, tz)
         return look
 
     def _owed(self, due: DueAssignment, zones, now: datetime) -> _Look:
@@ -195,7 +192,7 @@ class OwedReminders:
         last = a.reminded_at.astimezone(tz).date() if a.reminded_at else None
         day = owed_day(assigned_on, last_reminded_on=last, start=today)
         if day == today and local.hour >= REMINDER_HOUR:
-            following = _nine(today + timedelta(days=OWED_EVERY_DAYS), tz)
+            following = reminder_time(today + timedelta(days=OWED_EVERY_DAYS), tz)
             stamp = a.assigned_at.astimezone(UTC).strftime("%Y%m%dT%H%M%S")
             look.key = f"occasion:{owed_occasion(a.id, stamp, a.reminded)}"
             question = self.flow.questions.get(a.current_question_id or "")
@@ -207,5 +204,5 @@ class OwedReminders:
             look.mark = (a.id, a.assigned_at, a.reminded, following)
             look.at = following  # taken by another scheduler: the same next time
             return look
-        look.at = _nine(day, tz)
+        look.at = reminder_time(day, tz)
         return look

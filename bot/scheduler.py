@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
@@ -26,7 +26,7 @@ from bot.digest_ticks import DueDigests
 from bot.digests import Digests
 from bot.owed_reminders import OwedReminders
 from bot.owner_notices import OwnerNotices
-from flows.reminders import REMINDER_HOUR, Due, Tracked, due_items, next_day
+from flows.reminders import REMINDER_HOUR, Due, Tracked, due_items, next_day, reminder_time
 from flows.replies import Reminder, RemindItem, Reply
 from storage import assignments, deliveries, open_questions, people, tracked
 from storage.assignments import DueAssignment
@@ -343,11 +343,7 @@ def _next_times(
     times = []
     for row, item in plan.theirs:
         day = next_day(plan.items, item, start=start, claimed=occasions)
-        at = (
-            datetime.combine(day, time(REMINDER_HOUR), tzinfo=plan.tz).astimezone(UTC)
-            if day is not None
-            else None
-        )
+        at = reminder_time(day, plan.tz) if day is not None else None
         if at != row.remind_at:
             times.append((row.kind, row.id, row.remind_at, at))
     return times

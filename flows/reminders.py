@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from flows.dates import format_day
 
@@ -24,6 +24,11 @@ STAGE_DOCS = {
     "baseline": ("model_card",),
     "deployment": ("api_docs", "runbook"),
 }
+
+
+def reminder_time(day: date, tz: tzinfo) -> datetime:
+    """The moment, in UTC, when `day` reaches the reminder hour in zone `tz`."""
+    return datetime.combine(day, time(REMINDER_HOUR), tzinfo=tz).astimezone(UTC)
 
 
 @dataclass(frozen=True)

@@ -6,14 +6,14 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from flows.reminders import LEAD_DAYS, REMINDER_HOUR, STAGE_DOCS, next_day
+from flows.reminders import LEAD_DAYS, STAGE_DOCS, next_day, reminder_time
 from storage import models
 from storage.assignments import Assignment
 from storage.deliveries import recipient
@@ -480,11 +480,7 @@ def _first_looks(
         if item.status != "open":
             continue
         day = next_day(tracked, seen, start=today, claimed=claimed)
-        at = (
-            None
-            if day is None
-            else datetime.combine(day, time(REMINDER_HOUR), tzinfo=EARLIEST_ZONE).astimezone(UTC)
-        )
+        at = reminder_time(day, EARLIEST_ZONE) if day is not None else None
         looks.append((item.kind, item.id, at if at is None or at > moment else moment))
     return looks
 
