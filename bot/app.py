@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -21,7 +21,14 @@ from bot.scheduler import Scheduler
 from bot.settings import Settings
 from bot.slack import app as slack
 from bot.teams import app as teams
-from bot.ticker import ProcessTicker, ThreadTicker, Ticker, start_ticking, start_ticking_in_thread
+from bot.ticker import (
+    ProcessTicker,
+    ThreadTicker,
+    Ticker,
+    WorkerArguments,
+    start_ticking,
+    start_ticking_in_thread,
+)
 from bot.tracking import Tracking
 from flows.model import Flow, default_flow
 from storage import db
@@ -120,11 +127,6 @@ class Platforms:
         if self.slack is not None:
             await self.slack.delivery.drain()
         await self.teams.delivery.drain()
-
-
-# The arguments of `python -m bot` that start a scheduler process beside a server, asked at
-# every start of it (`bot.cli` builds them: `worker --beside-server`, and `--now` if rehearsing).
-WorkerArguments = Callable[[], Sequence[str]]
 
 
 async def tick_apart(

@@ -22,7 +22,8 @@ from bot.settings import Settings, SettingsError, load_settings
 from flows.counting import counted
 
 if TYPE_CHECKING:
-    from bot.app import Runtime, WorkerArguments
+    from bot.app import Runtime
+    from bot.ticker import WorkerArguments
 
 log = logging.getLogger("mlplan")
 

@@ -152,6 +152,9 @@ async def start_ticking_in_thread(
     return await ThreadTicker(build, clock, every).start()
 
 
+# The arguments of `python -m bot` that start a scheduler process beside a server, asked at
+# every start of it (`bot.cli` builds them: `worker --beside-server`, and `--now` if rehearsing).
+WorkerArguments = Callable[[], Sequence[str]]
 # The pause before a scheduler process that died is started again: doubling up to a minute,
 # back to a second once one has run for a minute.
 RESTART_PAUSE, RESTART_PAUSE_MAX = 1.0, 60.0
@@ -167,7 +170,7 @@ class ProcessTicker:
     input is a pipe whose only other end is the server's (`die_with_the_server`).
     """
 
-    def __init__(self, argv: Callable[[], Sequence[str]]):
+    def __init__(self, argv: WorkerArguments):
         self._argv = argv  # asked at every start: `--now` reads the server's clock then
         self._child: asyncio.subprocess.Process | None = None
         self._supervising: asyncio.Task | None = None
