@@ -289,7 +289,7 @@ class Turns:
         if not stored:
             await session.rollback()
             return False
-        await self.track(turn, result, dict(result.state.answers))
+        await self.track(turn, result, dict(result.state.answers), before)
         await self.keep_open_questions(turn, result, before)
         return True
 
@@ -321,16 +321,32 @@ class Turns:
                 now=turn.now,
             )
 
-    async def track(self, turn: TurnContext, result: Turn, answers: dict[str, Any]) -> None:
-        """Keep the project's stage and its milestones and documentation items as answered."""
+    async def track(
+        self,
+        turn: TurnContext,
+        result: Turn,
+        answers: dict[str, Any],
+        before: Mapping[str, Any] | None,
+    ) -> None:
+        """Keep the project's stage and its milestones and documentation items as answered.
+
+        Only the items whose owner or due date the turn's answers changed are written: an item
+        given a new date by hand keeps it while other questions are answered. `before`: the
+        answers the turn started from (None: not known, so every item the answers declare).
+        """
         recorded = [self.flow.questions[r.question_id] for r in result.recorded]
         if any(q.id == "stage" for q in recorded):
             await store.set_stage(
                 session=turn.session, project_id=turn.project.id, stage=answers.get("stage")
             )
-        if any(q.milestone or q.doc for q in recorded):
-            for kind in ("milestone", "doc"):
-                items = summary.milestones(self.flow, answers, kind=kind)
+        for kind in ("milestone", "doc"):
+            if before is None and not any(getattr(q, kind) for q in recorded):
+                continue
+            items = summary.milestones(self.flow, answers, kind=kind)
+            if before is not None:
+                earlier = summary.milestones(self.flow, before, kind=kind)
+                items = [item for item in items if item not in earlier]
+            if items:
                 await tracked.sync(
                     session=turn.session,
                     project_id=turn.project.id,

@@ -98,6 +98,16 @@ def _model(kind: str) -> type[models.Milestone] | type[models.DocItem]:
     return MODELS[kind]
 
 
+# A project's items of some keys, built once (building a statement costs more than running it).
+_BY_KEYS = {
+    kind: sa.select(model).where(
+        model.project_id == sa.bindparam("project"),
+        model.key.in_(sa.bindparam("keys", expanding=True)),
+    )
+    for kind, model in MODELS.items()
+}
+
+
 async def sync(
     *,
     session: AsyncSession,
@@ -107,12 +117,13 @@ async def sync(
     now: datetime,
 ) -> list[Item]:
     """Create or update the milestones or documentation items that the answers declare, by key."""
+    if not items:
+        return []
     model = _model(kind)
+    keys = [item["key"] for item in items]
     existing = {
-        item.key: item
-        for item in await session.scalars(
-            sa.select(model).where(model.project_id == project_id, model.key.is_not(None))
-        )
+        row.key: row
+        for row in await session.scalars(_BY_KEYS[kind], {"project": project_id, "keys": keys})
     }
     changed = []
     for item in items:

@@ -286,10 +286,27 @@ async def test_done_and_snooze_buttons_act_store_who_and_when_and_update_the_rem
     )
 
 
-async def test_new_date_opens_a_modal_and_its_submission_moves_the_due_date(slack):
+async def submit_new_date(slack, view: dict, day: str):
+    """Submit the New date modal with this day picked, as Slack posts it."""
     import json
     from urllib.parse import urlencode
 
+    payload = {
+        "type": "view_submission",
+        "team": {"id": "T1"},
+        "user": {"id": "U2", "username": "u2"},
+        "view": {
+            **view,
+            "id": "V1",
+            "state": {"values": {"due": {"date": {"type": "datepicker", "selected_date": day}}}},
+        },
+    }
+    return await slack.post(
+        urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded"
+    )
+
+
+async def test_new_date_opens_a_modal_and_its_submission_moves_the_due_date(slack):
     await plan(slack, ("Baseline", "2026-11-26", Milestone))
     await tick(slack, MONDAY)
     [call] = reminder_calls(slack)
@@ -297,32 +314,39 @@ async def test_new_date_opens_a_modal_and_its_submission_moves_the_due_date(slac
     await press_reminder(slack, call, "date", f"milestone:{baseline.id}")
     view = slack.fake.sent("views.open")[-1].args["view"]
     assert view["callback_id"] == "mlplan_new_date" and "Baseline" in str(view["blocks"])
-
-    async def submit(day: str):
-        payload = {
-            "type": "view_submission",
-            "team": {"id": "T1"},
-            "user": {"id": "U2", "username": "u2"},
-            "view": {
-                **view,
-                "id": "V1",
-                "state": {
-                    "values": {"due": {"date": {"type": "datepicker", "selected_date": day}}}
-                },
-            },
-        }
-        return await slack.post(
-            urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded"
-        )
-
-    past = await submit("2026-11-01")
+    past = await submit_new_date(slack, view, "2026-11-01")
     assert past.status == 200 and (await past.json())["response_action"] == "errors"
     assert (await item_state(slack, Milestone, "Baseline")).due.isoformat() == "2026-11-26"
-    ok = await submit("2026-12-18")
+    ok = await submit_new_date(slack, view, "2026-12-18")
     assert ok.status == 200 and await ok.text() == ""
     await slack.settle()
     assert (await item_state(slack, Milestone, "Baseline")).due.isoformat() == "2026-12-18"
     assert "new date Fri 18 Dec 2026" in str(slack.fake.sent("chat.update")[-1].args["blocks"])
+
+
+async def test_a_date_moved_by_hand_stays_while_other_milestones_are_answered(slack):
+    thread = await slack.start()
+    await slack.command("ask Churn model milestones")
+    await slack.settle()
+    for reply in ("<@U2>", "2026-11-26"):  # the data pipelines' owner and due date
+        await slack.say(reply, thread=thread)
+        await slack.settle()
+    await tick(slack, MONDAY)
+    [call] = reminder_calls(slack)
+    pipelines = await item_state(slack, Milestone, "Data pipelines built")
+    await press_reminder(slack, call, "date", f"milestone:{pipelines.id}")
+    moved = await submit_new_date(
+        slack, slack.fake.sent("views.open")[-1].args["view"], "2026-12-18"
+    )
+    assert moved.status == 200
+    await slack.settle()
+    for reply in ("<@U3>", "2026-12-04"):  # the baseline's owner and due date
+        await slack.say(reply, thread=thread)
+        await slack.settle()
+    pipelines = await item_state(slack, Milestone, "Data pipelines built")
+    baseline = await item_state(slack, Milestone, "Baseline model trained")
+    assert pipelines.due.isoformat() == "2026-12-18" and pipelines.owner["id"] == "U2"
+    assert baseline.due.isoformat() == "2026-12-04" and baseline.owner["id"] == "U3"
 
 
 async def test_mlplan_worker_ticks_by_itself_and_stops_cleanly_on_sigterm(slack, database_url):
