@@ -170,7 +170,7 @@ async def _drive(poster: Poster, threads: Threads, thread: str, first: dict, ans
 
 async def run_mlplan(database_url: str, intakes: int, answers: int) -> dict:
     """Time `intakes` intakes answered at once through mlplan; check nothing lost or doubled."""
-    from bot.app import build_runtime, build_web_app
+    from bot.app import build_runtime, build_web_app, settle_memory
     from bot.settings import load_settings
     from bot.slack.app import SLACK
     from tests.fakes.slack_api import fake_slack
@@ -191,6 +191,7 @@ async def run_mlplan(database_url: str, intakes: int, answers: int) -> dict:
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()
         host, port = runner.addresses[0][:2]
+        settle_memory()  # as `mlplan serve` does once it has started
         try:
             async with aiohttp.ClientSession() as session:
                 poster = Poster(session, f"http://{host}:{port}/slack/events")

@@ -406,7 +406,7 @@ def _listen(host: str, port: int) -> socket.socket | None:
 async def _serve(settings: Settings, args: argparse.Namespace) -> int:
     from aiohttp import web
 
-    from bot.app import build_runtime, build_web_app, connection_hint
+    from bot.app import build_runtime, build_web_app, connection_hint, settle_memory
 
     port = args.port or settings.port
     # Bound first, so that a port in use stops mlplan before it migrates or starts ticking.
@@ -424,6 +424,7 @@ async def _serve(settings: Settings, args: argparse.Namespace) -> int:
         try:
             await runner.setup()
             await web.SockSite(runner, sock).start()
+            settle_memory()
             print(f"mlplan is serving on http://{args.host}:{port} (GET /healthz).", flush=True)
             print(connection_hint(settings), flush=True)
             await _stop_on_signals().wait()
@@ -434,7 +435,7 @@ async def _serve(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _socket(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.app import build_runtime, run_socket_mode
+    from bot.app import build_runtime, run_socket_mode, settle_memory
 
     if settings.slack_app_token is None or settings.slack_bot_token is None:
         _complain(
@@ -443,6 +444,7 @@ async def _socket(settings: Settings, args: argparse.Namespace) -> int:
         )
         return 2
     runtime = await build_runtime(settings)
+    settle_memory()
     stop = _stop_on_signals()
     print("mlplan is connecting to Slack over Socket Mode.", flush=True)
     try:
