@@ -237,13 +237,14 @@ class Turns:
         dedupe: tuple[str, str] | None = None,
     ) -> Outcome:
         """Store an engine turn (answers, position, tracked items) unless another answer won."""
-        info_before = self.info(turn.project, dict(before.answers))
         if result.state == before:
-            return await self.finish(turn, Outcome(result.replies, info_before, done=result.done))
+            unchanged = self.info(turn.project, dict(before.answers))
+            return await self.finish(turn, Outcome(result.replies, unchanged, done=result.done))
         after = result.state
         position = Position(after.current, after.walk, tuple(after.sections))
         if not await self.save(turn, result, position, source_id=source_id, before=before.answers):
-            return await self.conflict(turn, info_before, before, text, dedupe)
+            info = self.info(turn.project, dict(before.answers))
+            return await self.conflict(turn, info, before, text, dedupe)
         answers = dict(after.answers)
         outcome = Outcome(
             result.replies, self.info(turn.project, answers), stored=True, done=result.done

@@ -224,6 +224,11 @@ class Flow:
         marked = tuple(s.id for s in self.sections if s.core)
         self.core: tuple[str, ...] = marked or tuple(s.id for s in self.sections)
         self.deep: tuple[str, ...] = tuple(s.id for s in self.sections if s.id not in self.core)
+        # The questions that declare a milestone or a documentation item, in flow order.
+        self.tracking: dict[str, tuple[Question, ...]] = {
+            kind: tuple(q for q in self.questions.values() if getattr(q, kind) is not None)
+            for kind in ("milestone", "doc")
+        }
 
     def _check_sections(self) -> None:
         for attr in ("id", "order"):

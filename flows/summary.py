@@ -146,10 +146,8 @@ def status_card(
 def milestones(flow: Flow, answers: Mapping[str, Any], *, kind: str) -> list[dict[str, Any]]:
     """Collect the milestones or documentation items the answers declare, with owner and due date."""
     items: dict[str, dict[str, Any]] = {}
-    for question in flow.questions.values():
+    for question in flow.tracking[kind]:
         tracked = getattr(question, kind)
-        if tracked is None:
-            continue
         item = items.setdefault(
             tracked.key, {"key": tracked.key, "title": tracked.title, "owner": None, "due": None}
         )
