@@ -161,6 +161,19 @@ def message(
     return message
 
 
+def copied(blocks: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Copy blocks laid out once (and cached), so that no message shares a dict with another."""
+    return [_copy(block) for block in blocks]
+
+
+def _copy(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _copy(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_copy(item) for item in value]
+    return value
+
+
 def command_text(ref: CommandRef, slash_command: str = SLASH_COMMAND) -> str:
     """Write a command as a person types it in Slack: `/mlplan status Churn`."""
     return "`" + " ".join((slash_command, ref.verb, *ref.args)) + "`"

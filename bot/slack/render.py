@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import math
-from functools import partial
+from functools import lru_cache, partial
 from typing import Any
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
-    ButtonElement,
     ContextBlock,
     PlainTextObject,
     SectionBlock,
@@ -77,7 +76,7 @@ FOLLOW_UP = ":point_right: "
 
 def _ask(ask: Ask, project_id: int) -> dict[str, Any]:
     question = ask.question
-    blocks: list[Block] = []
+    blocks: list[Block | dict[str, Any]] = []
     if ask.confirmation:
         blocks.append(bk.context(SAVED + bk.fit(ask.confirmation, bk.CONTEXT_LIMIT - len(SAVED))))
     if ask.refusal:
@@ -91,16 +90,18 @@ def _ask(ask: Ask, project_id: int) -> dict[str, Any]:
     elif ask.opens_section:
         blocks.append(bk.header(f"{ask.section.order}. {ask.section.title}"))
         blocks.append(bk.context(bk.fit(ask.section.intro, bk.CONTEXT_LIMIT)))
-    blocks.append(bk.section(bk.fit(question.prompt, bk.SECTION_TEXT_LIMIT)))
+    prompt, example = bk.copied(
+        _asked(question.prompt, f"Question {ask.number} of {ask.total} · e.g. ", question.example)
+    )
+    blocks.append(prompt)
     if ask.current is not None:
         after = ". Reply to change it, or `keep` to keep it."
         budget = bk.CONTEXT_LIMIT - len("Current answer: ") - len(after)
         blocks.append(bk.context(f"Current answer: {bk.fit(ask.current, budget)}{after}"))
-    where = f"Question {ask.number} of {ask.total} · e.g. "
-    blocks.append(bk.context(where + bk.fit(question.example, bk.CONTEXT_LIMIT - len(where))))
-    buttons = _buttons(ask, project_id)
-    for start in range(0, len(buttons), bk.MAX_ACTIONS):
-        blocks.append(ActionsBlock(elements=buttons[start : start + bk.MAX_ACTIONS]))
+    blocks.append(example)
+    form = (ask.section.id, project_id) if ask.opens_section and project_id else None
+    keep = bool(ask.follow_up)
+    blocks.extend(bk.copied(_actions(question.id, question.kind, question.choices, keep, form)))
     return bk.message(
         ask.follow_up or question.prompt,
         blocks,
@@ -108,27 +109,47 @@ def _ask(ask: Ask, project_id: int) -> dict[str, Any]:
     )
 
 
-def _buttons(ask: Ask, project_id: int) -> list[ButtonElement]:
-    qid = ask.question.id
+# A question's own blocks are the same each time it is asked: validated and laid out once
+# (slack_sdk's to_dict() was most of an answer's rendering), copied for each message.
+@lru_cache(maxsize=1024)
+def _asked(prompt: str, where: str, example: str) -> tuple[dict[str, Any], ...]:
+    """The question's prompt, and where it stands with an example answer."""
+    return (
+        bk.section(bk.fit(prompt, bk.SECTION_TEXT_LIMIT)).to_dict(),
+        bk.context(where + bk.fit(example, bk.CONTEXT_LIMIT - len(where))).to_dict(),
+    )
+
+
+@lru_cache(maxsize=1024)
+def _actions(
+    qid: str, kind: str, choices: tuple[str, ...] | None, keep: bool, form: tuple[str, int] | None
+) -> tuple[dict[str, Any], ...]:
+    """The question's buttons: its choices, then Keep (a follow-up) or Skip and Answer later.
+
+    `form`: the section and project whose form a section's first question offers to open.
+    """
     buttons = []
-    if ask.question.kind == "choice":
+    if kind == "choice":
         buttons = [
             bk.button(choice, value=choice, action_id=f"answer:{qid}:{index}")
-            for index, choice in enumerate(ask.question.choices)
+            for index, choice in enumerate(choices or ())
         ]
-    elif ask.question.kind == "yesno":
+    elif kind == "yesno":
         buttons = [
             bk.button("Yes", value="yes", action_id=f"answer:{qid}:yes"),
             bk.button("No", value="no", action_id=f"answer:{qid}:no"),
         ]
-    if ask.follow_up:  # its answer is saved: keeping it is what skipping or later would do
+    if keep:  # its answer is saved: keeping it is what skipping or later would do
         buttons.append(bk.button("Keep", value=KEEP, action_id=f"answer:{qid}:{KEEP}"))
-        return buttons
-    buttons.append(bk.button("Skip", value="skip", action_id=f"skip:{qid}"))
-    buttons.append(bk.button("Answer later", value="later", action_id=f"later:{qid}"))
-    if ask.opens_section and project_id:
-        buttons.append(modals.form_button(ask.section.id, project_id))
-    return buttons
+    else:
+        buttons.append(bk.button("Skip", value="skip", action_id=f"skip:{qid}"))
+        buttons.append(bk.button("Answer later", value="later", action_id=f"later:{qid}"))
+        if form is not None:
+            buttons.append(modals.form_button(*form))
+    return tuple(
+        ActionsBlock(elements=buttons[start : start + bk.MAX_ACTIONS]).to_dict()
+        for start in range(0, len(buttons), bk.MAX_ACTIONS)
+    )
 
 
 # A deep dive's row of actions: its block_id names the project and section they act on.

@@ -165,6 +165,16 @@ def test_question_shows_prompt_number_and_example():
     assert not blocks_of(message, "header")  # it does not open its section
 
 
+def test_a_question_asked_again_shares_no_block_with_the_message_before():
+    first = render(ask("stage"), project_id=7)
+    as_sent = json.dumps(first)
+    first["blocks"][0]["text"]["text"] = "changed"
+    first["blocks"][-1]["elements"][0]["value"] = "changed"
+    assert json.dumps(render(ask("stage"), project_id=7)) == as_sent
+    form = buttons(render(ask("stage", opens_section=True), project_id=8))[-1]
+    assert form["action_id"] == "form:" + FLOW.section_of["stage"].id and form["value"] == "8"
+
+
 def test_opening_question_names_its_section():
     section = FLOW.section_of["stage"]
     message = render(ask("stage", opens_section=True), project_id=7)
