@@ -170,7 +170,7 @@ class Conversations:
         they owe one and it was asked more recently than any intake living there.
         """
         async with self.sessions() as session:
-            opened = await self.turns.read(session, place, now, speaker=speaker)
+            opened = await self.turns.read(session, place, now, speaker=speaker, with_answers=True)
             turn = self.turns.context(session, opened, place, speaker, now, sink)
             if direct:
                 workspace_id = opened.workspace_id

@@ -28,7 +28,7 @@ from flows.state import State, Turn
 from storage import open_questions, outbox, people, tracked
 from storage import projects as store
 from storage.people import Person
-from storage.projects import Project
+from storage.projects import Answers, Project
 from storage.turns import Opened, open_turn
 
 # What `step` gives `Turns.take`: the engine's turn, or an outcome that stores nothing.
@@ -41,6 +41,7 @@ class TurnContext:
 
     `person`: what is stored of the speaker, when it was read with the project (`Turns.read`);
     None when it was not read or nothing is stored yet (then it is read where it is needed).
+    `answers`: the project's latest answers, when they were read with it (else `take` reads them).
     """
 
     session: AsyncSession
@@ -51,6 +52,7 @@ class TurnContext:
     now: datetime
     sink: Sink | None
     person: Person | None = None
+    answers: Answers | None = None
 
 
 @dataclass(frozen=True)
@@ -120,8 +122,12 @@ class Turns:
         *,
         speaker: Speaker | None = None,
         project_id: int | None = None,
+        with_answers: bool = False,
     ) -> Opened:
-        """Read at once the workspace, the project (this place's thread's, or of this id), the speaker."""
+        """Read at once the workspace, the project (this place's thread's, or of this id), the speaker.
+
+        `with_answers`: the project's latest answers too, for a turn that takes an answer.
+        """
         return await open_turn(
             session=session,
             platform=place.platform,
@@ -131,6 +137,7 @@ class Turns:
             channel_id=place.channel if project_id is None else None,
             thread_id=place.thread if project_id is None else None,
             project_id=project_id,
+            with_answers=with_answers,
         )
 
     async def in_thread(
@@ -159,7 +166,7 @@ class Turns:
         self, session: AsyncSession, place: Place, speaker: Speaker, now: datetime, sink
     ) -> TurnContext | None:
         """Open a turn on the project whose thread this place is; None when none lives there."""
-        opened = await self.read(session, place, now, speaker=speaker)
+        opened = await self.read(session, place, now, speaker=speaker, with_answers=True)
         return self.context(session, opened, place, speaker, now, sink)
 
     def context(
@@ -169,7 +176,15 @@ class Turns:
         if opened.project is None:
             return None
         return TurnContext(
-            session, opened.workspace_id, opened.project, place, speaker, now, sink, opened.person
+            session,
+            opened.workspace_id,
+            opened.project,
+            place,
+            speaker,
+            now,
+            sink,
+            opened.person,
+            opened.answers,
         )
 
     # Running a step and storing it.
@@ -217,7 +232,9 @@ class Turns:
         """
         if not await self.first_time(turn, event_id):
             return Outcome((), duplicate=True)
-        answers = await store.latest_answers(session=turn.session, project_id=turn.project.id)
+        answers = turn.answers
+        if answers is None:
+            answers = await store.latest_answers(session=turn.session, project_id=turn.project.id)
         state = self.state(turn.project, answers)
         turn = await self.with_timezone(turn)
         result = step(state, self.local(turn.now, turn.speaker))

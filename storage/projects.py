@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -226,9 +226,13 @@ async def latest_answers(*, session: AsyncSession, project_id: int) -> Answers:
 
     `.later` holds the questions whose latest version was left for later (an open question).
     """
-    rows = await session.execute(_LATEST_ANSWERS, {"b_project": project_id})
+    return answers_of(await session.execute(_LATEST_ANSWERS, {"b_project": project_id}))
+
+
+def answers_of(versions: Iterable[Sequence[Any]]) -> Answers:
+    """Read (question id, value, skipped, raw) versions, each question's oldest first, as Answers."""
     answers, later = Answers(), set()
-    for question_id, value, skipped, raw in rows:
+    for question_id, value, skipped, raw in versions:
         answers[question_id] = None if skipped else value
         if skipped and raw == LATER:
             later.add(question_id)
@@ -236,6 +240,35 @@ async def latest_answers(*, session: AsyncSession, project_id: int) -> Answers:
             later.discard(question_id)
     answers.later = frozenset(later)
     return answers
+
+
+def versions_json(dialect: str, project_id: sa.ColumnElement[int]) -> sa.ColumnElement[Any]:
+    """Every version of a project's answers as one JSON array, [question, version, value,
+    skipped, raw] each, in no order (`answers_in`): read with the project in one statement.
+    """
+    a = _ANSWERS.alias("versions")
+    if dialect == "postgresql":
+        build, aggregate, value = sa.func.json_build_array, sa.func.json_agg, a.c.value
+    else:
+        build, aggregate, value = (
+            sa.func.json_array,
+            sa.func.json_group_array,
+            sa.func.json(a.c.value),
+        )
+    one = build(a.c.question_id, a.c.version, value, a.c.skipped, a.c.raw)
+    return (
+        sa.select(sa.type_coerce(aggregate(one), sa.JSON))
+        .where(a.c.project_id == project_id)
+        .scalar_subquery()
+    )
+
+
+def answers_in(versions: list[list[Any]] | None) -> Answers:
+    """Read the array `versions_json` built as Answers."""
+    ordered = sorted(versions or (), key=lambda v: (v[0], v[1]))
+    return answers_of(
+        (question_id, value, bool(skipped), raw) for question_id, _, value, skipped, raw in ordered
+    )
 
 
 # Built once (building a statement costs more than running it); values are bound.

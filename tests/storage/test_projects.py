@@ -75,6 +75,60 @@ async def test_a_skip_reads_back_as_none(sessions):
         }
 
 
+async def test_a_turn_reads_the_same_answers_with_its_project_as_apart(sessions):
+    """What a turn starts from, read in the project's statement: versions, skips, left for later."""
+    from storage.turns import open_turn
+
+    turns = [
+        [("problem", "first", "first", False), ("budget", 12000.5, "$12,000.50", False)],
+        [("problem", "second & <b>", "second & <b>", False), ("users", None, "later", True)],
+        [("budget", None, "skip", True), ("tags", ["a", {"b": 2}], "a, b", False)],
+        [("users", 0.1, "0.1", False), ("stage", None, "later", True), ("budget", 0, "0", False)],
+    ]
+    async with sessions() as session:
+        ws, project = await _project(session)
+        for turn, recorded in enumerate(turns):
+            assert await store.save_turn(
+                session=session,
+                project=project,
+                expected_turn=turn,
+                current="problem",
+                recorded=recorded,
+                author=ALICE,
+                now=NOW + timedelta(minutes=turn),
+            )
+            await session.commit()
+        apart = await store.latest_answers(session=session, project_id=project.id)
+        opened = await open_turn(
+            session=session,
+            platform="slack",
+            workspace="T1",
+            now=NOW,
+            project_id=project.id,
+            with_answers=True,
+        )
+        _, empty = await _project(session, "Fraud model")
+        none_yet = await open_turn(
+            session=session,
+            platform="slack",
+            workspace="T1",
+            now=NOW,
+            project_id=empty.id,
+            with_answers=True,
+        )
+    assert apart == {
+        "problem": "second & <b>",
+        "budget": 0,
+        "users": 0.1,
+        "tags": ["a", {"b": 2}],
+        "stage": None,
+    }
+    assert apart.later == {"stage"}
+    assert opened.answers == apart and opened.answers.later == apart.later
+    assert opened.project.id == project.id and opened.workspace_id == ws.id
+    assert none_yet.answers == {} and none_yet.answers.later == frozenset()
+
+
 async def test_names_are_unique_per_workspace_ignoring_case_and_spaces(sessions):
     async with sessions() as session:
         ws, _ = await _project(session, "Churn model")
