@@ -70,7 +70,7 @@ class Runtime:
     async def close(self) -> None:
         """Close the outgoing HTTP session and release the database connections."""
         await self.outgoing.close()
-        await self.engine.dispose()
+        await db.dispose(self.engine)
 
 
 async def build_runtime(

@@ -351,7 +351,7 @@ async def _bulk(session: AsyncSession, insert: sa.Insert, rows: list[dict[str, A
     """Insert rows in bulk: on PostgreSQL one statement reading every row from one JSON array.
 
     An executemany there costs a round of the protocol a row, a thousand-row VALUES list costs
-    psycopg more to parse than to send, and arrays more to escape: one JSON text is cheapest.
+    the driver more to parse than to send, and arrays more to escape: one JSON text is cheapest.
     """
     if not rows:
         return

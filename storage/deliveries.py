@@ -68,7 +68,7 @@ async def claim_all(
     table = Delivery.__table__
     if dialect == "postgresql":
         # The rows as four arrays that the server unnests: a short statement, where a VALUES
-        # list of thousands of rows had psycopg parse hundreds of kilobytes of placeholders.
+        # list of thousands of rows had the driver parse hundreds of kilobytes of placeholders.
         arrays = [
             sa.bindparam(name, [row[name] for row in rows], type_=ARRAY(kind))
             for name, kind in (

@@ -56,6 +56,10 @@ class TcpProxy:
             await self._flowing.wait()  # frozen: hold the bytes, keep the connection open
             writer.write(data)
             await writer.drain()
+        # One side closed: close the other, as the network would show it. (A client that waits
+        # for the server to close after saying goodbye, as asyncpg does, waited here forever.)
+        await self._flowing.wait()
+        writer.close()
 
     def _call(self, function) -> None:
         self._loop.call_soon_threadsafe(function)

@@ -38,8 +38,8 @@ async def test_a_fresh_database_is_not_current_until_upgraded(tmp_path):
 
 def test_plain_urls_map_to_async_drivers():
     assert db.async_url("sqlite:///./mlplan.db") == "sqlite+aiosqlite:///./mlplan.db"
-    assert db.async_url("postgresql://u:p@h:5432/d") == "postgresql+psycopg://u:p@h:5432/d"
-    assert db.async_url("postgres://h/d") == "postgresql+psycopg://h/d"
+    assert db.async_url("postgresql://u:p@h:5432/d") == "postgresql+asyncpg://u:p@h:5432/d"
+    assert db.async_url("postgres://h/d") == "postgresql+asyncpg://h/d"
     assert db.async_url("postgresql+asyncpg://h/d") == "postgresql+asyncpg://h/d"
 
 

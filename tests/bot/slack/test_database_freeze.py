@@ -80,3 +80,16 @@ async def test_a_frozen_database_fails_an_answer_fast_and_the_retry_is_handled_o
     assert await stored(engine) == [("problem", "Churn is high")]
     assert slack.last_question()["metadata"]["event_payload"]["question_id"] == "target_users"
     assert (await slack.client.get("/healthz")).status == 200
+
+
+async def test_a_server_stopping_while_the_database_is_frozen_stops_at_once(frozen, monkeypatch):
+    from storage import db
+
+    slack, proxy = frozen
+    await slack.start()  # pooled connections, idle now
+    monkeypatch.setattr(db, "CLOSE_WITHIN", 0.5)
+    proxy.freeze()
+    started = time.monotonic()
+    # asyncpg waits for the server's goodbye, which never comes: without a bound, forever
+    await asyncio.wait_for(slack.runtime.close(), 10)
+    assert time.monotonic() - started < 2
