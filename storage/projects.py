@@ -243,8 +243,9 @@ def answers_of(versions: Iterable[Sequence[Any]]) -> Answers:
 
 
 def versions_json(dialect: str, project_id: sa.ColumnElement[int]) -> sa.ColumnElement[Any]:
-    """Every version of a project's answers as one JSON array, [question, version, value,
-    skipped, raw] each, in no order (`answers_in`): read with the project in one statement.
+    """Every version of a project's answers as one JSON array, to read with the project at once.
+
+    Each version is [question, version, value, skipped, raw], in no order (`answers_in` sorts).
     """
     a = _ANSWERS.alias("versions")
     if dialect == "postgresql":

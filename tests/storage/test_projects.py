@@ -99,23 +99,20 @@ async def test_a_turn_reads_the_same_answers_with_its_project_as_apart(sessions)
             )
             await session.commit()
         apart = await store.latest_answers(session=session, project_id=project.id)
-        opened = await open_turn(
-            session=session,
-            platform="slack",
-            workspace="T1",
-            now=NOW,
-            project_id=project.id,
-            with_answers=True,
-        )
+
+        def turn_on(project_id: int):
+            return open_turn(
+                session=session,
+                platform="slack",
+                workspace="T1",
+                now=NOW,
+                project_id=project_id,
+                with_answers=True,
+            )
+
+        opened = await turn_on(project.id)
         _, empty = await _project(session, "Fraud model")
-        none_yet = await open_turn(
-            session=session,
-            platform="slack",
-            workspace="T1",
-            now=NOW,
-            project_id=empty.id,
-            with_answers=True,
-        )
+        none_yet = await turn_on(empty.id)
     assert apart == {
         "problem": "second & <b>",
         "budget": 0,
