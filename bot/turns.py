@@ -364,14 +364,13 @@ class Turns:
             if before is not None:
                 earlier = summary.milestones(self.flow, before, kind=kind)
                 items = [item for item in items if item not in earlier]
-            if items:
-                await tracked.sync(
-                    session=turn.session,
-                    project_id=turn.project.id,
-                    kind=kind,
-                    items=items,
-                    now=turn.now,
-                )
+            await tracked.sync(  # no items: no statement
+                session=turn.session,
+                project_id=turn.project.id,
+                kind=kind,
+                items=items,
+                now=turn.now,
+            )
 
     async def conflict(
         self,
